@@ -1,0 +1,106 @@
+"""The seed's account API: register, verify, login (token), logout, me."""
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.views import APIView
+
+from derpmgr import ratelimits
+from derpmgr.api import ok, parse
+from derpmgr.errors import ServiceError
+from derpmgr.net import client_ip
+
+from . import services
+from .forms import ApiLoginForm, EmailForm, RegistrationForm
+from .models import User
+
+
+class UserSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        fields = ["id", "email", "username", "role", "email_verified", "language",
+                  "rental_state", "rental_expiry", "created_at"]
+        read_only_fields = fields
+
+
+class RegisterView(APIView):
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    def post(self, request):
+        data = parse(RegistrationForm, request)
+        ratelimits.hit(request, group="register", rate=settings.RATE_REGISTER_PER_IP)
+        user = services.register(**data, language=request.LANGUAGE_CODE, ip=client_ip(request))
+        return ok({"user": UserSerializer(user).data,
+                   "message": _("Account created. Follow the link we e-mailed to verify it.")},
+                  status_code=201)
+
+
+class VerifyEmailView(APIView):
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    def post(self, request):
+        token = request.data.get("token") if hasattr(request.data, "get") else None
+        if not isinstance(token, str) or not token:
+            raise ServiceError(_("Send the token from the verification link."), code="invalid",
+                               fields={"token": [_("This field is required.")]})
+        user = services.verify_email(token=token, ip=client_ip(request))
+        return ok({"user": UserSerializer(user).data})
+
+
+class ResendVerificationView(APIView):
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    def post(self, request):
+        email = parse(EmailForm, request)["email"]
+        ratelimits.hit(request, group="resend", rate=settings.RATE_RESEND_PER_ACCOUNT, value=email)
+        services.resend_verification(email=email, ip=client_ip(request))
+        return ok({"message": _("If that address has an unverified account, a new link is on "
+                                "its way.")})
+
+
+class LoginView(APIView):
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    def post(self, request):
+        data = parse(ApiLoginForm, request)
+        ip = client_ip(request)
+        ratelimits.hit(request, group="login-ip", rate=settings.RATE_LOGIN_PER_IP)
+        ratelimits.hit(request, group="login-account", rate=settings.RATE_LOGIN_PER_ACCOUNT,
+                       value=data["email"])
+        user = services.authenticate_for_login(request, email=data["email"],
+                                               password=data["password"], ip=ip)
+        if services.has_mfa(user):
+            if not data["otp"]:
+                raise services.LoginRefused(_("Enter the code from your authenticator app."),
+                                            code="otp_required")
+            if services.verify_otp(user, data["otp"]) is None:
+                services.record_login_failure(email=user.email, ip=ip, reason="otp_invalid")
+                raise services.LoginRefused(_("That code is not right."), code="otp_invalid")
+        elif user.mfa_required:
+            raise ServiceError(_("Your role requires two-factor authentication. Set it up on the "
+                                 "web first (Profile → Two-factor authentication)."),
+                               code="mfa_setup_required", status=403)
+        token = services.issue_api_token(user=user, ip=ip)
+        return ok({"token": token, "user": UserSerializer(user).data})
+
+
+class LogoutView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    def post(self, request):
+        token = getattr(request, "api_token", None)
+        if token is None:
+            raise ServiceError(_("Log out with the token you want revoked (Authorization: "
+                                 "Bearer …)."), code="no_token")
+        services.revoke_api_token(token=token, ip=client_ip(request))
+        return ok({"message": _("Token revoked.")})
+
+
+class MeView(APIView):
+    def get(self, request):
+        return ok({"user": UserSerializer(request.user).data})

@@ -1,0 +1,295 @@
+"""Accounts: registration, verification, sign-in, MFA, roles. Each verb is atomic and audited."""
+
+import base64
+from io import BytesIO
+
+import qrcode
+import qrcode.image.svg
+from django.conf import settings
+from django.contrib.auth import authenticate, password_validation
+from django.core import signing
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django_otp import devices_for_user, match_token
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from apps.audit import services as audit
+from apps.notifications import services as notifications
+from derpmgr.errors import Conflict, PermissionDenied, ServiceError
+
+from .models import ApiToken, Role, User
+
+VERIFY_SALT = "accounts.verify-email"
+
+
+# --- Registration and verification ---------------------------------------------------------
+
+def register(*, email: str, username: str, password: str, language: str,
+             ip: str | None = None) -> User:
+    """A new customer account, unverified until the link in the e-mail is followed."""
+    email = User.objects.normalize_email(email.strip())
+    if User.objects.filter(email__iexact=email).exists():
+        raise Conflict(_("An account with this e-mail address already exists."),
+                       code="email_taken", fields={"email": [_("Already registered.")]})
+    if User.objects.filter(username__iexact=username).exists():
+        raise Conflict(_("This username is taken."), code="username_taken",
+                       fields={"username": [_("Already taken.")]})
+    candidate = User(email=email, username=username)
+    try:
+        password_validation.validate_password(password, candidate)
+    except DjangoValidationError as exc:
+        raise ServiceError(" ".join(exc.messages), code="weak_password",
+                           fields={"password": exc.messages}) from exc
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(username=username, email=email, password=password,
+                                            role=Role.USER, language=language)
+            audit.record(actor=user, action="accounts.registered", target=user, ip=ip)
+            _send_verification(user)
+    except IntegrityError as exc:  # a concurrent registration won the race
+        raise Conflict(_("An account with this e-mail address or username already exists."),
+                       code="account_exists") from exc
+    return user
+
+
+def verification_token(user: User) -> str:
+    return signing.dumps({"u": user.pk, "e": user.email.lower()}, salt=VERIFY_SALT, compress=True)
+
+
+def _send_verification(user: User) -> None:
+    link = settings.PANEL_URL + reverse("accounts:verify", args=[verification_token(user)])
+    hours = settings.EMAIL_VERIFICATION_MAX_AGE // 3600
+    notifications.send_to_user(user=user, template="verify-email",
+                               context={"link": link, "hours": hours})
+
+
+def verify_email(*, token: str, ip: str | None = None) -> User:
+    try:
+        data = signing.loads(token, salt=VERIFY_SALT, max_age=settings.EMAIL_VERIFICATION_MAX_AGE)
+    except signing.SignatureExpired as exc:
+        raise ServiceError(_("This verification link has expired. Ask for a new one."),
+                           code="token_expired") from exc
+    except signing.BadSignature as exc:
+        raise ServiceError(_("This verification link is not valid."), code="token_invalid") from exc
+    with transaction.atomic():
+        user = (User.objects.select_for_update()
+                .filter(pk=data.get("u"), email__iexact=data.get("e", ""), is_active=True).first())
+        if user is None:
+            raise ServiceError(_("This verification link is not valid."), code="token_invalid")
+        if not user.email_verified:
+            user.email_verified = True
+            user.save(update_fields=["email_verified"])
+            audit.record(actor=user, action="accounts.email_verified", target=user, ip=ip)
+    return user
+
+
+def resend_verification(*, email: str, ip: str | None = None) -> None:
+    """Queue a fresh link. Unknown or verified addresses get the same answer (no enumeration),
+    but the per-address e-mail limit is told plainly."""
+    user = User.objects.filter(email__iexact=email.strip(), is_active=True,
+                               email_verified=False).first()
+    if user is None:
+        return
+    notifications.ensure_room(user.email)
+    with transaction.atomic():
+        _send_verification(user)
+        audit.record(actor=None, action="accounts.verification_resent", target=user, ip=ip)
+
+
+# --- Sign-in ---------------------------------------------------------------------------------
+
+class LoginRefused(ServiceError):
+    status = 401
+    code = "invalid_credentials"
+
+
+def check_can_sign_in(user: User) -> None:
+    """Reasons a correct password still does not open a session, in plain words."""
+    if not user.is_active:
+        raise PermissionDenied(_("This account is deactivated."), code="account_inactive")
+    if not user.email_verified:
+        raise PermissionDenied(
+            _("Your e-mail address is not verified yet. Follow the link we sent to %(email)s, "
+              "or ask for a new one.") % {"email": user.email},
+            code="email_unverified")
+
+
+def authenticate_for_login(request, *, email: str, password: str, ip: str | None) -> User:
+    """The account behind e-mail + password, or a ServiceError saying why not (audited)."""
+    user = authenticate(request, email=email, password=password)
+    if user is None:
+        inactive = User.objects.filter(email__iexact=email.strip(), is_active=False).exists()
+        record_login_failure(email=email, ip=ip, reason="inactive" if inactive else "bad_credentials")
+        raise LoginRefused(_("The e-mail address or password is not right."))
+    try:
+        check_can_sign_in(user)
+    except ServiceError as error:
+        record_login_failure(email=email, ip=ip, reason=error.code)
+        raise
+    return user
+
+
+def has_mfa(user: User) -> bool:
+    return any(True for _device in devices_for_user(user, confirmed=True))
+
+
+def verify_otp(user: User, token: str):
+    """The device that accepts `token` (TOTP code or an unused backup code), or None."""
+    token = (token or "").replace(" ", "").strip()
+    if not token or len(token) > 16:
+        return None
+    return match_token(user, token)
+
+
+def record_login(*, user: User, ip: str | None, method: str) -> None:
+    with transaction.atomic():
+        audit.record(actor=user, action="accounts.login", target=user, ip=ip,
+                     details={"method": method})
+
+
+def record_login_failure(*, email: str, ip: str | None, reason: str) -> None:
+    user = User.objects.filter(email__iexact=email.strip()).first()
+    with transaction.atomic():
+        audit.record(actor=None, action="accounts.login_failed", target=user, ip=ip,
+                     actor_label=email.strip()[:254], details={"reason": reason})
+
+
+def record_logout(*, user: User, ip: str | None, method: str) -> None:
+    with transaction.atomic():
+        audit.record(actor=user, action="accounts.logout", target=user, ip=ip,
+                     details={"method": method})
+
+
+def issue_api_token(*, user: User, ip: str | None) -> str:
+    with transaction.atomic():
+        token, raw = ApiToken.issue(user)
+        audit.record(actor=user, action="accounts.login", target=user, ip=ip,
+                     details={"method": "api", "token": token.prefix})
+    return raw
+
+
+def revoke_api_token(*, token: ApiToken, ip: str | None) -> None:
+    with transaction.atomic():
+        audit.record(actor=token.user, action="accounts.logout", target=token.user, ip=ip,
+                     details={"method": "api", "token_prefix": token.prefix})
+        token.delete()
+
+
+def record_password_reset(*, user: User, ip: str | None) -> None:
+    with transaction.atomic():
+        user.api_tokens.all().delete()  # a reset ends every API session of the old password
+        audit.record(actor=user, action="accounts.password_reset", target=user, ip=ip)
+
+
+# --- MFA -------------------------------------------------------------------------------------
+
+def start_totp_enrolment(*, user: User) -> TOTPDevice:
+    """An unconfirmed authenticator for the user to scan; replaces an earlier unfinished one."""
+    TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+    return TOTPDevice.objects.create(user=user, name=_("Authenticator app"), confirmed=False)
+
+
+def pending_totp_device(user: User) -> TOTPDevice | None:
+    return TOTPDevice.objects.filter(user=user, confirmed=False).first()
+
+
+def totp_qr_svg(device: TOTPDevice) -> str:
+    image = qrcode.make(device.config_url, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
+    buffer = BytesIO()
+    image.save(buffer)
+    return buffer.getvalue().decode()
+
+
+def totp_secret_base32(device: TOTPDevice) -> str:
+    return base64.b32encode(device.bin_key).decode().rstrip("=")
+
+
+def confirm_totp_enrolment(*, user: User, token: str, ip: str | None) -> tuple[TOTPDevice, list[str]]:
+    """Confirm the scanned authenticator with one code; returns it and fresh backup codes."""
+    device = pending_totp_device(user)
+    if device is None:
+        raise ServiceError(_("Start the set-up again: no authenticator is waiting to be confirmed."),
+                           code="no_pending_device")
+    if not device.verify_token((token or "").replace(" ", "")):
+        raise ServiceError(_("That code is not right. Check the time on your phone and try the "
+                             "current code."), code="otp_invalid", fields={"token": [_("Wrong code.")]})
+    with transaction.atomic():
+        TOTPDevice.objects.filter(user=user, confirmed=True).exclude(pk=device.pk).delete()
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        codes = _replace_backup_codes(user)
+        audit.record(actor=user, action="accounts.mfa_enrolled", target=user, ip=ip,
+                     details={"device": "totp"})
+    return device, codes
+
+
+def _replace_backup_codes(user: User) -> list[str]:
+    device, _created = StaticDevice.objects.get_or_create(
+        user=user, name="backup", defaults={"confirmed": True})
+    device.token_set.all().delete()
+    codes = [StaticToken.random_token() for _i in range(settings.MFA_BACKUP_CODE_COUNT)]
+    StaticToken.objects.bulk_create(StaticToken(device=device, token=code) for code in codes)
+    return codes
+
+
+def regenerate_backup_codes(*, user: User, ip: str | None) -> list[str]:
+    if not has_mfa(user):
+        raise ServiceError(_("Set up an authenticator first."), code="mfa_not_enrolled")
+    with transaction.atomic():
+        codes = _replace_backup_codes(user)
+        audit.record(actor=user, action="accounts.mfa_backup_codes_regenerated", target=user, ip=ip)
+    return codes
+
+
+def disable_mfa(*, user: User, password: str, token: str, ip: str | None) -> None:
+    if user.mfa_required:
+        raise PermissionDenied(_("Your role requires two-factor authentication; it cannot be "
+                                 "turned off."), code="mfa_required")
+    if not user.check_password(password or ""):
+        raise ServiceError(_("The password is not right."), code="invalid_password",
+                           fields={"password": [_("Wrong password.")]})
+    if verify_otp(user, token) is None:
+        raise ServiceError(_("That code is not right."), code="otp_invalid",
+                           fields={"token": [_("Wrong code.")]})
+    with transaction.atomic():
+        for device in devices_for_user(user, confirmed=None):
+            device.delete()
+        audit.record(actor=user, action="accounts.mfa_disabled", target=user, ip=ip)
+
+
+# --- Roles and permissions -------------------------------------------------------------------
+
+def change_role(*, actor: User, user: User, role: str, ip: str | None = None) -> User:
+    if actor.role != Role.SUPERADMIN:
+        raise PermissionDenied(_("Only a super admin can change roles."))
+    if role not in Role.values:
+        raise ServiceError(_("Unknown role."), code="invalid_role")
+    if user.pk == actor.pk and role != Role.SUPERADMIN:
+        raise ServiceError(_("You cannot take the super admin role from yourself."),
+                           code="self_demotion")
+    with transaction.atomic():
+        before = User.objects.select_for_update().get(pk=user.pk).role
+        if before == role:
+            return user
+        user.role = role
+        user.save()
+        audit.record(actor=actor, action="accounts.role_changed", target=user, ip=ip,
+                     details={"from": before, "to": role})
+    return user
+
+
+def record_permission_change(*, actor: User, target, before: set[str], after: set[str],
+                             ip: str | None = None) -> None:
+    """Audit a grant or withdrawal made in the admin (on a user or a role group)."""
+    if before == after:
+        return
+    audit.record(actor=actor, action="accounts.permissions_changed", target=target, ip=ip,
+                 details={"granted": sorted(after - before), "revoked": sorted(before - after)})
+
+
+def permission_labels(permissions) -> set[str]:
+    return {f"{p.content_type.app_label}.{p.codename}"
+            for p in permissions.select_related("content_type")}

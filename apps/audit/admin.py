@@ -1,0 +1,26 @@
+from django.contrib import admin
+
+from .models import AuditEvent
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """Read-only for everyone, super admins included: the log is append-only."""
+
+    list_display = ["created_at", "actor_label", "action", "target_type", "target_label", "ip"]
+    list_filter = ["action", "target_type"]
+    search_fields = ["actor_label", "action", "target_label", "target_id", "ip"]
+    date_hierarchy = "created_at"
+    readonly_fields = [f.name for f in AuditEvent._meta.fields]
+
+    def get_queryset(self, request):
+        return AuditEvent.objects.visible_to(request.user)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,40 @@
+from django import forms
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class AuditFilterForm(forms.Form):
+    """Filters shared by the ops page and GET /api/logs/system."""
+
+    actor = forms.CharField(label=_("Actor"), required=False, max_length=254,
+                            help_text=_("User id or e-mail"))
+    action = forms.CharField(label=_("Action"), required=False, max_length=64)
+    target = forms.CharField(label=_("Target"), required=False, max_length=128,
+                             help_text=_("type, or type:id (e.g. accounts.user:12)"))
+    since = forms.DateTimeField(label=_("From"), required=False)
+    until = forms.DateTimeField(label=_("Until"), required=False)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("since") and data.get("until") and data["since"] > data["until"]:
+            raise forms.ValidationError(_("'From' must be before 'Until'."))
+        return data
+
+    def apply(self, queryset):
+        data = self.cleaned_data
+        if data.get("actor"):
+            actor = data["actor"]
+            queryset = queryset.filter(Q(actor_id=int(actor)) if actor.isdigit()
+                                       else Q(actor_label__iexact=actor))
+        if data.get("action"):
+            queryset = queryset.filter(action__startswith=data["action"])
+        if data.get("target"):
+            kind, _sep, target_id = data["target"].partition(":")
+            queryset = queryset.filter(target_type=kind.lower())
+            if target_id:
+                queryset = queryset.filter(target_id=target_id)
+        if data.get("since"):
+            queryset = queryset.filter(created_at__gte=data["since"])
+        if data.get("until"):
+            queryset = queryset.filter(created_at__lte=data["until"])
+        return queryset

@@ -1,0 +1,58 @@
+from django.contrib import admin, messages
+from django.shortcuts import redirect, render
+from django.urls import path
+from django.utils.translation import gettext_lazy as _
+
+from derpmgr.errors import ServiceError
+from derpmgr.net import client_ip
+
+from . import services
+from .forms import TestEmailForm
+from .models import OutboundEmail
+
+
+@admin.register(OutboundEmail)
+class OutboundEmailAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "to", "subject", "status", "attempts", "next_attempt_at",
+                    "sent_at", "last_error"]
+    list_filter = ["status", "template"]
+    search_fields = ["to", "subject"]
+    date_hierarchy = "created_at"
+    readonly_fields = [f.name for f in OutboundEmail._meta.fields if f.name != "body_html"]
+    exclude = ["body_html"]
+    change_list_template = "admin/notifications/outboundemail/change_list.html"
+
+    def get_queryset(self, request):
+        return OutboundEmail.objects.visible_to(request.user)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_urls(self):
+        test_email = path("test-email/", self.admin_site.admin_view(self.test_email),
+                          name="notifications_outboundemail_test")
+        return [test_email, *super().get_urls()]
+
+    def test_email(self, request):
+        """A super admin checks the mail set-up end to end."""
+        if not request.user.is_superuser:
+            return redirect("admin:index")
+        form = TestEmailForm(request.POST or None, initial={"to": request.user.email})
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.send_test_email(actor=request.user, to=form.cleaned_data["to"],
+                                         ip=client_ip(request))
+            except ServiceError as error:
+                messages.error(request, error.message)
+            else:
+                messages.success(request, _("Test e-mail queued; its row below shows how it went."))
+                return redirect("admin:notifications_outboundemail_changelist")
+        return render(request, "admin/notifications/test_email.html",
+                      {**self.admin_site.each_context(request), "form": form,
+                       "title": _("Send a test e-mail")})

@@ -1,0 +1,27 @@
+from django.db.models import Q
+from django.utils.translation import gettext as _
+from rest_framework.views import APIView
+
+from apps.accounts.models import User
+from derpmgr.api import IsStaffRole, ok, parse
+from derpmgr.errors import NotFound
+from derpmgr.net import client_ip
+
+from . import services
+from .forms import ComposeForm
+
+
+class SendView(APIView):
+    """POST /api/notifications/send — queue an e-mail from an admin to one user."""
+
+    permission_classes = [IsStaffRole]
+
+    def post(self, request):
+        data = parse(ComposeForm, request)
+        match = Q(pk=data["user_id"]) if data.get("user_id") else Q(email__iexact=data["email"])
+        user = User.objects.visible_to(request.user).filter(match, is_active=True).first()
+        if user is None:
+            raise NotFound(_("No such user."))
+        email = services.compose_to_user(actor=request.user, user=user, subject=data["subject"],
+                                         message=data["message"], ip=client_ip(request))
+        return ok({"email_id": email.pk, "status": email.status}, status_code=202)

@@ -1,0 +1,67 @@
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class EmailStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    DEFERRED = "deferred", _("Deferred")
+    FAILED = "failed", _("Failed")
+
+
+DUE_STATUSES = (EmailStatus.QUEUED, EmailStatus.DEFERRED)
+
+
+class Recipient(models.Model):
+    """One row per address: the lock that makes the per-address rate limit hold across workers."""
+
+    address = models.CharField(max_length=254, unique=True)
+
+    def __str__(self):
+        return self.address
+
+
+class OutboundEmailQuerySet(models.QuerySet):
+    def visible_to(self, viewer):
+        if viewer.is_authenticated and viewer.is_active and viewer.is_staff_role:
+            return self
+        return self.none()
+
+    def due(self, now):
+        return self.filter(status__in=DUE_STATUSES, next_attempt_at__lte=now)
+
+
+class OutboundEmail(models.Model):
+    """An e-mail in the outbox. Requests only add rows; a Celery task sends them."""
+
+    recipient = models.ForeignKey(Recipient, on_delete=models.PROTECT, related_name="emails",
+                                  verbose_name=_("recipient"))
+    to = models.EmailField(_("to"))
+    template = models.CharField(_("template"), max_length=64, blank=True)
+    subject = models.CharField(_("subject"), max_length=255)
+    body_text = models.TextField(_("text body"))
+    body_html = models.TextField(_("HTML body"), blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=EmailStatus.choices,
+                              default=EmailStatus.QUEUED, db_index=True)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now, db_index=True)
+    # When this row took one of its address's sending slots (set while sending and once sent).
+    slot_at = models.DateTimeField(_("slot taken"), null=True, blank=True, db_index=True)
+    # A worker holds a claimed row until then; past it, a crashed worker's row is due again.
+    lease_until = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+
+    objects = OutboundEmailQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("outbound e-mail")
+        verbose_name_plural = _("outbound e-mails")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["recipient", "slot_at"])]
+
+    def __str__(self):
+        return f"{self.to}: {self.subject}"

@@ -1,0 +1,215 @@
+"""The e-mail outbox.
+
+Requests and services only add rows (`send_email`, `send_to_user`); the `dispatch_outbox` task
+claims due rows and hands them to the transport. The seed's limit — at most
+EMAIL_RATE_LIMIT_COUNT mails to one address in any EMAIL_RATE_LIMIT_WINDOW seconds — is a
+sliding window over the moments rows took a sending slot, checked while holding the address's
+`Recipient` row, so several workers cannot overrun it together.
+"""
+
+import dataclasses
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+
+from apps.audit import services as audit
+from derpmgr.errors import RateLimited, ServiceError
+
+from .models import EmailStatus, OutboundEmail, Recipient
+from .transport import DjangoMailTransport, MailError
+
+logger = logging.getLogger(__name__)
+
+# How long a worker may hold a claimed row before another may take it back.
+SEND_LEASE = timedelta(minutes=5)
+MAX_BACKOFF = timedelta(hours=1)
+
+
+def _window() -> timedelta:
+    return timedelta(seconds=settings.EMAIL_RATE_LIMIT_WINDOW)
+
+
+def normalise_address(address: str) -> str:
+    return address.strip().lower()
+
+
+def render_email(template: str, context: dict, language: str) -> tuple[str, str, str]:
+    """Subject, text and HTML bodies from templates/emails/<template>-*.html."""
+    context = {"panel_url": settings.PANEL_URL, **context}
+    with translation.override(language):
+        subject = render_to_string(f"emails/{template}-subject.html", context)
+        body_text = render_to_string(f"emails/{template}-body-text.html", context)
+        body_html = render_to_string(f"emails/{template}-body-html.html", context)
+    return " ".join(subject.split()), body_text.strip() + "\n", body_html
+
+
+def seconds_until_room(address: str, *, now: datetime | None = None) -> int:
+    """0 if one more e-mail to `address` fits the limit now, else the seconds to wait.
+
+    Mail already waiting in the outbox counts: it will take a slot before a new one would.
+    """
+    now = now or timezone.now()
+    address = normalise_address(address)
+    slots = list(
+        OutboundEmail.objects.filter(recipient__address=address, slot_at__gt=now - _window())
+        .order_by("slot_at").values_list("slot_at", flat=True)
+    )
+    waiting = OutboundEmail.objects.filter(
+        recipient__address=address, status__in=(EmailStatus.QUEUED, EmailStatus.DEFERRED),
+    ).count()
+    if len(slots) + waiting < settings.EMAIL_RATE_LIMIT_COUNT:
+        return 0
+    if not slots:
+        return int(_window().total_seconds())
+    return max(1, int((slots[0] + _window() - now).total_seconds()))
+
+
+def ensure_room(address: str) -> None:
+    """For a user's own action (resend a link): refuse clearly instead of queueing more."""
+    wait = seconds_until_room(address)
+    if wait:
+        raise RateLimited(wait)
+
+
+def send_email(*, to: str, template: str, context: dict | None = None,
+               language: str | None = None) -> OutboundEmail:
+    """Queue one e-mail; it leaves when the transaction commits and the limit allows."""
+    if not to or "@" not in to:
+        raise ServiceError(f"Not an e-mail address: {to!r}", code="invalid_address")
+    subject, body_text, body_html = render_email(
+        template, context or {}, language or settings.LANGUAGE_CODE)
+    recipient, _created = Recipient.objects.get_or_create(address=normalise_address(to))
+    email = OutboundEmail.objects.create(recipient=recipient, to=to.strip(), template=template,
+                                         subject=subject[:255], body_text=body_text,
+                                         body_html=body_html)
+    transaction.on_commit(_kick_dispatcher)
+    return email
+
+
+def send_to_user(*, user, template: str, context: dict | None = None) -> OutboundEmail:
+    return send_email(to=user.email, template=template, language=user.language,
+                      context={"user": user, **(context or {})})
+
+
+def _kick_dispatcher():
+    from .tasks import dispatch_outbox
+
+    try:
+        dispatch_outbox.delay()
+    except Exception:  # the minutely beat run sends it anyway
+        logger.warning("could not enqueue dispatch_outbox; the periodic run will send the mail",
+                       exc_info=True)
+
+
+def compose_to_user(*, actor, user, subject: str, message: str, ip: str | None = None):
+    """An admin writes to a user (POST /api/notifications/send)."""
+    with transaction.atomic():
+        email = send_to_user(user=user, template="admin-message",
+                             context={"subject": subject, "message": message, "sender": actor})
+        audit.record(actor=actor, action="notifications.sent", target=user, ip=ip,
+                     details={"email_id": email.pk, "subject": subject})
+    return email
+
+
+def send_test_email(*, actor, to: str, ip: str | None = None) -> OutboundEmail:
+    with transaction.atomic():
+        email = send_email(to=to, template="test", language=actor.language,
+                           context={"sender": actor})
+        audit.record(actor=actor, action="notifications.test_sent", ip=ip, details={"to": to})
+    return email
+
+
+# --- Dispatch ---------------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class DispatchReport:
+    sent: int = 0
+    deferred: int = 0
+    failed: int = 0
+    rate_limited: int = 0
+
+
+def _backoff(attempts: int) -> timedelta:
+    return min(timedelta(minutes=2 ** max(0, attempts - 1)), MAX_BACKOFF)
+
+
+def release_stale_leases(now: datetime) -> int:
+    """Rows a crashed worker held past its lease become due again."""
+    return OutboundEmail.objects.filter(status=EmailStatus.SENDING, lease_until__lt=now).update(
+        status=EmailStatus.DEFERRED, next_attempt_at=now, lease_until=None,
+        last_error="worker lost while sending; retrying")
+
+
+def _claim(email_id: int, now: datetime, report: DispatchReport) -> OutboundEmail | None:
+    """Take one due row for sending, or defer it if its address has no slot free."""
+    with transaction.atomic():
+        email = (OutboundEmail.objects.select_for_update(skip_locked=True)
+                 .due(now).filter(pk=email_id).first())
+        if email is None:  # another worker has it, or it is no longer due
+            return None
+        Recipient.objects.select_for_update().filter(pk=email.recipient_id).first()
+        slots = list(
+            OutboundEmail.objects.filter(recipient_id=email.recipient_id,
+                                         slot_at__gt=now - _window())
+            .order_by("-slot_at").values_list("slot_at", flat=True)[:settings.EMAIL_RATE_LIMIT_COUNT]
+        )
+        if len(slots) >= settings.EMAIL_RATE_LIMIT_COUNT:
+            # The window frees when the oldest of the last COUNT slots ages out of it.
+            email.status = EmailStatus.DEFERRED
+            email.next_attempt_at = slots[-1] + _window()
+            email.last_error = "rate limit: waiting for the recipient's window to free"
+            email.save(update_fields=["status", "next_attempt_at", "last_error"])
+            report.rate_limited += 1
+            return None
+        email.status = EmailStatus.SENDING
+        email.slot_at = now
+        email.lease_until = now + SEND_LEASE
+        email.attempts = F("attempts") + 1
+        email.save(update_fields=["status", "slot_at", "lease_until", "attempts"])
+    email.refresh_from_db(fields=["attempts"])
+    return email
+
+
+def _deliver(email: OutboundEmail, transport, report: DispatchReport) -> None:
+    claimed = OutboundEmail.objects.filter(pk=email.pk, status=EmailStatus.SENDING)
+    try:
+        transport.send(to=email.to, subject=email.subject, body_text=email.body_text,
+                       body_html=email.body_html)
+    except MailError as exc:
+        now = timezone.now()
+        if exc.transient:
+            claimed.update(status=EmailStatus.DEFERRED, slot_at=None, lease_until=None,
+                           next_attempt_at=now + _backoff(email.attempts), last_error=str(exc))
+            report.deferred += 1
+        else:
+            claimed.update(status=EmailStatus.FAILED, slot_at=None, lease_until=None,
+                           last_error=str(exc))
+            report.failed += 1
+        logger.warning("e-mail %s not sent (%s): %s", email.pk,
+                       "will retry" if exc.transient else "permanent", exc)
+        return
+    claimed.update(status=EmailStatus.SENT, sent_at=timezone.now(), lease_until=None, last_error="")
+    report.sent += 1
+
+
+def dispatch_outbox(*, batch: int = 200, transport=None) -> DispatchReport:
+    """Send what is due. Safe to run in several workers at once and to run twice."""
+    now = timezone.now()
+    report = DispatchReport()
+    release_stale_leases(now)
+    due_ids = list(OutboundEmail.objects.due(now).order_by("next_attempt_at", "id")
+                   .values_list("id", flat=True)[:batch])
+    transport = transport or DjangoMailTransport()
+    try:
+        for email_id in due_ids:
+            email = _claim(email_id, now, report)
+            if email is not None:
+                _deliver(email, transport, report)
+    finally:
+        transport.close()
+    return report

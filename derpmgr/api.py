@@ -1,0 +1,119 @@
+"""The API's envelope: {"success": true, ...} or {"success": false, "error": {...}}."""
+
+import logging
+
+from django.http import Http404, JsonResponse
+from django.utils.translation import gettext as _
+from rest_framework import exceptions, status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.permissions import BasePermission
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from derpmgr.errors import RateLimited, ServiceError
+
+logger = logging.getLogger(__name__)
+
+
+class FormInvalid(ServiceError):
+    code = "invalid"
+
+
+def ok(data: dict | None = None, *, status_code: int = status.HTTP_200_OK) -> Response:
+    return Response({"success": True, **(data or {})}, status=status_code)
+
+
+def error_body(code: str, message, fields: dict | None = None, **extra) -> dict:
+    error = {"code": code, "message": str(message), **extra}
+    if fields:
+        error["fields"] = fields
+    return {"success": False, "error": error}
+
+
+def _first_message(detail) -> str:
+    if isinstance(detail, dict):
+        for value in detail.values():
+            return _first_message(value)
+    if isinstance(detail, list) and detail:
+        return _first_message(detail[0])
+    return str(detail)
+
+
+def _field_errors(detail) -> dict:
+    if not isinstance(detail, dict):
+        return {}
+    return {name: [str(m) for m in (msgs if isinstance(msgs, list) else [msgs])]
+            for name, msgs in detail.items()}
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, RateLimited):
+        response = Response(error_body(exc.code, exc.message, retry_after=exc.retry_after),
+                            status=exc.status)
+        response["Retry-After"] = str(exc.retry_after)
+        return response
+    if isinstance(exc, ServiceError):
+        return Response(error_body(exc.code, exc.message, exc.fields), status=exc.status)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        body = error_body("invalid", _first_message(exc.detail), _field_errors(exc.detail))
+    elif isinstance(exc, exceptions.APIException):
+        message = _first_message(exc.detail) if exc.detail else exc.default_detail
+        body = error_body(exc.get_codes() if isinstance(exc.get_codes(), str) else exc.default_code,
+                          message)
+    else:  # pragma: no cover - DRF only handles APIException and Http404
+        body = error_body("error", str(exc))
+    response.data = body
+    return response
+
+
+def json_not_found(request, exception=None, **kwargs):
+    return JsonResponse(error_body("not_found", _("Not found.")), status=404)
+
+
+def json_server_error(request):
+    return JsonResponse(error_body("server_error", _("Something went wrong on our side.")), status=500)
+
+
+def parse(form_class, request, **kwargs):
+    """Validate request.data with a Django form (shared with the pages); cleaned_data or a 400."""
+    if not hasattr(request.data, "get"):
+        raise exceptions.ParseError(_("Send a JSON object."))
+    form = form_class(data=request.data, **kwargs)
+    if not form.is_valid():
+        fields = {name: [str(e) for e in errs] for name, errs in form.errors.items()}
+        first = next(iter(fields.values()))[0]
+        raise FormInvalid(first, fields)
+    return form.cleaned_data
+
+
+class EnvelopePagination(PageNumberPagination):
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+    def get_paginated_response(self, data):
+        return Response({"success": True, "count": self.page.paginator.count,
+                         "page": self.page.number, "pages": self.page.paginator.num_pages,
+                         "next": self.get_next_link(), "previous": self.get_previous_link(),
+                         "results": data})
+
+    def get_paginated_response_schema(self, schema):
+        wrapped = super().get_paginated_response_schema(schema)
+        wrapped["properties"]["success"] = {"type": "boolean"}
+        return wrapped
+
+
+class IsStaffRole(BasePermission):
+    """Admins and super admins; anyone else is told nothing exists here."""
+
+    def has_permission(self, request, view):
+        user = request.user
+        if user.is_authenticated and user.is_active and user.is_staff_role:
+            return True
+        if user.is_authenticated:
+            raise exceptions.NotFound()
+        return False

@@ -1,0 +1,7 @@
+from django.contrib.admin.apps import AdminConfig
+
+
+class DerpAdminConfig(AdminConfig):
+    """The Django admin, behind OTP verification (see derpmgr.admin_site)."""
+
+    default_site = "derpmgr.admin_site.DerpAdminSite"

@@ -1,0 +1,13 @@
+"""The periodic jobs every installation starts with.
+
+`manage.py sync_schedules` writes them into django-celery-beat's tables: missing ones are
+created, existing ones are left as the super admin edited them (pass --reset to restore).
+"""
+
+DEFAULT_SCHEDULES: dict[str, dict] = {
+    "Send the e-mail outbox": {
+        "task": "notifications.dispatch_outbox",
+        "every_seconds": 60,
+        "description": "Send queued and deferred e-mails (the per-address limit is respected).",
+    },
+}
