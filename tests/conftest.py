@@ -1,0 +1,92 @@
+"""Personas and clients: super admin, admin, distributor, user, stranger, anonymous."""
+
+import pytest
+from django.core.cache import cache
+from django.test import Client
+from django_otp import DEVICE_ID_SESSION_KEY
+from rest_framework.test import APIClient
+
+from apps.accounts.models import ApiToken, Role
+from tests import parts
+from tests.factories import UserFactory, enrol_totp
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.get_closest_marker("postgres"):
+            item.add_marker(pytest.mark.usefixtures("require_postgres"))
+
+
+@pytest.fixture
+def require_postgres(db):
+    parts.require(parts.on_postgres(), "PostgreSQL (set DATABASE_URL)")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache(django_db_setup, django_db_blocker):
+    """Rate-limit counters and cached answers never leak from one test into the next."""
+    with django_db_blocker.unblock():
+        cache.clear()
+    yield
+    with django_db_blocker.unblock():
+        cache.clear()
+
+
+@pytest.fixture
+def superadmin(db):
+    return UserFactory(username="root", role=Role.SUPERADMIN)
+
+
+@pytest.fixture
+def admin_user(db):
+    return UserFactory(username="ops", role=Role.ADMIN)
+
+
+@pytest.fixture
+def distributor(db):
+    return UserFactory(username="reseller", role=Role.DISTRIBUTOR)
+
+
+@pytest.fixture
+def customer(db):
+    return UserFactory(username="alice", role=Role.USER)
+
+
+@pytest.fixture
+def stranger(db):
+    return UserFactory(username="mallory", role=Role.USER)
+
+
+def signed_in_client(user, *, verified: bool = True) -> Client:
+    """A browser session for `user`; staff sessions pass the OTP step unless verified=False."""
+    client = Client(headers={"accept-language": "en"})
+    client.force_login(user)
+    if verified and user.mfa_required:
+        device = enrol_totp(user)
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
+    return client
+
+
+def token_client(user) -> APIClient:
+    client = APIClient(headers={"accept-language": "en"})
+    _token, raw = ApiToken.issue(user)
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    return client
+
+
+@pytest.fixture
+def anon_client():
+    return Client(headers={"accept-language": "en"})
+
+
+@pytest.fixture
+def anon_api():
+    return APIClient(headers={"accept-language": "en"})
+
+
+@pytest.fixture
+def personas(superadmin, admin_user, distributor, customer, stranger):
+    return {"superadmin": superadmin, "admin": admin_user, "distributor": distributor,
+            "user": customer, "stranger": stranger}
