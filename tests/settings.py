@@ -17,3 +17,10 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
 PANEL_URL = "http://testserver"
 ALLOWED_HOSTS = ["*"]
+
+# One test database per pytest process, so that parallel runs on one machine never collide.
+_test_db = DATABASES["default"].setdefault("TEST", {})
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    _test_db["NAME"] = str(DATA_DIR / f"test-{os.getpid()}.sqlite3")
+else:
+    _test_db["NAME"] = f"test_{DATABASES['default']['NAME']}_{os.getpid()}"

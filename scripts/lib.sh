@@ -1,0 +1,61 @@
+# Shared by scripts/run.sh and scripts/test.sh. Sourced, not run.
+
+PYTHON=${PYTHON:-python3}
+VENV=${VENV:-.venv}
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+is_root() { [ "$(id -u)" = 0 ]; }
+
+# Install Debian packages that are missing (as root); say what is missing otherwise.
+apt_install() {
+  local missing=()
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if ! is_root; then
+    echo "Missing Debian packages: ${missing[*]} (run as root, or install them)." >&2
+    return 1
+  fi
+  say "Installing Debian packages: ${missing[*]}"
+  if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null; then
+    apt-get update -q >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null
+  fi
+}
+
+# The virtualenv with the given requirements file installed (only re-installed when it changed).
+ensure_venv() {
+  local requirements=$1
+  "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+    || { echo "derpmgr needs Python 3.11 or newer ($PYTHON is older)." >&2; exit 1; }
+  if [ ! -x "$VENV/bin/python" ]; then
+    say "Creating the virtualenv in $VENV"
+    if ! "$PYTHON" -m venv "$VENV" 2>/dev/null; then
+      rm -rf "$VENV"
+      local version
+      version=$("$PYTHON" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')
+      apt_install "python${version}-venv" || apt_install python3-venv
+      "$PYTHON" -m venv "$VENV"
+    fi
+  fi
+  local stamp="$VENV/.installed-$(basename "$requirements")"
+  local digest
+  digest=$(cat requirements*.txt | sha256sum | cut -d' ' -f1)
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
+    say "Installing Python packages ($requirements)"
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$requirements"
+    echo "$digest" > "$stamp"
+  fi
+}
+
+tcp_open() {  # host port
+  "$PYTHON" - "$1" "$2" <<'PY'
+import socket, sys
+try:
+    socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=1).close()
+except OSError:
+    sys.exit(1)
+PY
+}

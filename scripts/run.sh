@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Start derpmgr on one machine with embedded defaults: SQLite, the database cache, Celery on the
+# filesystem broker with beat inside the worker, e-mail written to data/mail. Ctrl-C stops it.
+# Every default can be replaced by an environment variable (see README, "Settings").
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+
+BIND=${DERPMGR_BIND:-127.0.0.1:8000}
+
+ensure_venv requirements.txt
+say "Preparing the database"
+"$VENV/bin/python" manage.py migrate --noinput -v0
+"$VENV/bin/python" manage.py createcachetable
+"$VENV/bin/python" manage.py sync_schedules
+"$VENV/bin/python" manage.py collectstatic --noinput -v0
+"$VENV/bin/python" manage.py ensure_superadmin
+
+pids=()
+stop() {
+  trap - INT TERM EXIT
+  say "Stopping"
+  kill "${pids[@]}" 2>/dev/null || true
+  wait 2>/dev/null || true
+}
+trap stop INT TERM EXIT
+
+say "Starting the web server on http://$BIND and a Celery worker with embedded beat"
+"$VENV/bin/gunicorn" derpmgr.wsgi --bind "$BIND" --workers "${WEB_WORKERS:-2}" \
+  --access-logfile - --log-level info &
+pids+=($!)
+"$VENV/bin/celery" -A derpmgr worker -B --loglevel=INFO --concurrency "${CELERY_CONCURRENCY:-2}" \
+  --schedule "${DERPMGR_DATA_DIR:-data}/celerybeat-schedule" &
+pids+=($!)
+say "Sign in at http://$BIND/accounts/login/  (Ctrl-C stops both)"
+wait -n "${pids[@]}"

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Install everything the tests need and run the whole suite: lint, migrations check, the suite
+# on SQLite with the filesystem broker, then again on PostgreSQL with Redis.
+# As root it installs the Debian packages the suite uses (and PostgreSQL / Redis if none is
+# reachable). With CI=true a missing part fails the run instead of being left out.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+
+CI=${CI:-false}
+TEST_DATABASE_URL=${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/derpmgr}
+TEST_REDIS_URL=${TEST_REDIS_URL:-redis://127.0.0.1:6379/15}
+
+# Debian packages the suite uses.
+if is_root; then
+  apt_install python3-venv
+fi
+
+start_services() {
+  # PostgreSQL and Redis on loopback, installed and started here when none is reachable.
+  if ! tcp_open 127.0.0.1 5432 && is_root; then
+    apt_install postgresql
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -1)" main start || true
+    su postgres -c "psql -q -c \"ALTER USER postgres PASSWORD 'postgres'\"" >/dev/null
+    TEST_DATABASE_URL=postgres://postgres:postgres@127.0.0.1:5432/derpmgr
+  fi
+  if ! tcp_open 127.0.0.1 6379 && is_root; then
+    apt_install redis-server
+    redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no >/dev/null
+  fi
+}
+
+ensure_venv requirements-dev.txt
+export DERPMGR_DATA_DIR=${DERPMGR_DATA_DIR:-$PWD/data/test}
+
+say "ruff"
+"$VENV/bin/ruff" check .
+say "Migrations are committed"
+DERPMGR_ENV=test "$VENV/bin/python" manage.py makemigrations --check --dry-run
+
+say "Suite on SQLite, filesystem broker"
+env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL "$VENV/bin/python" -m pytest -m "not postgres" "$@"
+
+start_services
+db_host=$(echo "$TEST_DATABASE_URL" | sed -E 's#^[a-z]+://([^@/]*@)?([^:/]+).*#\2#')
+if tcp_open "$db_host" 5432 && tcp_open 127.0.0.1 6379; then
+  say "Suite on PostgreSQL and Redis"
+  DATABASE_URL=$TEST_DATABASE_URL REDIS_URL=$TEST_REDIS_URL "$VENV/bin/python" -m pytest "$@"
+elif [ "$CI" = true ]; then
+  echo "PostgreSQL ($TEST_DATABASE_URL) or Redis (127.0.0.1:6379) is not reachable; CI=true needs both." >&2
+  exit 1
+else
+  say "PostgreSQL or Redis not reachable: the PostgreSQL/Redis pass was left out (CI=true would fail)."
+fi
+say "All tests passed"
