@@ -45,7 +45,9 @@ ensure_venv() {
   digest=$(cat requirements*.txt | sha256sum | cut -d' ' -f1)
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
     say "Installing Python packages ($requirements)"
-    "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$requirements"
+    # (pip's notes about this machine's optional local indexes are noise; errors still show.)
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$requirements" \
+      2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
     echo "$digest" > "$stamp"
   fi
 }
