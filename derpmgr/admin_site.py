@@ -1,4 +1,8 @@
+from functools import update_wrapper
+
 from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.contrib.auth.views import redirect_to_login
+from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -11,6 +15,8 @@ class DerpAdminSite(OTPAdminSite):
 
     Sign-in happens on the panel's own login page (password, then the OTP step, or MFA
     enrolment for a staff member who has no device yet); the admin only checks the result.
+    Anyone else signed in is told there is nothing here (404), as everywhere in the panel;
+    sending them to the login page would bounce them straight back, forever.
     """
 
     site_header = _("derpmgr administration")
@@ -20,6 +26,29 @@ class DerpAdminSite(OTPAdminSite):
     def __init__(self, name="admin"):
         super().__init__(name)
 
+    def _refusal(self, request):
+        """None when the request may enter the admin; otherwise the answer to give instead."""
+        user = request.user
+        if not user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not (user.is_active and user.is_staff):
+            raise Http404
+        if not user.is_verified():
+            return redirect("accounts:mfa")
+        return None
+
+    def admin_view(self, view, cacheable=False):
+        inner = super().admin_view(view, cacheable)
+
+        def guarded(request, *args, **kwargs):
+            return self._refusal(request) or inner(request, *args, **kwargs)
+
+        return update_wrapper(guarded, inner)
+
     def login(self, request, extra_context=None):
+        refusal = self._refusal(request) if request.user.is_authenticated else None
+        if refusal is not None:
+            return refusal
+        # The panel's login page checks that the target is ours before going there.
         target = request.GET.get(REDIRECT_FIELD_NAME) or reverse("admin:index")
         return redirect(f"{reverse('accounts:login')}?{urlencode({REDIRECT_FIELD_NAME: target})}")

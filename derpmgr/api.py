@@ -2,8 +2,11 @@
 
 import logging
 
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
+from django.views import defaults as default_views
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import BasePermission
@@ -25,7 +28,7 @@ def ok(data: dict | None = None, *, status_code: int = status.HTTP_200_OK) -> Re
 
 def error_body(code: str, message, fields: dict | None = None, **extra) -> dict:
     error = {"code": code, "message": str(message), **extra}
-    if fields:
+    if fields:  # present when particular fields were wrong
         error["fields"] = fields
     return {"success": False, "error": error}
 
@@ -56,6 +59,8 @@ def exception_handler(exc, context):
         return Response(error_body(exc.code, exc.message, exc.fields), status=exc.status)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -65,12 +70,13 @@ def exception_handler(exc, context):
         message = _first_message(exc.detail) if exc.detail else exc.default_detail
         body = error_body(exc.get_codes() if isinstance(exc.get_codes(), str) else exc.default_code,
                           message)
-    else:  # pragma: no cover - DRF only handles APIException and Http404
+    else:  # pragma: no cover - DRF only handles APIException (Http404 and PermissionDenied are mapped)
         body = error_body("error", str(exc))
     response.data = body
     return response
 
 
+@csrf_exempt  # no state changes here; a POST deserves the JSON 404, not the CSRF page
 def json_not_found(request, exception=None, **kwargs):
     return JsonResponse(error_body("not_found", _("Not found.")), status=404)
 
@@ -79,21 +85,60 @@ def json_server_error(request):
     return JsonResponse(error_body("server_error", _("Something went wrong on our side.")), status=500)
 
 
-def parse(form_class, request, **kwargs):
-    """Validate request.data with a Django form (shared with the pages); cleaned_data or a 400."""
+def server_error(request):
+    """handler500: API callers get the envelope, browsers the usual page."""
+    if request.path_info.startswith("/api/"):
+        return json_server_error(request)
+    return default_views.server_error(request)
+
+
+def parse(form_class, request, *, defaults: dict | None = None, **kwargs):
+    """Validate request.data with a Django form (shared with the pages); cleaned_data or a 400.
+
+    `defaults` fill keys the caller left out (a checkbox's absence means False on a page, but an
+    API field left out means its documented default).
+    """
     if not hasattr(request.data, "get"):
         raise exceptions.ParseError(_("Send a JSON object."))
-    form = form_class(data=request.data, **kwargs)
+    data = request.data
+    if defaults:
+        data = {**defaults, **{key: data.get(key) for key in data}}
+    form = form_class(data=data, **kwargs)
     if not form.is_valid():
         fields = {name: [str(e) for e in errs] for name, errs in form.errors.items()}
         first = next(iter(fields.values()))[0]
-        raise FormInvalid(first, fields)
+        raise FormInvalid(first, fields=fields)
     return form.cleaned_data
 
 
+def _whole_number(raw: str) -> int | None:
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 9 else None
+
+
 class EnvelopePagination(PageNumberPagination):
+    """Pages of results in the envelope. A malformed page or page_size is a 400, not ignored:
+    a client asking for page_size=abc would otherwise get 50 rows and believe it got what it
+    asked for."""
+
     page_size_query_param = "page_size"
     max_page_size = 500
+
+    def get_page_size(self, request):
+        raw = request.query_params.get(self.page_size_query_param, "")
+        if raw == "":
+            return self.page_size
+        size = _whole_number(raw)
+        if not size:
+            message = _("page_size must be a whole number from 1 to %(max)d.") % {"max": self.max_page_size}
+            raise FormInvalid(message, fields={self.page_size_query_param: [message]})
+        return min(size, self.max_page_size)
+
+    def paginate_queryset(self, queryset, request, view=None):
+        raw = request.query_params.get(self.page_query_param, "")
+        if raw not in ("", *self.last_page_strings) and _whole_number(raw) is None:
+            message = _("page must be a whole number.")
+            raise FormInvalid(message, fields={self.page_query_param: [message]})
+        return super().paginate_queryset(queryset, request, view)
 
     def get_paginated_response(self, data):
         return Response({"success": True, "count": self.page.paginator.count,
@@ -103,7 +148,10 @@ class EnvelopePagination(PageNumberPagination):
 
     def get_paginated_response_schema(self, schema):
         wrapped = super().get_paginated_response_schema(schema)
-        wrapped["properties"]["success"] = {"type": "boolean"}
+        wrapped["properties"]["success"] = {"type": "boolean", "example": True}
+        wrapped["properties"]["page"] = {"type": "integer", "example": 1}
+        wrapped["properties"]["pages"] = {"type": "integer", "example": 1}
+        wrapped["required"] = ["success", *wrapped.get("required", []), "page", "pages"]
         return wrapped
 
 

@@ -10,4 +10,9 @@ DEFAULT_SCHEDULES: dict[str, dict] = {
         "every_seconds": 60,
         "description": "Send queued and deferred e-mails (the per-address limit is respected).",
     },
+    "Expire unused activation codes": {
+        "task": "distribution.expire_unused_codes",
+        "every_seconds": 3600,
+        "description": "Mark unused codes past their deadline as expired.",
+    },
 }

@@ -6,7 +6,9 @@ cache, Celery on kombu's filesystem broker with beat embedded in the worker, e-m
 Set DERPMGR_ENV=production for the production checks (a real SECRET_KEY, no DEBUG).
 """
 
+import os
 import secrets
+import tempfile
 from pathlib import Path
 
 import environ
@@ -28,11 +30,27 @@ DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 
 def _embedded_secret_key() -> str:
-    """A key generated once per installation and kept in the data directory."""
+    """A key generated once per installation and kept in the data directory.
+
+    The key is written whole under a temporary name (mode 0600), then linked into place: the
+    web server and the worker starting together read either no file or the whole key, and the
+    one whose link comes second uses the first one's key. An empty file, left by an earlier
+    interrupted start, is replaced.
+    """
     key_file = DATA_DIR / "secret_key"
-    if not key_file.exists():
-        key_file.touch(mode=0o600)
-        key_file.write_text(secrets.token_urlsafe(50))
+    if key_file.exists() and key_file.read_text().strip():
+        return key_file.read_text().strip()
+    fd, temporary = tempfile.mkstemp(dir=DATA_DIR, prefix=".secret_key.")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(50))
+        try:
+            os.link(temporary, key_file)
+        except FileExistsError:
+            if not key_file.read_text().strip():
+                os.replace(temporary, key_file)
+    finally:
+        Path(temporary).unlink(missing_ok=True)
     return key_file.read_text().strip()
 
 
@@ -183,6 +201,14 @@ RATE_RESEND_PER_ACCOUNT = env.str("RATE_RESEND_PER_ACCOUNT", default="3/10m")
 RATE_PASSWORD_RESET_PER_IP = env.str("RATE_PASSWORD_RESET_PER_IP", default="10/h")
 RATE_PASSWORD_RESET_PER_ACCOUNT = env.str("RATE_PASSWORD_RESET_PER_ACCOUNT", default="3/h")
 
+# --- Codes and commerce --------------------------------------------------------------------
+# Largest batch of activation codes generated at once, and how long an unused code stays valid.
+CODE_BATCH_MAX = env.int("CODE_BATCH_MAX", default=1000)
+CODE_VALIDITY_DAYS = env.int("CODE_VALIDITY_DAYS", default=365)
+# Wrong activation codes (not all tries) per customer and per address.
+RATE_REDEEM_PER_USER = env.str("RATE_REDEEM_PER_USER", default="10/h")
+RATE_REDEEM_PER_IP = env.str("RATE_REDEEM_PER_IP", default="30/h")
+
 # --- E-mail ---------------------------------------------------------------------------------
 if "EMAIL_URL" in env:
     vars().update(env.email_url("EMAIL_URL"))
@@ -210,6 +236,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir),
         "data_folder_out": str(_broker_dir),
+        # Broadcast (control) messages; kombu's default is a folder in the working directory.
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
 CELERY_TASK_IGNORE_RESULT = True
@@ -240,6 +268,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Accounts, activation codes, fleet, derpMaps and finance of a DERP rental business.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema is for API users: signed in, like every other endpoint but login/register.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
 }
 # API tokens expire after this many days unused.
 API_TOKEN_IDLE_DAYS = env.int("API_TOKEN_IDLE_DAYS", default=30)

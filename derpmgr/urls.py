@@ -1,11 +1,15 @@
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.renderers import OpenApiJsonRenderer, OpenApiJsonRenderer2
 from drf_spectacular.views import SpectacularAPIView
 
 from apps.accounts import api as accounts_api
 from apps.accounts import views as accounts_views
 from apps.audit import api as audit_api
 from apps.audit import views as audit_views
+from apps.billing import api as billing_api
+from apps.billing import finance_views
+from apps.distribution import api as distribution_api
 from apps.notifications import api as notifications_api
 from derpmgr.api import json_not_found
 
@@ -19,14 +23,36 @@ api_patterns = [
     path("user/me", accounts_api.MeView.as_view(), name="user-me"),
     path("logs/system", audit_api.SystemLogView.as_view(), name="logs-system"),
     path("notifications/send", notifications_api.SendView.as_view(), name="notifications-send"),
-    path("schema", SpectacularAPIView.as_view(), name="schema"),
+    path("distributor/serial/generate", distribution_api.DistributorGenerateView.as_view(),
+         name="distributor-serial-generate"),
+    path("distributor/serials", distribution_api.CodeListView.as_view(), name="distributor-serials"),
+    path("serial/generate", distribution_api.AdminGenerateView.as_view(), name="serial-generate"),
+    path("serial/activate", distribution_api.RedeemView.as_view(), name="serial-activate"),
+    path("serial/revoke", distribution_api.RevokeView.as_view(), name="serial-revoke"),
+    path("billing/plans", billing_api.PlanListView.as_view(), name="billing-plans"),
+    path("billing/balance", billing_api.BalanceView.as_view(), name="billing-balance"),
+    path("billing/purchase", billing_api.PurchaseView.as_view(), name="billing-purchase"),
+    path("billing/top_up", billing_api.TopUpView.as_view(), name="billing-top-up"),
+    path("orders", billing_api.OrderListView.as_view(), name="orders"),
+    path("orders/<str:number>/mark", billing_api.MarkOrderView.as_view(), name="order-mark"),
+    path("finance/statistics", billing_api.FinanceStatisticsView.as_view(), name="finance-statistics"),
+    path("finance/commission/settle", billing_api.SettleCommissionView.as_view(),
+         name="finance-commission-settle"),
+    # JSON like the rest of the API (errors included); application/json unless asked otherwise.
+    path("schema", SpectacularAPIView.as_view(renderer_classes=[OpenApiJsonRenderer2, OpenApiJsonRenderer]),
+         name="schema"),
+    path("", json_not_found),
     path("<path:unknown>", json_not_found),
 ]
+
+handler500 = "derpmgr.api.server_error"
 
 urlpatterns = [
     path("", accounts_views.home, name="home"),
     path("accounts/", include("apps.accounts.urls")),
     path("portal/", include("apps.distribution.urls")),
+    path("billing/", include("apps.billing.urls")),
+    path("ops/finance/", finance_views.finance, name="ops-finance"),
     path("ops/", audit_views.ops_dashboard, name="ops-dashboard"),
     path("ops/audit/", audit_views.system_log, name="ops-audit"),
     path("i18n/", include("django.conf.urls.i18n")),

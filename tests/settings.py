@@ -11,12 +11,13 @@ os.environ.setdefault("DERPMGR_ENV", "test")
 os.environ.setdefault("DERPMGR_DATA_DIR",
                       str(Path(__file__).resolve().parent.parent / "data" / "test"))
 
-from derpmgr.settings import *  # noqa: F403
+from derpmgr.settings import *
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
 PANEL_URL = "http://testserver"
 ALLOWED_HOSTS = ["*"]
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns on every request otherwise
 
 # One test database per pytest process, so that parallel runs on one machine never collide.
 _test_db = DATABASES["default"].setdefault("TEST", {})

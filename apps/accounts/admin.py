@@ -1,28 +1,55 @@
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
 from django.utils.translation import gettext_lazy as _
+from django_otp.plugins.otp_static import admin as otp_static_admin
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp import admin as otp_totp_admin
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from derpmgr.errors import ServiceError
 from derpmgr.net import client_ip
 
 from . import services
 from .models import ApiToken, Role, User
+from .roles import ADMIN_FORBIDDEN_APPS
+
+
+class SuperAdminOnly:
+    """The super admin's alone, whatever model permissions an admin was granted: an admin who
+    could edit roles could grant their own role anything, and one who could add a device to
+    another account could pass its OTP step."""
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_add_permission(self, request, *args):
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
 
 
 class PermissionAuditMixin:
     """Grants and withdrawals made in the admin land in the audit log (same transaction)."""
 
+    def held_permissions(self, obj) -> set[str]:
+        raise NotImplementedError
+
     def save_related(self, request, form, formsets, change):
         obj = form.instance
-        before = services.permission_labels(obj.permissions if isinstance(obj, Group)
-                                            else obj.user_permissions) if change else set()
+        before = self.held_permissions(obj) if change else set()
         super().save_related(request, form, formsets, change)
-        after = services.permission_labels(obj.permissions if isinstance(obj, Group)
-                                           else obj.user_permissions)
         services.record_permission_change(actor=request.user, target=obj, before=before,
-                                          after=after, ip=client_ip(request))
+                                          after=self.held_permissions(obj), ip=client_ip(request))
 
 
 @admin.register(User)
@@ -54,6 +81,19 @@ class UserAdmin(PermissionAuditMixin, DjangoUserAdmin):
 
     def get_queryset(self, request):
         return User.objects.visible_to(request.user)
+
+    def held_permissions(self, user) -> set[str]:
+        # Joining a group grants its permissions, so memberships count as grants too; the role
+        # group follows the role, whose changes are audited as such.
+        groups = {f"group:{name}" for name in
+                  user.groups.exclude(name__in=Role.values).values_list("name", flat=True)}
+        return services.permission_labels(user.user_permissions) | groups
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        # The form saves the groups it was shown, which still hold the old role's group when
+        # the role changed in the same form: the role decides, so put its group right.
+        form.instance.sync_role_group()
 
     def has_change_permission(self, request, obj=None):
         # An admin runs customer and distributor accounts (and their own), not other staff's.
@@ -97,9 +137,55 @@ class ApiTokenAdmin(admin.ModelAdmin):
 admin.site.unregister(Group)
 
 
+def _admin_role_group_form(base):
+    """The admin role never holds settings or finance permissions (they would be stripped at the
+    next migrate anyway): say so instead of accepting them. Grant them per person if needed."""
+
+    class AdminRoleGroupForm(base):
+        def clean_permissions(self):
+            permissions = self.cleaned_data["permissions"]
+            forbidden = [p for p in permissions if p.content_type.app_label in ADMIN_FORBIDDEN_APPS]
+            if forbidden:
+                raise forms.ValidationError(
+                    _("The admin role cannot hold system-settings or finance permissions (%(perms)s). "
+                      "Grant them to one admin on their user page instead.")
+                    % {"perms": ", ".join(sorted(str(p) for p in forbidden))})
+            return permissions
+
+    return AdminRoleGroupForm
+
+
 @admin.register(Group)
-class GroupAdmin(PermissionAuditMixin, DjangoGroupAdmin):
+class GroupAdmin(SuperAdminOnly, PermissionAuditMixin, DjangoGroupAdmin):
+    def held_permissions(self, group) -> set[str]:
+        return services.permission_labels(group.permissions)
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        if obj is not None and obj.name == Role.ADMIN:
+            form = _admin_role_group_form(form)
+        return form
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.name in Role.values:
+            return ["name"]  # the roles find their group by this name
+        return super().get_readonly_fields(request, obj)
+
     def has_delete_permission(self, request, obj=None):
         if obj is not None and obj.name in Role.values:
             return False  # the role groups are part of the system
         return super().has_delete_permission(request, obj)
+
+
+# django-otp's own device admins, for the super admin only.
+admin.site.unregister([TOTPDevice, StaticDevice])
+
+
+@admin.register(TOTPDevice)
+class TOTPDeviceAdmin(SuperAdminOnly, otp_totp_admin.TOTPDeviceAdmin):
+    pass
+
+
+@admin.register(StaticDevice)
+class StaticDeviceAdmin(SuperAdminOnly, otp_static_admin.StaticDeviceAdmin):
+    pass

@@ -44,6 +44,8 @@ class DisableMfaForm(OtpForm):
     password = forms.CharField(label=_("Password"), strip=False, max_length=128,
                                widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
 
+    field_order = ["password", "token"]
+
 
 class ProfileForm(forms.ModelForm):
     class Meta:

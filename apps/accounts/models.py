@@ -37,6 +37,10 @@ class UserQuerySet(models.QuerySet):
             # Admins run the customers' accounts and see their fellow staff, but a super admin's
             # account is not theirs to see or touch.
             return self.exclude(role=Role.SUPERADMIN)
+        if viewer.role == Role.DISTRIBUTOR:
+            # Themselves and the customers who activated one of their codes.
+            return self.filter(models.Q(pk=viewer.pk)
+                               | models.Q(codes_activated__created_by=viewer)).distinct()
         return self.filter(pk=viewer.pk)
 
 
@@ -77,8 +81,12 @@ class User(AbstractUser):
         verbose_name_plural = _("users")
         ordering = ["-created_at"]
         constraints = [
-            models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
-            models.UniqueConstraint(Lower("username"), name="accounts_user_username_ci_unique"),
+            models.UniqueConstraint(
+                Lower("email"), name="accounts_user_email_ci_unique",
+                violation_error_message=_("An account with this e-mail address already exists.")),
+            models.UniqueConstraint(
+                Lower("username"), name="accounts_user_username_ci_unique",
+                violation_error_message=_("This username is taken.")),
         ]
 
     def __str__(self):
@@ -89,9 +97,10 @@ class User(AbstractUser):
         self.is_staff = self.role in STAFF_ROLES
         self.is_superuser = self.role == Role.SUPERADMIN
         super().save(*args, **kwargs)
-        self._join_role_group()
+        self.sync_role_group()
 
-    def _join_role_group(self):
+    def sync_role_group(self):
+        """Be in the group of the role and in no other role's group (other groups stay)."""
         from django.contrib.auth.models import Group
 
         role_groups = Group.objects.filter(name__in=Role.values)

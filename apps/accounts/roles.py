@@ -7,12 +7,19 @@ from .models import Role
 # Model permissions (app_label.codename) each role's group holds. Super admins are Django
 # superusers and need none; a super admin may grant an admin more, per person or per group.
 ROLE_PERMISSIONS: dict[str, list[str]] = {
+    Role.SUPERADMIN: [],
     Role.ADMIN: [
         "accounts.view_user",
         "accounts.add_user",
         "accounts.change_user",
         "audit.view_auditevent",
         "notifications.view_outboundemail",
+        # Codes under their authority and the distributors they own (seed 2.2).
+        "distribution.view_activationcode",
+        "distribution.change_activationcode",
+        "distribution.view_distributorprofile",
+        "distribution.add_distributorprofile",
+        "distribution.change_distributorprofile",
     ],
     Role.DISTRIBUTOR: [],
     Role.USER: [],

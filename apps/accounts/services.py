@@ -137,8 +137,10 @@ def has_mfa(user: User) -> bool:
 
 
 def verify_otp(user: User, token: str):
-    """The device that accepts `token` (TOTP code or an unused backup code), or None."""
-    token = (token or "").replace(" ", "").strip()
+    """The device that accepts `token` (TOTP code or an unused backup code), or None.
+
+    Spaces and capitals are forgiven: backup codes are lower-case base32, TOTP codes digits."""
+    token = "".join((token or "").split()).lower()
     if not token or len(token) > 16:
         return None
     return match_token(user, token)
@@ -167,7 +169,7 @@ def issue_api_token(*, user: User, ip: str | None) -> str:
     with transaction.atomic():
         token, raw = ApiToken.issue(user)
         audit.record(actor=user, action="accounts.login", target=user, ip=ip,
-                     details={"method": "api", "token": token.prefix})
+                     details={"method": "api", "token_prefix": token.prefix})
     return raw
 
 

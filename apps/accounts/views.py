@@ -1,6 +1,7 @@
 """Sign-up, sign-in, MFA and profile pages. Each view parses, calls a service, renders."""
 
 import time
+from functools import wraps
 
 from django.conf import settings
 from django.contrib import messages
@@ -8,6 +9,7 @@ from django.contrib.auth import login as auth_login
 from django.contrib.auth import logout as auth_logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -47,6 +49,11 @@ def _safe_next(request, fallback: str = "home") -> str:
     return reverse(fallback)
 
 
+def _posted(request):
+    """The submitted data, or None on GET: an empty POST is still a submission to validate."""
+    return request.POST if request.method == "POST" else None
+
+
 def _refuse(request, template: str, context: dict, error: ServiceError):
     """Show a refusal on the page it belongs to, with the status an API would use."""
     form = context.get("form")
@@ -72,7 +79,7 @@ def home(request):
 # --- Registration ----------------------------------------------------------------------------
 
 def register(request):
-    form = RegistrationForm(request.POST or None)
+    form = RegistrationForm(_posted(request))
     context = {"form": form}
     if request.method == "POST" and form.is_valid():
         try:
@@ -96,7 +103,7 @@ def verify(request, token):
 
 
 def resend_verification(request):
-    form = EmailForm(request.POST or request.GET or None)
+    form = EmailForm(_posted(request), initial={"email": request.GET.get("email", "")})
     context = {"form": form}
     if request.method == "POST" and form.is_valid():
         email = form.cleaned_data["email"]
@@ -108,15 +115,21 @@ def resend_verification(request):
         messages.success(request, _("If that address has an unverified account, a new link is on "
                                     "its way."))
         return redirect("accounts:login")
-    return render(request, "accounts/resend.html", context)
+    return render(request, "accounts/resend.html", context, status=400 if form.errors else 200)
 
 
 # --- Sign-in ---------------------------------------------------------------------------------
 
 def login(request):
     if request.user.is_authenticated and request.method == "GET":
-        return redirect(_safe_next(request))
-    form = LoginForm(request.POST or None)
+        if not request.GET.get("next"):
+            return redirect("home")
+        # Signed in, yet sent here from a page (the admin, say) this account may not open:
+        # sending them back would bounce them straight here again, in a loop.
+        messages.warning(request, _("You are signed in as %(email)s, which cannot open the page "
+                                    "you asked for. Sign in with another account to continue.")
+                         % {"email": request.user.email})
+    form = LoginForm(_posted(request))
     context = {"form": form, "next": request.GET.get("next", "")}
     if request.method != "POST" or not form.is_valid():
         return render(request, "accounts/login.html", context, status=400 if form.errors else 200)
@@ -157,7 +170,7 @@ def mfa_verify(request):
         return redirect("accounts:login")
     if not services.has_mfa(user):
         return redirect("accounts:mfa")
-    form = OtpForm(request.POST or None)
+    form = OtpForm(_posted(request))
     context = {"form": form}
     if request.method != "POST" or not form.is_valid():
         return render(request, "accounts/mfa_verify.html", context, status=400 if form.errors else 200)
@@ -171,6 +184,8 @@ def mfa_verify(request):
     except ServiceError as error:
         return _refuse(request, "accounts/mfa_verify.html", {"form": OtpForm()}, error)
     target = request.session.get(PENDING_NEXT) or reverse("home")
+    for key in (PENDING_USER, PENDING_AT, PENDING_NEXT):
+        request.session.pop(key, None)  # the password step is spent
     if not request.user.is_authenticated:
         auth_login(request, user)
     otp_login(request, device)
@@ -189,11 +204,23 @@ def logout(request):
 
 # --- MFA management --------------------------------------------------------------------------
 
+def code_step_passed(view):
+    """Once an account has MFA, managing it (backup codes above all) needs a session that
+    passed the code step: a session opened before the device existed must verify first."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if services.has_mfa(request.user) and not request.user.is_verified():
+            return redirect("accounts:mfa_verify")
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
 @login_required
+@code_step_passed
 def mfa(request):
     user = request.user
-    if services.has_mfa(user) and not user.is_verified():
-        return redirect("accounts:mfa_verify")
     context = {"enrolled": services.has_mfa(user), "backup_codes": request.session.pop(BACKUP_CODES, None),
                "disable_form": DisableMfaForm(), "confirm_form": OtpForm()}
     device = services.pending_totp_device(user)
@@ -205,15 +232,15 @@ def mfa(request):
 
 @login_required
 @require_POST
+@code_step_passed
 def mfa_start(request):
-    if services.has_mfa(request.user) and not request.user.is_verified():
-        return redirect("accounts:mfa_verify")
     services.start_totp_enrolment(user=request.user)
     return redirect("accounts:mfa")
 
 
 @login_required
 @require_POST
+@code_step_passed
 def mfa_confirm(request):
     form = OtpForm(request.POST)
     if not form.is_valid():
@@ -233,6 +260,7 @@ def mfa_confirm(request):
 
 @login_required
 @require_POST
+@code_step_passed
 def mfa_backup_codes(request):
     try:
         request.session[BACKUP_CODES] = services.regenerate_backup_codes(
@@ -244,6 +272,7 @@ def mfa_backup_codes(request):
 
 @login_required
 @require_POST
+@code_step_passed
 def mfa_disable(request):
     form = DisableMfaForm(request.POST)
     if not form.is_valid():
@@ -263,7 +292,7 @@ def mfa_disable(request):
 
 @login_required
 def profile(request):
-    form = ProfileForm(request.POST or None, instance=request.user)
+    form = ProfileForm(_posted(request), instance=request.user)
     if request.method == "POST" and form.is_valid():
         form.save()
         messages.success(request, _("Saved."))
@@ -271,7 +300,8 @@ def profile(request):
         response.set_cookie(settings.LANGUAGE_COOKIE_NAME, request.user.language)
         return response
     return render(request, "accounts/profile.html",
-                  {"form": form, "mfa_enrolled": services.has_mfa(request.user)})
+                  {"form": form, "mfa_enrolled": services.has_mfa(request.user)},
+                  status=400 if form.errors else 200)
 
 
 @login_required
@@ -281,7 +311,14 @@ def dashboard(request):
 
 # --- Password reset (Django's views, our templates, the outbox, a rate limit) ---------------
 
-class PasswordResetView(auth_views.PasswordResetView):
+class InvalidFormIs400:
+    """A form sent back with errors answers 400, as every other page of the panel does."""
+
+    def form_invalid(self, form):
+        return self.render_to_response(self.get_context_data(form=form), status=400)
+
+
+class PasswordResetView(InvalidFormIs400, auth_views.PasswordResetView):
     form_class = OutboxPasswordResetForm
     template_name = "accounts/password_reset.html"
     success_url = reverse_lazy("accounts:password_reset_done")
@@ -298,13 +335,14 @@ class PasswordResetView(auth_views.PasswordResetView):
         return super().form_valid(form)
 
 
-class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+class PasswordResetConfirmView(InvalidFormIs400, auth_views.PasswordResetConfirmView):
     template_name = "accounts/password_reset_confirm.html"
     success_url = reverse_lazy("accounts:login")
     post_reset_login = False
 
     def form_valid(self, form):
-        response = super().form_valid(form)
-        services.record_password_reset(user=form.user, ip=client_ip(self.request))
+        with transaction.atomic():  # the new password, the old tokens' end and the audit row
+            response = super().form_valid(form)
+            services.record_password_reset(user=form.user, ip=client_ip(self.request))
         messages.success(self.request, gettext_lazy("Your password is changed. Sign in with it."))
         return response

@@ -1,3 +1,5 @@
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
 
@@ -20,6 +22,14 @@ class AuditEventSerializer(serializers.ModelSerializer):
         return event.target_label
 
 
+def _filter_parameters() -> list[OpenApiParameter]:
+    """The filters of AuditFilterForm, documented as query parameters."""
+    return [OpenApiParameter(name, OpenApiTypes.DATETIME if name in ("since", "until") else str,
+                             description=field.help_text or field.label)
+            for name, field in AuditFilterForm.base_fields.items()]
+
+
+@extend_schema_view(get=extend_schema(parameters=_filter_parameters()))
 class SystemLogView(ListAPIView):
     """GET /api/logs/system — the audit log, newest first (admins and super admins)."""
 

@@ -1,6 +1,10 @@
+import re
+
 from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+
+_USER_ID = re.compile(r"[0-9]{1,18}")  # ASCII digits that fit a 64-bit id
 
 
 class AuditFilterForm(forms.Form):
@@ -24,8 +28,13 @@ class AuditFilterForm(forms.Form):
         data = self.cleaned_data
         if data.get("actor"):
             actor = data["actor"]
-            queryset = queryset.filter(Q(actor_id=int(actor)) if actor.isdigit()
-                                       else Q(actor_label__iexact=actor))
+            if actor.isascii() and actor.isdigit():
+                # An id too long for any account names nobody (and must not reach the database).
+                match = Q(actor_id=int(actor)) if _USER_ID.fullmatch(actor) else Q(pk__in=[])
+            else:
+                # The label is the address at the time; the account may have changed it since.
+                match = Q(actor_label__iexact=actor) | Q(actor__email__iexact=actor)
+            queryset = queryset.filter(match)
         if data.get("action"):
             queryset = queryset.filter(action__startswith=data["action"])
         if data.get("target"):

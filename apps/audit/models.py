@@ -17,6 +17,11 @@ class AuditEventQuerySet(models.QuerySet):
     def update(self, **kwargs):
         raise AppendOnlyError("audit events cannot be updated")
 
+    def bulk_update(self, objs, fields, batch_size=None):
+        # Refused up front: Django's own bulk_update would fail inside a savepoint-less atomic
+        # block and leave the caller's transaction unusable.
+        raise AppendOnlyError("audit events cannot be updated")
+
     def delete(self):
         raise AppendOnlyError("audit events cannot be deleted")
 
@@ -47,8 +52,11 @@ class AuditEvent(models.Model):
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor_label or '-'} {self.action}"
 
     def save(self, *args, **kwargs):
-        if not self._state.adding:
+        # A new instance given the id of an existing event would otherwise UPDATE that row.
+        if not self._state.adding or (
+                self.pk is not None and type(self)._base_manager.filter(pk=self.pk).exists()):
             raise AppendOnlyError("audit events cannot be updated")
+        kwargs["force_insert"] = True
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):

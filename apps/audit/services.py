@@ -1,19 +1,60 @@
 """Writing the system log. Callers are services, inside the transaction of the change."""
 
+import ipaddress
+import re
+
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
 from .models import AuditEvent
 
-# Keys whose values must never reach the log, wherever they appear in details.
-_SECRET_KEYS = frozenset({"password", "token", "secret", "key", "otp", "code", "credential"})
+SCRUBBED = "***"
+
+# A key naming one of these anywhere ("new_password", "client_secret") holds a secret.
+_SECRET_WORDS = ("password", "passwd", "secret", "credential")
+# A key ending in one of these ("api_token", "secret_key", "backup_codes") holds a secret; one
+# that merely starts with it ("token_prefix", "key_count") describes one and is kept.
+_SECRET_LAST_WORDS = frozenset({"token", "key", "otp", "code", "pin"})
+
+_CAMEL_HUMP = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_NOT_ALNUM = re.compile(r"[^a-z0-9]+")
+_ENCODER = DjangoJSONEncoder()
+
+
+def _is_secret_key(key: str) -> bool:
+    lowered = key.lower()
+    if any(word in lowered for word in _SECRET_WORDS):
+        return True
+    words = [w for w in _NOT_ALNUM.split(_CAMEL_HUMP.sub("_", key).lower()) if w]
+    if not words:
+        return False
+    last = words[-1].rstrip("0123456789")
+    return last in _SECRET_LAST_WORDS or last.removesuffix("s") in _SECRET_LAST_WORDS
 
 
 def _scrub(value):
+    """A JSON-ready copy of `value` with every secret-looking key's value replaced."""
     if isinstance(value, dict):
-        return {k: ("***" if k.lower() in _SECRET_KEYS else _scrub(v)) for k, v in value.items()}
+        return {str(k): (SCRUBBED if _is_secret_key(str(k)) else _scrub(v)) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_scrub(v) for v in value]
-    return value
+    if isinstance(value, set | frozenset):
+        return sorted((_scrub(v) for v in value), key=str)
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    try:  # dates, decimals, UUIDs, lazy translations: their usual JSON text
+        return _ENCODER.default(value)
+    except TypeError:
+        return str(value)
+
+
+def _valid_ip(ip: str | None) -> str | None:
+    if not ip:
+        return None
+    try:
+        return str(ipaddress.ip_address(ip))
+    except ValueError:
+        return None  # a socket path or a proxy's garbage: the event matters more than the address
 
 
 def record(*, actor, action: str, target: models.Model | None = None, ip: str | None = None,
@@ -21,13 +62,14 @@ def record(*, actor, action: str, target: models.Model | None = None, ip: str | 
     """Append one event. `actor` may be None (the system, or an anonymous visitor)."""
     if actor is not None and not getattr(actor, "is_authenticated", False):
         actor = None
+    label = actor_label or (str(actor) if actor is not None else "")
     return AuditEvent.objects.create(
         actor=actor,
-        actor_label=actor_label or (str(actor) if actor is not None else ""),
+        actor_label=label[:254],
         action=action,
         target_type=target._meta.label_lower if target is not None else "",
         target_id=str(target.pk) if target is not None else "",
         target_label=str(target)[:254] if target is not None else "",
-        ip=ip or None,
+        ip=_valid_ip(ip),
         details=_scrub(details or {}),
     )

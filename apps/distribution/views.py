@@ -1,12 +1,289 @@
+"""The distributor portal: dashboard, code batches, the codes list (with CSV) and orders.
+
+Every page is the distributor's own: anyone else gets 404, anonymous visitors the sign-in page.
+Views parse, call one service, render; the rules live in services.py.
+"""
+
+import csv
+from functools import wraps
+
+from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
-from django.shortcuts import render
+from django.core.paginator import Paginator
+from django.db.models import Count, F, Q, Sum
+from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+from django.views.decorators.http import require_POST
 
 from apps.accounts.models import Role
+from apps.billing import services as billing
+from apps.billing.models import Commission, CommissionStatus, Order, Plan, format_fen
+from derpmgr.errors import ServiceError
+from derpmgr.net import client_ip
+
+from . import services
+from .forms import CodeFilterForm, GenerateCodesForm, RevokeForm
+from .models import ActivationCode, CodeStatus, DistributorProfile, Referral
+
+PAGE_SIZE = 50
+LATEST_REFERRALS = 10
+FRESH_BATCHES = "portal_fresh_batches"  # session: order numbers whose codes are yet to be shown
+FRESH_BATCHES_KEPT = 10
+CSV_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-@login_required
+def distributor_required(view):
+    """Signed in (else the sign-in page) and a distributor (else 404, as if the page did not exist)."""
+
+    @wraps(view)
+    def guarded(request, *args, **kwargs):
+        if request.user.role != Role.DISTRIBUTOR:
+            raise Http404
+        return view(request, *args, **kwargs)
+
+    return login_required(guarded)
+
+
+def _profile(user) -> DistributorProfile | None:
+    return DistributorProfile.objects.visible_to(user).select_related("tier").filter(user=user).first()
+
+
+def _posted(request):
+    return request.POST if request.method == "POST" else None
+
+
+def _back(request, fallback: str) -> str:
+    target = request.POST.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()},
+                                                  require_https=request.is_secure()):
+        return target
+    return reverse(fallback)
+
+
+def _page(request, queryset):
+    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+# --- Dashboard -------------------------------------------------------------------------------
+
+def code_counts(codes) -> dict:
+    """Codes by what they are now: an unused code past its deadline counts as expired."""
+    now = timezone.now()
+    return codes.aggregate(
+        unused=Count("pk", filter=Q(status=CodeStatus.UNUSED, expires_at__gt=now)),
+        used=Count("pk", filter=Q(status=CodeStatus.USED)),
+        expired=Count("pk", filter=Q(status=CodeStatus.EXPIRED)
+                      | Q(status=CodeStatus.UNUSED, expires_at__lte=now)),
+        revoked=Count("pk", filter=Q(status=CodeStatus.REVOKED)),
+    )
+
+
+@distributor_required
 def dashboard(request):
-    if request.user.role != Role.DISTRIBUTOR:
-        raise Http404
-    return render(request, "portal/dashboard.html")
+    user = request.user
+    counts = code_counts(ActivationCode.objects.visible_to(user))
+    commission = Commission.objects.visible_to(user).aggregate(
+        accrued=Sum("amount_fen", filter=Q(status=CommissionStatus.ACCRUED)),
+        settled=Sum("amount_fen", filter=Q(status=CommissionStatus.SETTLED)))
+    referrals = Referral.objects.filter(distributor=user).select_related("user")
+    status_rows = [(status, label, counts[status]) for status, label in CodeStatus.choices]
+    return render(request, "portal/dashboard.html", {
+        "profile": _profile(user),
+        "balance": format_fen(billing.balance_of(user)),
+        "status_rows": status_rows,
+        "codes_total": sum(counts.values()),
+        "referral_count": referrals.count(),
+        "latest_referrals": referrals.order_by("-created_at", "-pk")[:LATEST_REFERRALS],
+        "commission_accrued": format_fen(commission["accrued"] or 0),
+        "commission_settled": format_fen(commission["settled"] or 0),
+    })
+
+
+# --- Generating codes ------------------------------------------------------------------------
+
+class PlanChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj.name} — {obj.price_display}"
+
+
+class PortalGenerateCodesForm(GenerateCodesForm):
+    """The shared batch form, with the plan picked from those on sale instead of by days.
+
+    Servers cannot be pinned from the portal (the service refuses every id until the fleet
+    exists), so the field is left out rather than offered and refused.
+    """
+
+    duration_days = None
+    server_ids = None
+    plan = PlanChoiceField(label=gettext_lazy("Plan"), queryset=Plan.objects.filter(active=True),
+                           empty_label=None)
+
+    field_order = ["plan", "quantity", "pay_with_balance"]
+
+
+def _refuse(request, template: str, context: dict, error: ServiceError):
+    """Re-render the page with the service's refusal and the status an API would give."""
+    form = context.get("form")
+    if form is not None:
+        form.add_error(None, error.message)
+        for field, field_messages in error.fields.items():
+            if field in form.fields:
+                for message in field_messages:
+                    form.add_error(field, message)
+    else:
+        context["error"] = error.message
+    return render(request, template, context, status=error.status)
+
+
+@distributor_required
+def generate(request):
+    user = request.user
+    profile = _profile(user)
+    form = PortalGenerateCodesForm(_posted(request))
+    context = {"form": form, "profile": profile, "balance": format_fen(billing.balance_of(user)),
+               "plans": Plan.objects.filter(active=True)}
+    if request.method != "POST" or not form.is_valid():
+        return render(request, "portal/generate.html", context, status=400 if form.errors else 200)
+    data = form.cleaned_data
+    try:
+        _batch, order = services.generate_codes(
+            actor=user, plan=data["plan"], quantity=data["quantity"],
+            pay_with_balance=data["pay_with_balance"], ip=client_ip(request))
+    except ServiceError as error:
+        return _refuse(request, "portal/generate.html", context, error)
+    fresh = request.session.get(FRESH_BATCHES, [])
+    request.session[FRESH_BATCHES] = [*fresh, order.number][-FRESH_BATCHES_KEPT:]
+    return redirect("portal:generated", number=order.number)
+
+
+@distributor_required
+def generated(request, number: str):
+    """The new batch's codes, shown once right after generation (they stay in the codes list)."""
+    fresh = request.session.get(FRESH_BATCHES, [])
+    if number not in fresh:
+        return redirect("portal:codes")
+    request.session[FRESH_BATCHES] = [n for n in fresh if n != number]
+    order = get_object_or_404(Order.objects.visible_to(request.user), number=number)
+    batch = ActivationCode.objects.visible_to(request.user).filter(order=order).select_related("plan")
+    return render(request, "portal/generated.html", {
+        "order": order, "codes": batch.order_by("pk"),
+        "amount": format_fen(order.amount_fen), "discount": format_fen(order.discount_fen),
+    })
+
+
+# --- The codes list --------------------------------------------------------------------------
+
+def _filtered_codes(request):
+    """The filter form and the caller's codes it selects (none while the filters are invalid)."""
+    form = CodeFilterForm(request.GET or None)
+    for name in ("created_from", "created_to"):
+        widget = form.fields[name].widget
+        widget.input_type, widget.format = "date", "%Y-%m-%d"
+    codes = ActivationCode.objects.visible_to(request.user).select_related("plan", "user")
+    if form.is_bound:
+        codes = form.apply(codes) if form.is_valid() else codes.none()
+    return form, codes
+
+
+@distributor_required
+def code_list(request):
+    form, codes = _filtered_codes(request)
+    page = _page(request, codes)
+    return render(request, "portal/codes.html", {
+        "form": form, "page": page, "total": page.paginator.count,
+        "csv_query": _without_page(request.GET), "statuses": CodeStatus.choices,
+    }, status=400 if form.errors else 200)
+
+
+def _without_page(query) -> str:
+    query = query.copy()
+    query.pop("page", None)
+    return query.urlencode()
+
+
+class _Echo:
+    """csv.writer writes into this and gets the line back, so rows can be streamed."""
+
+    def write(self, value):
+        return value
+
+
+def csv_safe(value) -> str:
+    """A spreadsheet must not run a cell as a formula: quote cells that would start one."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(CSV_FORMULA_STARTS) else text
+
+
+def _when(value) -> str:
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+@distributor_required
+def codes_csv(request):
+    form, codes = _filtered_codes(request)
+    if form.errors:
+        problems = "; ".join(f"{form.fields[name].label if name in form.fields else name}: {' '.join(errs)}"
+                             for name, errs in form.errors.items())
+        return HttpResponse(_("The filters are not valid: %(problems)s") % {"problems": problems},
+                            status=400, content_type="text/plain; charset=utf-8")
+    # Everything translated is resolved here: the rows stream after the view has returned.
+    header = [_("Code"), _("Plan"), _("Status"), _("Paid"), _("Created"), _("Use before"),
+              _("Activated by"), _("Activated"), _("Order")]
+    labels = {value: str(label) for value, label in CodeStatus.choices}
+    yes, no = _("yes"), _("no")
+    writer = csv.writer(_Echo())
+
+    def lines():
+        yield "\ufeff" + writer.writerow(header)  # the BOM lets spreadsheet programs see UTF-8
+        for code in codes.select_related("order").iterator(chunk_size=500):
+            yield writer.writerow([csv_safe(cell) for cell in (
+                code.display, code.plan.name, labels[code.effective_status], yes if code.paid else no,
+                _when(code.created_at), _when(code.expires_at), code.user.email if code.user else "",
+                _when(code.used_at), code.order.number if code.order else "")])
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    filename = f"derpmgr-codes-{timezone.localdate():%Y-%m-%d}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@distributor_required
+@require_POST
+def revoke(request):
+    back = _back(request, "portal:codes")
+    form = RevokeForm({"ids": request.POST.getlist("ids")})
+    if not form.is_valid():
+        message = next(iter(form.errors.values()))[0]
+        return render(request, "portal/refused.html", {"error": message, "back": back}, status=400)
+    try:
+        revoked = services.revoke(actor=request.user, code_ids=form.cleaned_data["ids"],
+                                  ip=client_ip(request))
+    except ServiceError as error:
+        return render(request, "portal/refused.html", {"error": error.message, "back": back},
+                      status=error.status)
+    if not revoked:
+        return render(request, "portal/refused.html", {
+            "error": _("Only unused codes can be revoked; this one is already used, expired or "
+                       "revoked. Nothing changed."), "back": back}, status=409)
+    messages.success(request, ngettext("%(n)d code revoked.", "%(n)d codes revoked.", revoked)
+                     % {"n": revoked})
+    return redirect(back)
+
+
+# --- Orders ----------------------------------------------------------------------------------
+
+@distributor_required
+def orders(request):
+    page = _page(request, Order.objects.visible_to(request.user).select_related("plan")
+                 .annotate(all_discounts_fen=F("discount_fen") + F("coupon_discount_fen")))
+    page.object_list = list(page.object_list)
+    for order in page.object_list:
+        order.list_price = format_fen(order.list_price_fen)
+        order.discount = format_fen(order.all_discounts_fen)
+    return render(request, "portal/orders.html", {"page": page})

@@ -9,18 +9,20 @@ sliding window over the moments rows took a sending slot, checked while holding 
 
 import dataclasses
 import logging
+import math
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
+from django.template import Context, engines
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from apps.audit import services as audit
 from derpmgr.errors import RateLimited, ServiceError
 
-from .models import EmailStatus, OutboundEmail, Recipient
+from .models import DUE_STATUSES, EmailStatus, OutboundEmail, Recipient
 from .transport import DjangoMailTransport, MailError
 
 logger = logging.getLogger(__name__)
@@ -39,34 +41,40 @@ def normalise_address(address: str) -> str:
 
 
 def render_email(template: str, context: dict, language: str) -> tuple[str, str, str]:
-    """Subject, text and HTML bodies from templates/emails/<template>-*.html."""
+    """Subject, text and HTML bodies from templates/emails/<template>-*.html.
+
+    Subject and text body are plain text, rendered without HTML escaping ("Tom & Jerry" must not
+    arrive as "Tom &amp; Jerry"); only the HTML body escapes what it inserts.
+    """
     context = {"panel_url": settings.PANEL_URL, **context}
     with translation.override(language):
-        subject = render_to_string(f"emails/{template}-subject.html", context)
-        body_text = render_to_string(f"emails/{template}-body-text.html", context)
+        subject = _render_plain_text(f"emails/{template}-subject.html", context)
+        body_text = _render_plain_text(f"emails/{template}-body-text.html", context)
         body_html = render_to_string(f"emails/{template}-body-html.html", context)
     return " ".join(subject.split()), body_text.strip() + "\n", body_html
 
 
-def seconds_until_room(address: str, *, now: datetime | None = None) -> int:
-    """0 if one more e-mail to `address` fits the limit now, else the seconds to wait.
+def _render_plain_text(name: str, context: dict) -> str:
+    return engines["django"].engine.get_template(name).render(Context(context, autoescape=False))
 
-    Mail already waiting in the outbox counts: it will take a slot before a new one would.
+
+def seconds_until_room(address: str, *, now: datetime | None = None) -> int:
+    """0 if one more e-mail to `address` could leave now, else the seconds until it could.
+
+    Mail already waiting in the outbox goes first: each waiting row takes the next slot the
+    window frees, and a new e-mail would take the one after.
     """
     now = now or timezone.now()
-    address = normalise_address(address)
-    slots = list(
-        OutboundEmail.objects.filter(recipient__address=address, slot_at__gt=now - _window())
-        .order_by("slot_at").values_list("slot_at", flat=True)
-    )
-    waiting = OutboundEmail.objects.filter(
-        recipient__address=address, status__in=(EmailStatus.QUEUED, EmailStatus.DEFERRED),
-    ).count()
-    if len(slots) + waiting < settings.EMAIL_RATE_LIMIT_COUNT:
-        return 0
-    if not slots:
-        return int(_window().total_seconds())
-    return max(1, int((slots[0] + _window() - now).total_seconds()))
+    limit, window = settings.EMAIL_RATE_LIMIT_COUNT, _window()
+    rows = OutboundEmail.objects.filter(recipient__address=normalise_address(address))
+    slots = sorted(rows.filter(status__in=(EmailStatus.SENDING, EmailStatus.SENT),
+                               slot_at__gt=now - window).values_list("slot_at", flat=True))
+    waiting = rows.filter(status__in=DUE_STATUSES).count()
+    for _mail in range(waiting + 1):
+        # A mail fits once the limit-th most recent slot has left the window.
+        slots.append(now if len(slots) < limit else max(now, slots[-limit] + window))
+    wait = (slots[-1] - now).total_seconds()
+    return math.ceil(wait) if wait > 0 else 0
 
 
 def ensure_room(address: str) -> None:
@@ -132,10 +140,14 @@ class DispatchReport:
     deferred: int = 0
     failed: int = 0
     rate_limited: int = 0
+    stopped_early: bool = False
 
 
 def _backoff(attempts: int) -> timedelta:
-    return min(timedelta(minutes=2 ** max(0, attempts - 1)), MAX_BACKOFF)
+    """1, 2, 4 … minutes after the 1st, 2nd, 3rd … failed attempt, at most MAX_BACKOFF."""
+    # The exponent is bounded: after a long outage 2**attempts minutes would overflow timedelta
+    # and break every later dispatch run.
+    return min(timedelta(minutes=2 ** min(max(0, attempts - 1), 20)), MAX_BACKOFF)
 
 
 def release_stale_leases(now: datetime) -> int:
@@ -145,14 +157,18 @@ def release_stale_leases(now: datetime) -> int:
         last_error="worker lost while sending; retrying")
 
 
-def _claim(email_id: int, now: datetime, report: DispatchReport) -> OutboundEmail | None:
+def _claim(email_id: int, report: DispatchReport) -> OutboundEmail | None:
     """Take one due row for sending, or defer it if its address has no slot free."""
     with transaction.atomic():
         email = (OutboundEmail.objects.select_for_update(skip_locked=True)
-                 .due(now).filter(pk=email_id).first())
+                 .due(timezone.now()).filter(pk=email_id).first())
         if email is None:  # another worker has it, or it is no longer due
             return None
         Recipient.objects.select_for_update().filter(pk=email.recipient_id).first()
+        # Read the clock now, not when the batch started: a batch slowed down by a sluggish SMTP
+        # server would otherwise stamp slots in the past (letting more mail into the window) and
+        # leases that have already run out (letting another worker send the row again).
+        now = timezone.now()
         slots = list(
             OutboundEmail.objects.filter(recipient_id=email.recipient_id,
                                          slot_at__gt=now - _window())
@@ -175,7 +191,7 @@ def _claim(email_id: int, now: datetime, report: DispatchReport) -> OutboundEmai
     return email
 
 
-def _deliver(email: OutboundEmail, transport, report: DispatchReport) -> None:
+def _deliver(email: OutboundEmail, transport, report: DispatchReport) -> MailError | None:
     claimed = OutboundEmail.objects.filter(pk=email.pk, status=EmailStatus.SENDING)
     try:
         transport.send(to=email.to, subject=email.subject, body_text=email.body_text,
@@ -192,9 +208,10 @@ def _deliver(email: OutboundEmail, transport, report: DispatchReport) -> None:
             report.failed += 1
         logger.warning("e-mail %s not sent (%s): %s", email.pk,
                        "will retry" if exc.transient else "permanent", exc)
-        return
+        return exc
     claimed.update(status=EmailStatus.SENT, sent_at=timezone.now(), lease_until=None, last_error="")
     report.sent += 1
+    return None
 
 
 def dispatch_outbox(*, batch: int = 200, transport=None) -> DispatchReport:
@@ -207,9 +224,15 @@ def dispatch_outbox(*, batch: int = 200, transport=None) -> DispatchReport:
     transport = transport or DjangoMailTransport()
     try:
         for email_id in due_ids:
-            email = _claim(email_id, now, report)
-            if email is not None:
-                _deliver(email, transport, report)
+            email = _claim(email_id, report)
+            if email is None:
+                continue
+            error = _deliver(email, transport, report)
+            if error is not None and error.server_unavailable:
+                # A server that is down or hanging fails every row the same way (a hang costs
+                # EMAIL_TIMEOUT each): leave the rest queued for the next run.
+                report.stopped_early = True
+                break
     finally:
         transport.close()
     return report

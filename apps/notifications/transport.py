@@ -10,9 +10,13 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 
 
 class MailError(Exception):
-    def __init__(self, message: str, *, transient: bool):
+    """`transient`: a later try may succeed. `server_unavailable`: the server itself is down or
+    refusing us, so the rest of this run's mail would fail the same way."""
+
+    def __init__(self, message: str, *, transient: bool, server_unavailable: bool = False):
         super().__init__(message)
         self.transient = transient
+        self.server_unavailable = server_unavailable
 
 
 def _is_permanent_code(code) -> bool:
@@ -33,9 +37,14 @@ def _classify(exc: Exception) -> MailError:
                          transient=not _is_permanent_code(exc.smtp_code))
     if isinstance(exc, smtplib.SMTPAuthenticationError):
         # The operator fixes the credentials; the mail waits for them.
-        return MailError(f"SMTP authentication failed: {exc.smtp_code}", transient=True)
-    if isinstance(exc, smtplib.SMTPException | OSError | socket.timeout):
-        return MailError(f"SMTP unavailable: {type(exc).__name__}: {exc}", transient=True)
+        return MailError(f"SMTP authentication failed: {exc.smtp_code}", transient=True,
+                         server_unavailable=True)
+    if isinstance(exc, smtplib.SMTPServerDisconnected | smtplib.SMTPConnectError | OSError
+                  | socket.timeout):
+        return MailError(f"SMTP unavailable: {type(exc).__name__}: {exc}", transient=True,
+                         server_unavailable=True)
+    if isinstance(exc, smtplib.SMTPException):
+        return MailError(f"SMTP error: {type(exc).__name__}: {exc}", transient=True)
     if isinstance(exc, ValueError):  # an address Django refuses to put in a header
         return MailError(f"invalid message: {exc}", transient=False)
     return MailError(f"{type(exc).__name__}: {exc}", transient=True)
@@ -54,8 +63,11 @@ class DjangoMailTransport:
             message.attach_alternative(body_html, "text/html")
         try:
             if self._connection is None:
-                self._connection = get_connection(fail_silently=False,
-                                                  timeout=settings.EMAIL_TIMEOUT)
+                connection = get_connection(fail_silently=False, timeout=settings.EMAIL_TIMEOUT)
+                # Opened here, the backend keeps it open across send_messages calls; left
+                # closed, it would connect and log in again for every message.
+                connection.open()
+                self._connection = connection
             message.connection = self._connection
             message.send()
         except Exception as exc:  # every backend error is classified, none escapes unlabelled

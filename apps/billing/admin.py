@@ -1,0 +1,310 @@
+"""Billing in the Django admin. Plans, coupons, balances and commission are the super admin's;
+admins see customers' orders and mark their progress. Every change goes through a service."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.shortcuts import redirect, render
+from django.urls import path
+from django.utils.translation import gettext_lazy as _
+
+from apps.accounts.models import STAFF_ROLES, User
+from derpmgr.errors import ServiceError
+from derpmgr.net import client_ip
+
+from . import services
+from .models import (
+    Commission,
+    CommissionSettlement,
+    CommissionStatus,
+    Coupon,
+    CouponKind,
+    LedgerEntry,
+    Order,
+    OrderStatus,
+    Plan,
+    SettlementMethod,
+    Wallet,
+    format_fen,
+)
+
+
+class SuperAdminOnly:
+    """Finance is the super admin's: admins neither see nor change these models."""
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+
+class ReadOnly:
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReferenceForm(forms.Form):
+    """The one question an intermediate action page asks: the payment or payout reference."""
+
+    reference = forms.CharField(label=_("Reference"), max_length=128, required=False,
+                                help_text=_("Transfer number, receipt or ticket."))
+
+
+def confirm_with_reference(modeladmin, request, queryset, *, title, apply, button):
+    """Render the confirmation page of an action; on its submission, call `apply(reference)`."""
+    form = ReferenceForm(request.POST if "apply" in request.POST else None)
+    if form.is_bound and form.is_valid():
+        apply(form.cleaned_data["reference"])
+        return None
+    return render(request, "admin/billing/confirm_action.html", {
+        **modeladmin.admin_site.each_context(request), "title": title, "form": form,
+        "objects": queryset, "action": request.POST.get("action"), "button": button,
+        "selected": request.POST.getlist(ACTION_CHECKBOX_NAME), "opts": modeladmin.model._meta,
+    })
+
+
+@admin.register(Plan)
+class PlanAdmin(admin.ModelAdmin):
+    list_display = ["name", "duration_days", "price", "servers_per_rental", "max_devices", "active"]
+    list_editable = ["active"]
+
+    @admin.display(description=_("price"), ordering="price_fen")
+    def price(self, plan):
+        return format_fen(plan.price_fen)
+
+    # Admins may look the plans up (they issue codes for them); only super admins edit them.
+    def has_module_permission(self, request):
+        return request.user.is_staff_role
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_staff_role
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # orders and codes keep pointing at their plan; take it off sale instead
+
+
+def _mark(status):
+    def action(modeladmin, request, queryset):
+        def apply(reference):
+            done = 0
+            for order in queryset:
+                try:
+                    services.mark_order(actor=request.user, order=order, status=status,
+                                        reference=reference, ip=client_ip(request))
+                    done += 1
+                except ServiceError as error:
+                    modeladmin.message_user(request, f"{order.number}: {error.message}", messages.ERROR)
+            if done:
+                modeladmin.message_user(request, _("%(n)d order(s) marked.") % {"n": done})
+
+        return confirm_with_reference(
+            modeladmin, request, queryset, apply=apply, button=OrderStatus(status).label,
+            title=_("Mark orders as %(status)s") % {"status": OrderStatus(status).label})
+
+    action.__name__ = f"mark_{status}"
+    action.short_description = _("Mark as %(status)s") % {"status": OrderStatus(status).label}
+    return action
+
+
+@admin.register(Order)
+class OrderAdmin(ReadOnly, admin.ModelAdmin):
+    list_display = ["number", "buyer", "kind", "status", "plan", "quantity", "amount",
+                    "payment_reference", "created_at", "completed_at"]
+    list_filter = ["status", "kind"]
+    search_fields = ["number", "buyer__email", "payment_reference"]
+    date_hierarchy = "created_at"
+    actions = [_mark(s) for s in (OrderStatus.COMPLETED, OrderStatus.RENEWED,
+                                  OrderStatus.CANCELLED, OrderStatus.REFUNDED)]
+
+    @admin.display(description=_("amount"), ordering="amount_fen")
+    def amount(self, order):
+        return format_fen(order.amount_fen)
+
+    def get_queryset(self, request):
+        return Order.objects.visible_to(request.user).select_related("buyer", "plan")
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if not request.user.is_superuser:
+            actions.pop(f"mark_{OrderStatus.REFUNDED}", None)
+        return actions
+
+    # Admins keep customers' orders (seed 5.3) though billing is otherwise the super admin's.
+    def has_module_permission(self, request):
+        return request.user.is_staff_role
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_staff_role
+
+    def has_change_permission(self, request, obj=None):
+        # The changelist and its mark actions need it; every field stays read-only.
+        return request.user.is_staff_role and obj is None
+
+
+class CouponForm(forms.ModelForm):
+    class Meta:
+        model = Coupon
+        fields = ["code", "kind", "value", "valid_from", "valid_until", "max_uses", "plans", "active"]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("kind") == CouponKind.PERCENT and (data.get("value") or 0) > 100:
+            self.add_error("value", _("A percent coupon takes at most 100% off."))
+        if data.get("valid_from") and data.get("valid_until") \
+                and data["valid_until"] <= data["valid_from"]:
+            self.add_error("valid_until", _("The coupon must end after it starts."))
+        if self.instance.pk and data.get("max_uses") is not None \
+                and data["max_uses"] < self.instance.used_count:
+            self.add_error("max_uses", _("It has been used %(n)d times already.")
+                           % {"n": self.instance.used_count})
+        return data
+
+
+@admin.register(Coupon)
+class CouponAdmin(SuperAdminOnly, admin.ModelAdmin):
+    form = CouponForm
+    list_display = ["code", "kind", "value", "valid_from", "valid_until", "used_count", "max_uses",
+                    "active"]
+    list_filter = ["kind", "active"]
+    search_fields = ["code"]
+    filter_horizontal = ["plans"]
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser and (obj is None or not obj.redemptions.exists())
+
+
+class LedgerEntryInline(admin.TabularInline):
+    model = LedgerEntry
+    fields = ["created_at", "kind", "amount_fen", "balance_after_fen", "order", "reference",
+              "created_by"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    ordering = ["-created_at", "-id"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class TopUpForm(forms.Form):
+    user = forms.ModelChoiceField(label=_("Whose balance"), queryset=User.objects.filter(is_active=True)
+                                  .exclude(role__in=STAFF_ROLES).order_by("email"))
+    amount_fen = forms.IntegerField(label=_("Amount (fen)"), min_value=1,
+                                    max_value=services.MAX_TOP_UP_FEN,
+                                    help_text=_("In fen: ¥100.00 is 10000."))
+    reference = forms.CharField(label=_("Payment reference"), max_length=128)
+
+
+@admin.register(Wallet)
+class WalletAdmin(SuperAdminOnly, ReadOnly, admin.ModelAdmin):
+    list_display = ["owner", "balance"]
+    search_fields = ["owner__email"]
+    inlines = [LedgerEntryInline]
+    change_list_template = "admin/billing/wallet/change_list.html"
+
+    @admin.display(description=_("balance"), ordering="balance_fen")
+    def balance(self, wallet):
+        return format_fen(wallet.balance_fen)
+
+    def get_urls(self):
+        top_up = path("top-up/", self.admin_site.admin_view(self.top_up_view),
+                      name="billing_wallet_top_up")
+        return [top_up, *super().get_urls()]
+
+    def top_up_view(self, request):
+        """Record money received for someone's prepaid balance (with its payment reference)."""
+        if not request.user.is_superuser:
+            return redirect("admin:index")
+        form = TopUpForm(request.POST or None, initial={"user": request.GET.get("user")})
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.top_up(actor=request.user, user=data["user"], amount_fen=data["amount_fen"],
+                                reference=data["reference"], ip=client_ip(request))
+            except ServiceError as error:
+                form.add_error(None, error.message)
+            else:
+                messages.success(request, _("%(who)s: %(amount)s added to the balance.") % {
+                    "who": data["user"], "amount": format_fen(data["amount_fen"])})
+                return redirect("admin:billing_wallet_changelist")
+        return render(request, "admin/billing/top_up.html",
+                      {**self.admin_site.each_context(request), "form": form,
+                       "opts": Wallet._meta, "title": _("Top up a balance")},
+                      status=400 if form.errors else 200)
+
+
+@admin.register(Commission)
+class CommissionAdmin(SuperAdminOnly, ReadOnly, admin.ModelAdmin):
+    list_display = ["created_at", "distributor", "order", "percent", "amount", "status"]
+    list_filter = ["status"]
+    search_fields = ["distributor__email", "order__number"]
+    actions = ["settle_credit", "settle_payout"]
+
+    @admin.display(description=_("amount"), ordering="amount_fen")
+    def amount(self, commission):
+        return format_fen(commission.amount_fen)
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser and obj is None
+
+    def _settle(self, request, queryset, method, reference):
+        distributors = User.objects.filter(
+            pk__in=queryset.filter(status=CommissionStatus.ACCRUED).values("distributor"))
+        if not distributors:
+            self.message_user(request, _("Nothing to settle: no accrued commission selected."),
+                              messages.WARNING)
+        for distributor in distributors:
+            try:
+                settlement = services.settle_commission(
+                    actor=request.user, distributor=distributor, method=method,
+                    reference=reference, ip=client_ip(request))
+            except ServiceError as error:
+                self.message_user(request, f"{distributor}: {error.message}", messages.ERROR)
+            else:
+                self.message_user(request, _("%(who)s: %(amount)s settled.") % {
+                    "who": distributor, "amount": format_fen(settlement.amount_fen)})
+
+    @admin.action(description=_("Settle the distributors' accrued commission to their balance"))
+    def settle_credit(self, request, queryset):
+        self._settle(request, queryset, SettlementMethod.CREDIT, "")
+
+    @admin.action(description=_("Settle the distributors' accrued commission as paid out"))
+    def settle_payout(self, request, queryset):
+        return confirm_with_reference(
+            self, request, queryset, title=_("Pay out accrued commission"), button=_("Paid out"),
+            apply=lambda reference: self._settle(request, queryset, SettlementMethod.PAYOUT,
+                                                 reference))
+
+
+@admin.register(CommissionSettlement)
+class CommissionSettlementAdmin(SuperAdminOnly, ReadOnly, admin.ModelAdmin):
+    list_display = ["created_at", "distributor", "amount", "method", "reference", "settled_by"]
+    list_filter = ["method"]
+    search_fields = ["distributor__email", "reference"]
+
+    @admin.display(description=_("amount"), ordering="amount_fen")
+    def amount(self, settlement):
+        return format_fen(settlement.amount_fen)
+

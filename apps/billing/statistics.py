@@ -1,0 +1,74 @@
+"""Finance figures for super admins. Months are the business's (TIME_ZONE), money in fen."""
+
+from datetime import datetime
+
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import Coalesce, TruncMonth
+from django.utils import timezone
+
+from apps.accounts.models import Role, User
+
+from .models import Commission, CommissionStatus, Order, OrderKind, Plan, Wallet
+
+
+def _month_start(moment: datetime) -> datetime:
+    local = timezone.localtime(moment)
+    return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def _months_back(start: datetime, count: int) -> list[datetime]:
+    months, year, month = [], start.year, start.month
+    for _i in range(count):
+        months.append(start.replace(year=year, month=month))
+        month -= 1
+        if month == 0:
+            year, month = year - 1, 12
+    return list(reversed(months))
+
+
+def _sum(queryset, field: str = "amount_fen") -> int:
+    return queryset.aggregate(total=Coalesce(Sum(field), 0))["total"]
+
+
+def finance_statistics(*, now: datetime | None = None) -> dict:
+    now = now or timezone.now()
+    this_month = _month_start(now)
+    earned = Order.objects.earned()
+    months = _months_back(this_month, 12)
+    by_month = {
+        timezone.localtime(row["month"]).strftime("%Y-%m"): row["total"]
+        for row in earned.filter(completed_at__gte=months[0])
+        .annotate(month=TruncMonth("completed_at", tzinfo=timezone.get_current_timezone()))
+        .values("month").annotate(total=Sum("amount_fen"))
+    }
+    plans = Plan.objects.annotate(
+        purchases=Count("orders", filter=Q(orders__kind=OrderKind.PURCHASE,
+                                           orders__in=earned)),
+        renewals=Count("orders", filter=Q(orders__kind=OrderKind.RENEWAL, orders__in=earned)),
+        codes_sold=Coalesce(Sum("orders__quantity", filter=Q(orders__kind=OrderKind.CODE_BATCH,
+                                                             orders__in=earned)), 0),
+    ).order_by("duration_days")
+    distributors = User.objects.filter(role=Role.DISTRIBUTOR).order_by("email")
+    commissions = Commission.objects.all()
+    return {
+        "revenue_this_month_fen": _sum(earned.filter(completed_at__gte=this_month)),
+        "revenue_all_time_fen": _sum(earned),
+        "prepaid_balances_fen": _sum(Wallet.objects.all(), "balance_fen"),
+        "commission_accrued_fen": _sum(commissions.filter(status=CommissionStatus.ACCRUED)),
+        "commission_settled_fen": _sum(commissions.filter(status=CommissionStatus.SETTLED)),
+        "plans": [{"plan_id": p.pk, "name": p.name, "duration_days": p.duration_days,
+                   "purchases": p.purchases, "renewals": p.renewals, "codes_sold": p.codes_sold}
+                  for p in plans],
+        "distributors": [
+            {"distributor_id": d.pk, "email": d.email,
+             "revenue_fen": _sum(earned.filter(buyer=d, kind=OrderKind.CODE_BATCH)),
+             "codes_bought": _sum(earned.filter(buyer=d, kind=OrderKind.CODE_BATCH), "quantity"),
+             "commission_accrued_fen": _sum(commissions.filter(distributor=d,
+                                                               status=CommissionStatus.ACCRUED)),
+             "commission_settled_fen": _sum(commissions.filter(distributor=d,
+                                                               status=CommissionStatus.SETTLED))}
+            for d in distributors
+        ],
+        "monthly": [{"month": m.strftime("%Y-%m"), "revenue_fen": by_month.get(m.strftime("%Y-%m"), 0)}
+                    for m in months],
+    }

@@ -1,0 +1,181 @@
+"""The customer's pages: activate a code, buy or renew a plan, orders, balance.
+
+Customers only: any other role is told nothing is here (404), anonymous visitors sign in first.
+Each view parses, checks, calls one service and renders; refusals come back on the page they
+belong to with the status the API would use.
+"""
+
+from functools import wraps
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from apps.accounts.models import RentalState, Role
+from apps.distribution import services as distribution
+from apps.distribution.forms import RedeemForm
+from derpmgr import ratelimits
+from derpmgr.errors import RateLimited, ServiceError
+from derpmgr.net import client_ip
+
+from . import services
+from .forms import PurchaseForm
+from .models import LedgerEntry, Order, Plan, format_fen
+
+PAGE_SIZE = 50
+LATEST_ORDERS = 5
+
+
+def customer_page(view):
+    """Signed-in customers only; every other role gets 404, anonymous visitors the sign-in."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if request.user.role != Role.USER:
+            raise Http404
+        return view(request, *args, **kwargs)
+
+    return login_required(wrapped)
+
+
+def _posted(request):
+    return request.POST if request.method == "POST" else None
+
+
+def _when(moment) -> str:
+    return formats.date_format(timezone.localtime(moment), "Y-m-d H:i")
+
+
+def _refuse(request, template: str, context: dict, error: ServiceError, *, field: str | None = None):
+    """Re-render the page with the service's message (on `field`, or above the form) and status."""
+    form = context["form"]
+    form.add_error(field if field in form.fields else None, error.message)
+    for name, field_messages in error.fields.items():
+        if name in form.fields and name != field:
+            for message in field_messages:
+                form.add_error(name, message)
+    response = render(request, template, context, status=error.status)
+    if isinstance(error, RateLimited):
+        response["Retry-After"] = str(error.retry_after)
+    return response
+
+
+def _order_rows(orders) -> list[dict]:
+    return [{"order": order, "list_price": format_fen(order.list_price_fen),
+             "discount": format_fen(order.discount_fen + order.coupon_discount_fen),
+             "amount": format_fen(order.amount_fen)} for order in orders]
+
+
+# --- Activate a code -------------------------------------------------------------------------
+
+def _redeem(request, raw_code: str):
+    """Redeem like POST /api/serial/activate: only wrong codes count towards the limits, and
+    the page and the API share the counters."""
+    user_key = str(request.user.pk)
+    ratelimits.check(request, group="redeem-user", rate=settings.RATE_REDEEM_PER_USER, value=user_key)
+    ratelimits.check(request, group="redeem-ip", rate=settings.RATE_REDEEM_PER_IP)
+    try:
+        return distribution.redeem(user=request.user, raw_code=raw_code, ip=client_ip(request))
+    except distribution.CodeRefused:
+        ratelimits.hit(request, group="redeem-user", rate=settings.RATE_REDEEM_PER_USER, value=user_key)
+        ratelimits.hit(request, group="redeem-ip", rate=settings.RATE_REDEEM_PER_IP)
+        raise
+
+
+@customer_page
+def activate_code(request):
+    form = RedeemForm(_posted(request))
+    context = {"form": form}
+    if request.method != "POST" or not form.is_valid():
+        return render(request, "billing/activate.html", context, status=400 if form.errors else 200)
+    try:
+        code = _redeem(request, form.cleaned_data["code"])
+    except ServiceError as error:
+        return _refuse(request, "billing/activate.html", context, error)
+    request.user.refresh_from_db()
+    days = code.plan.duration_days
+    message = ngettext("Code activated: %(days)d day added. Your rental runs until %(expiry)s.",
+                       "Code activated: %(days)d days added. Your rental runs until %(expiry)s.", days)
+    messages.success(request, message % {"days": days, "expiry": _when(request.user.rental_expiry)})
+    return redirect("accounts:dashboard")
+
+
+# --- Buy or renew a plan ---------------------------------------------------------------------
+
+def _quote_display(priced: dict) -> dict:
+    return {"plan": priced["plan"], "coupon": priced["coupon"],
+            "list_price": format_fen(priced["list_price_fen"]),
+            "coupon_discount": format_fen(priced["coupon_discount_fen"]),
+            "has_discount": priced["coupon_discount_fen"] > 0,
+            "amount": format_fen(priced["amount_fen"]), "amount_fen": priced["amount_fen"]}
+
+
+@customer_page
+def buy(request):
+    """The plans on sale; "Check price" quotes (with the coupon), "Pay" buys from the balance."""
+    user = request.user
+    form = PurchaseForm(_posted(request))
+    balance_fen = services.balance_of(user)
+    context = {"form": form, "plans": Plan.objects.visible_to(user),
+               "renewal": user.rental_state != RentalState.NONE,
+               "balance": format_fen(balance_fen), "balance_fen": balance_fen}
+    if request.method != "POST" or not form.is_valid():
+        return render(request, "billing/buy.html", context, status=400 if form.errors else 200)
+    data = form.cleaned_data
+    paying = request.POST.get("action") == "pay"
+    try:
+        plan = data.get("plan") or distribution.plan_for_duration(data["duration_days"])
+        if not paying:
+            context["quote"] = _quote_display(
+                services.quote(user=user, plan=plan, coupon_code=data["coupon"]))
+            return render(request, "billing/buy.html", context)
+        order = services.purchase_plan(user=user, plan=plan, coupon_code=data["coupon"],
+                                       ip=client_ip(request))
+    except services.CouponRefused as error:
+        return _refuse(request, "billing/buy.html", context, error, field="coupon")
+    except services.InsufficientBalance as error:
+        context["needs_top_up"] = True
+        return _refuse(request, "billing/buy.html", context, error)
+    except ServiceError as error:
+        return _refuse(request, "billing/buy.html", context, error)
+    user.refresh_from_db()
+    messages.success(request, _("Order %(number)s paid: %(amount)s. Your rental runs until %(expiry)s.")
+                     % {"number": order.number, "amount": format_fen(order.amount_fen),
+                        "expiry": _when(user.rental_expiry)})
+    return redirect("accounts:dashboard")
+
+
+# --- Orders and balance ----------------------------------------------------------------------
+
+@customer_page
+def orders(request):
+    visible = Order.objects.visible_to(request.user).select_related("plan", "coupon")
+    page = Paginator(visible, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "billing/orders.html", {"page": page, "rows": _order_rows(page)})
+
+
+@customer_page
+def balance(request):
+    entries = (LedgerEntry.objects.visible_to(request.user).filter(wallet__owner=request.user)
+               .select_related("order"))
+    page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = [{"entry": entry, "amount": format_fen(entry.amount_fen),
+             "balance_after": format_fen(entry.balance_after_fen)} for entry in page]
+    return render(request, "billing/balance.html",
+                  {"page": page, "rows": rows,
+                   "balance": format_fen(services.balance_of(request.user))})
+
+
+@customer_page
+def summary(request):
+    """Balance and latest orders: the fragment the "My rental" page loads (htmx)."""
+    latest = Order.objects.visible_to(request.user).select_related("plan", "coupon")[:LATEST_ORDERS]
+    return render(request, "billing/_summary.html",
+                  {"balance": format_fen(services.balance_of(request.user)),
+                   "rows": _order_rows(latest)})

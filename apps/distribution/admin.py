@@ -1,0 +1,167 @@
+"""Distribution in the Django admin. Tiers and referrals are the super admin's; admins generate
+and revoke codes and look after the distributors they own. Changes go through the services."""
+
+from django.contrib import admin, messages
+from django.shortcuts import redirect, render
+from django.urls import path
+from django.utils.translation import gettext_lazy as _
+
+from apps.accounts.models import Role, User
+from derpmgr.errors import ServiceError
+from derpmgr.net import client_ip
+
+from . import services
+from .forms import AdminGenerateCodesForm
+from .models import ActivationCode, DistributorProfile, DistributorTier, Referral
+
+
+class StaffVisible:
+    """Admins work here too, whatever their group's model permissions say."""
+
+    def has_module_permission(self, request):
+        return request.user.is_staff_role
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_staff_role
+
+
+@admin.register(DistributorTier)
+class DistributorTierAdmin(admin.ModelAdmin):
+    list_display = ["name_zh", "name_en", "discount_percent", "commission_percent", "rank"]
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser and (obj is None or not obj.distributors.exists())
+
+
+@admin.register(DistributorProfile)
+class DistributorProfileAdmin(StaffVisible, admin.ModelAdmin):
+    """An admin places distributors under themselves; only a super admin moves one to another
+    admin."""
+
+    list_display = ["user", "tier", "owner", "created_at"]
+    list_filter = ["tier"]
+    search_fields = ["user__email", "owner__email"]
+
+    def get_queryset(self, request):
+        return DistributorProfile.objects.visible_to(request.user).select_related("user", "tier",
+                                                                                  "owner")
+
+    def get_readonly_fields(self, request, obj=None):
+        fixed = ["user"] if obj is not None else []  # a profile belongs to one distributor for good
+        return fixed if request.user.is_superuser else [*fixed, "owner"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "user":
+            kwargs["queryset"] = User.objects.visible_to(request.user).filter(
+                role=Role.DISTRIBUTOR, distributor_profile__isnull=True)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        if not request.user.is_superuser:
+            obj.owner = request.user
+        super().save_model(request, obj, form, change)
+
+    def has_add_permission(self, request):
+        return request.user.is_staff_role
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_staff_role
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ActivationCode)
+class ActivationCodeAdmin(StaffVisible, admin.ModelAdmin):
+    list_display = ["display", "plan", "status", "paid", "created_by", "user", "created_at",
+                    "expires_at", "used_at"]
+    list_filter = ["status", "paid", "plan"]
+    search_fields = ["code", "user__email", "created_by__email"]
+    date_hierarchy = "created_at"
+    readonly_fields = [f.name for f in ActivationCode._meta.fields]
+    actions = ["revoke"]
+    change_list_template = "admin/distribution/activationcode/change_list.html"
+
+    def get_queryset(self, request):
+        return ActivationCode.objects.visible_to(request.user).select_related(
+            "plan", "created_by", "user")
+
+    def get_search_results(self, request, queryset, search_term):
+        # People paste codes with dashes; stored codes have none.
+        return super().get_search_results(request, queryset, search_term.replace("-", "").upper()
+                                          if len(search_term) >= 5 and "@" not in search_term
+                                          else search_term)
+
+    def has_add_permission(self, request):
+        return False  # codes come in batches: "Generate codes"
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_staff_role and obj is None  # the revoke action; fields stay as made
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description=_("Revoke the selected unused codes"))
+    def revoke(self, request, queryset):
+        try:
+            count = services.revoke(actor=request.user, code_ids=list(queryset.values_list("pk", flat=True)),
+                                    ip=client_ip(request))
+        except ServiceError as error:
+            self.message_user(request, error.message, messages.ERROR)
+        else:
+            self.message_user(request, _("%(n)d code(s) revoked.") % {"n": count})
+
+    def get_urls(self):
+        generate = path("generate/", self.admin_site.admin_view(self.generate_view),
+                        name="distribution_activationcode_generate")
+        return [generate, *super().get_urls()]
+
+    def generate_view(self, request):
+        if not request.user.is_staff_role:
+            return redirect("admin:index")
+        form = AdminGenerateCodesForm(request.POST or None)
+        form.fields.pop("pay_with_balance")  # a distributor's choice; operators issue codes
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                batch, _order = services.generate_codes(
+                    actor=request.user, plan=services.plan_for_duration(data["duration_days"]),
+                    quantity=data["quantity"], server_ids=data["server_ids"], paid=data["paid"],
+                    valid_days=data.get("valid_days"), ip=client_ip(request))
+            except ServiceError as error:
+                form.add_error(None, error.message)
+            else:
+                messages.success(request, _("%(n)d code(s) generated.") % {"n": len(batch)})
+                return redirect("admin:distribution_activationcode_changelist")
+        return render(request, "admin/distribution/generate.html",
+                      {**self.admin_site.each_context(request), "form": form,
+                       "opts": ActivationCode._meta, "title": _("Generate codes")},
+                      status=400 if form.errors else 200)
+
+
+@admin.register(Referral)
+class ReferralAdmin(admin.ModelAdmin):
+    list_display = ["user", "distributor", "created_at"]
+    search_fields = ["user__email", "distributor__email"]
+    readonly_fields = ["user", "distributor", "code", "created_at"]
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,79 @@
+from django import forms
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+from apps.billing.models import Plan
+from derpmgr.fields import IntegerListField, StrictIntegerField
+
+from .models import CodeStatus
+
+
+class GenerateCodesForm(forms.Form):
+    """A batch of codes (portal, admin and API). The API names the plan by duration_days."""
+
+    duration_days = StrictIntegerField(label=_("Plan (days)"), min_value=1)
+    quantity = StrictIntegerField(label=_("How many codes"), min_value=1, initial=1,
+                                  max_value=settings.CODE_BATCH_MAX, required=False)
+    server_ids = IntegerListField(label=_("Pin to servers"))
+    pay_with_balance = forms.BooleanField(label=_("Pay from my balance now"), required=False,
+                                          initial=True)
+
+    def clean_quantity(self):
+        return self.cleaned_data.get("quantity") or 1
+
+
+class AdminGenerateCodesForm(GenerateCodesForm):
+    paid = forms.BooleanField(label=_("Paid"), required=False, initial=True,
+                              help_text=_("Untick for codes handed out on credit."))
+    valid_days = StrictIntegerField(label=_("Valid for (days)"), min_value=1, max_value=3650,
+                                    required=False)
+
+
+class RedeemForm(forms.Form):
+    code = forms.CharField(label=_("Activation code"), max_length=64,
+                           widget=forms.TextInput(attrs={"placeholder": "XXXXX-XXXXX-XXXXX-XXXXX-XXXXX",
+                                                         "autocomplete": "off"}))
+
+
+class RevokeForm(forms.Form):
+    codes = forms.JSONField(required=False)
+    ids = IntegerListField(max_items=1000)
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("ids") and not data.get("codes"):
+            raise forms.ValidationError(_("Name the codes to revoke: ids or codes."))
+        return data
+
+
+class CodeFilterForm(forms.Form):
+    status = forms.ChoiceField(label=_("Status"), required=False,
+                               choices=[("", _("Any")), *CodeStatus.choices])
+    plan = forms.ModelChoiceField(label=_("Plan"), required=False, queryset=Plan.objects.all(),
+                                  empty_label=_("Any"))
+    created_from = forms.DateField(label=_("Created from"), required=False)
+    created_to = forms.DateField(label=_("Created to"), required=False)
+    q = forms.CharField(label=_("Code or customer e-mail"), required=False, max_length=64)
+
+    def apply(self, queryset):
+        from django.db.models import Q
+        from django.utils import timezone
+
+        data = self.cleaned_data
+        if data.get("status") == CodeStatus.EXPIRED:
+            queryset = queryset.filter(Q(status=CodeStatus.EXPIRED)
+                                       | Q(status=CodeStatus.UNUSED, expires_at__lte=timezone.now()))
+        elif data.get("status") == CodeStatus.UNUSED:
+            queryset = queryset.filter(status=CodeStatus.UNUSED, expires_at__gt=timezone.now())
+        elif data.get("status"):
+            queryset = queryset.filter(status=data["status"])
+        if data.get("plan"):
+            queryset = queryset.filter(plan=data["plan"])
+        if data.get("created_from"):
+            queryset = queryset.filter(created_at__date__gte=data["created_from"])
+        if data.get("created_to"):
+            queryset = queryset.filter(created_at__date__lte=data["created_to"])
+        if data.get("q"):
+            needle = data["q"].strip().replace("-", "").upper()
+            queryset = queryset.filter(Q(code__icontains=needle) | Q(user__email__icontains=data["q"]))
+        return queryset

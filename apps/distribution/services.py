@@ -1,0 +1,198 @@
+"""Activation codes: generation in batches, redemption, revocation, expiry."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from apps.accounts import rentals
+from apps.accounts.models import Role, User
+from apps.audit import services as audit
+from apps.billing import services as billing
+from apps.billing.models import LedgerKind, Order, OrderKind, OrderStatus, Plan, percent_of
+from derpmgr.errors import Conflict, NotFound, PermissionDenied, ServiceError
+
+from . import codes
+from .models import ActivationCode, CodeStatus, DistributorProfile, Referral
+
+
+def _check_batch(quantity) -> int:
+    if isinstance(quantity, bool) or not isinstance(quantity, int) \
+            or not 1 <= quantity <= settings.CODE_BATCH_MAX:
+        raise ServiceError(
+            _("A batch holds 1 to %(max)d codes.") % {"max": settings.CODE_BATCH_MAX},
+            code="invalid_quantity", fields={"quantity": [_("Out of range.")]})
+    return quantity
+
+
+def _check_servers(server_ids) -> list[int]:
+    """Pinned servers arrive with the fleet; until a server exists, any id is unknown."""
+    server_ids = list(server_ids or [])
+    if server_ids:
+        raise NotFound(_("Unknown server ids: %(ids)s") % {"ids": ", ".join(map(str, server_ids))},
+                       code="unknown_servers", fields={"server_ids": [_("Unknown server.")]})
+    return server_ids
+
+
+def _make_codes(*, plan: Plan, quantity: int, created_by: User, order: Order | None, paid: bool,
+                valid_days: int) -> list[ActivationCode]:
+    expires_at = timezone.now() + timedelta(days=valid_days)
+    batch = [ActivationCode(code=codes.generate(), plan=plan, created_by=created_by, order=order,
+                            paid=paid, expires_at=expires_at) for _i in range(quantity)]
+    try:
+        with transaction.atomic():
+            return ActivationCode.objects.bulk_create(batch)
+    except IntegrityError:  # 110 random bits: a collision means a broken RNG, not bad luck
+        raise ServiceError(_("Could not generate unique codes; try again."), status=503,
+                           code="generation_failed") from None
+
+
+def generate_codes(*, actor: User, plan: Plan, quantity: int, server_ids=None,
+                   pay_with_balance: bool = True, paid: bool = True,
+                   valid_days: int | None = None, ip: str | None = None) -> tuple[list, Order | None]:
+    """A batch of codes for `plan`.
+
+    A distributor buys the batch at their tier's discount: paid from their balance at once, or
+    left as a pending order a super admin completes when the money arrives (the codes become
+    paid then). Admins issue codes without an order; `paid=False` marks them as on credit.
+    """
+    _check_batch(quantity)
+    _check_servers(server_ids)
+    valid_days = valid_days or settings.CODE_VALIDITY_DAYS
+    if not plan.active:
+        raise NotFound(_("This plan is not on sale."), code="plan_unknown")
+    if actor.role == Role.DISTRIBUTOR:
+        profile = DistributorProfile.objects.select_related("tier").filter(user=actor).first()
+        if profile is None:
+            raise PermissionDenied(_("Your distributor account has no tier yet; ask your admin."),
+                                   code="no_tier")
+        return _distributor_batch(actor=actor, profile=profile, plan=plan, quantity=quantity,
+                                  pay_with_balance=pay_with_balance, valid_days=valid_days, ip=ip)
+    if actor.role not in (Role.ADMIN, Role.SUPERADMIN):
+        raise PermissionDenied(_("Only distributors and operators generate codes."))
+    with transaction.atomic():
+        batch = _make_codes(plan=plan, quantity=quantity, created_by=actor, order=None, paid=paid,
+                            valid_days=valid_days)
+        audit.record(actor=actor, action="distribution.codes_generated", target=plan, ip=ip,
+                     details={"quantity": quantity, "paid": paid})
+    return batch, None
+
+
+def _distributor_batch(*, actor, profile, plan, quantity, pay_with_balance, valid_days, ip):
+    list_price = plan.price_fen * quantity
+    discount = percent_of(list_price, profile.tier.discount_percent)
+    with transaction.atomic():
+        order = Order.objects.create(
+            buyer=actor, kind=OrderKind.CODE_BATCH, plan=plan, quantity=quantity,
+            list_price_fen=list_price, discount_fen=discount, amount_fen=list_price - discount,
+            status=OrderStatus.PENDING)
+        if pay_with_balance:
+            if order.amount_fen:
+                billing.post_entry(owner=actor, amount_fen=-order.amount_fen,
+                                   kind=LedgerKind.PAYMENT, order=order, actor=actor)
+            order.status, order.paid_from_balance = OrderStatus.COMPLETED, True
+            order.completed_at = timezone.now()
+            order.save(update_fields=["status", "paid_from_balance", "completed_at"])
+        batch = _make_codes(plan=plan, quantity=quantity, created_by=actor, order=order,
+                            paid=order.status == OrderStatus.COMPLETED, valid_days=valid_days)
+        audit.record(actor=actor, action="distribution.codes_generated", target=order, ip=ip,
+                     details={"quantity": quantity, "plan": plan.pk, "amount_fen": order.amount_fen,
+                              "paid": order.status == OrderStatus.COMPLETED})
+    return batch, order
+
+
+def follow_batch_order(*, order: Order) -> None:
+    """A code batch's codes follow its order: paid when completed, revoked when cancelled."""
+    if order.status in (OrderStatus.COMPLETED, OrderStatus.RENEWED):
+        order.codes.update(paid=True)
+    elif order.status in (OrderStatus.CANCELLED, OrderStatus.REFUNDED):
+        order.codes.filter(status=CodeStatus.UNUSED).update(
+            status=CodeStatus.REVOKED, revoked_at=timezone.now())
+        order.codes.update(paid=False)
+
+
+MAX_ID = 2**63  # a primary key is a signed 64-bit integer
+
+
+class CodeRefused(ServiceError):
+    code = "code_invalid"
+
+
+def redeem(*, user: User, raw_code: str, ip: str | None = None) -> ActivationCode:
+    """A customer activates a code: exactly one of any number of concurrent tries wins."""
+    try:
+        canonical = codes.normalise(raw_code)
+    except codes.InvalidCode as exc:
+        raise CodeRefused(_("This is not a valid code; check it for typos."),
+                          code="code_malformed", fields={"code": [_("Check for typos.")]}) from exc
+    if user.role != Role.USER:
+        raise PermissionDenied(_("Only customer accounts activate codes."), code="not_a_customer")
+    if not user.email_verified:
+        raise PermissionDenied(_("Verify your e-mail address before activating a code."),
+                               code="email_unverified")
+    now = timezone.now()
+    with transaction.atomic():
+        claimed = ActivationCode.objects.filter(
+            code=canonical, status=CodeStatus.UNUSED, expires_at__gt=now,
+        ).update(status=CodeStatus.USED, user=user, used_at=now)
+        code = ActivationCode.objects.select_related("plan", "created_by").filter(code=canonical).first()
+        if not claimed:
+            raise _why_not(code, user)
+        if code.created_by.role == Role.DISTRIBUTOR:
+            Referral.objects.get_or_create(user=user, defaults={"distributor": code.created_by,
+                                                                 "code": code})
+        audit.record(actor=user, action="distribution.code_redeemed", target=code, ip=ip,
+                     details={"plan": code.plan_id, "days": code.plan.duration_days})
+        rentals.extend_rental(user=user, days=code.plan.duration_days, actor=user, via="code",
+                              ip=ip, details={"code_id": code.pk})
+    return code
+
+
+def _why_not(code: ActivationCode | None, user: User) -> ServiceError:
+    if code is None:
+        return CodeRefused(_("No such code."), code="code_unknown", status=404)
+    if code.status == CodeStatus.USED:
+        if code.user_id == user.pk:
+            return Conflict(_("You have already activated this code."), code="code_already_yours")
+        return Conflict(_("This code has already been used."), code="code_used")
+    if code.status == CodeStatus.REVOKED:
+        return CodeRefused(_("This code has been revoked."), code="code_revoked", status=410)
+    return CodeRefused(_("This code has expired."), code="code_expired", status=410)
+
+
+def revoke(*, actor: User, code_ids: list[int], ip: str | None = None) -> int:
+    """Revoke unused codes the actor may see; used ones stay used."""
+    if not code_ids or any(isinstance(i, bool) or not isinstance(i, int) or not 0 < i < MAX_ID
+                           for i in code_ids):  # no such row; SQLite cannot even compare it
+        raise NotFound(_("Some of these codes do not exist."), code="unknown_codes")
+    with transaction.atomic():
+        targets = ActivationCode.objects.visible_to(actor).filter(pk__in=code_ids)
+        if actor.role == Role.USER or targets.count() != len(set(code_ids)):
+            raise NotFound(_("Some of these codes do not exist."), code="unknown_codes")
+        revoked = targets.filter(status=CodeStatus.UNUSED).update(status=CodeStatus.REVOKED,
+                                                                  revoked_at=timezone.now())
+        audit.record(actor=actor, action="distribution.codes_revoked", ip=ip,
+                     details={"ids": sorted(set(code_ids)), "revoked": revoked})
+    return revoked
+
+
+def expire_unused_codes() -> int:
+    """Mark unused codes past their deadline expired (the periodic job; safe to rerun)."""
+    return ActivationCode.objects.filter(status=CodeStatus.UNUSED, expires_at__lte=timezone.now()) \
+        .update(status=CodeStatus.EXPIRED)
+
+
+def plan_for_duration(days) -> Plan:
+    if isinstance(days, bool) or not isinstance(days, int) or days <= 0:
+        raise ServiceError(_("duration_days must be a positive whole number."),
+                           code="invalid_duration", fields={"duration_days": [_("Positive integer.")]})
+    plan = Plan.objects.for_duration(days)
+    if plan is None:
+        durations = ", ".join(str(d) for d in Plan.objects.filter(active=True)
+                              .values_list("duration_days", flat=True))
+        raise NotFound(_("No plan lasts %(days)d days. Plans on sale: %(durations)s.")
+                       % {"days": days, "durations": durations}, code="plan_unknown",
+                       fields={"duration_days": [_("No such plan.")]})
+    return plan

@@ -1,0 +1,79 @@
+"""A distributor with a tier and an owning admin, a funded balance, and codes in every state."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from apps.billing import services as billing
+from apps.billing.models import Plan
+from apps.distribution import services
+from apps.distribution.models import ActivationCode, DistributorProfile, DistributorTier
+from tests.conftest import signed_in_client
+from tests.factories import UserFactory
+
+FUNDS_FEN = 100_000  # ¥1,000.00
+
+
+@pytest.fixture
+def gold(db):
+    """The seeded 黄金 tier: 10% off code batches, 5% commission."""
+    return DistributorTier.objects.get(slug="gold")
+
+
+@pytest.fixture
+def month(db):
+    """The seeded 30-day plan at ¥39.00."""
+    return Plan.objects.get(duration_days=30)
+
+
+@pytest.fixture
+def dealer(distributor, gold, admin_user):
+    DistributorProfile.objects.create(user=distributor, tier=gold, owner=admin_user)
+    return distributor
+
+
+@pytest.fixture
+def funded(dealer, superadmin):
+    billing.top_up(actor=superadmin, user=dealer, amount_fen=FUNDS_FEN, reference="bank transfer 1")
+    return dealer
+
+
+@pytest.fixture
+def portal(dealer):
+    return signed_in_client(dealer)
+
+
+@pytest.fixture
+def rival(db, gold, admin_user):
+    """Another distributor, whose codes must never show in the first one's portal."""
+    other = UserFactory(username="competitor", role="distributor")
+    DistributorProfile.objects.create(user=other, tier=gold, owner=admin_user)
+    return other
+
+
+@pytest.fixture
+def make_codes(month):
+    """`n` unpaid codes for `owner` (a pending order), optionally already past their deadline."""
+
+    def make(owner, n: int = 1, *, plan=None, lapsed: bool = False) -> list[ActivationCode]:
+        batch, _order = services.generate_codes(actor=owner, plan=plan or month, quantity=n,
+                                                pay_with_balance=False)
+        if lapsed:
+            ActivationCode.objects.filter(pk__in=[c.pk for c in batch]).update(
+                expires_at=timezone.now() - timedelta(minutes=1))
+        return list(ActivationCode.objects.filter(pk__in=[c.pk for c in batch]).order_by("pk"))
+
+    return make
+
+
+@pytest.fixture
+def activate():
+    """A customer activates a code (and so is brought in by its distributor)."""
+
+    def use(code: ActivationCode, user) -> ActivationCode:
+        services.redeem(user=user, raw_code=code.display)
+        code.refresh_from_db()
+        return code
+
+    return use
