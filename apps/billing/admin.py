@@ -162,7 +162,7 @@ class CouponForm(forms.ModelForm):
     def clean(self):
         data = super().clean()
         if data.get("kind") == CouponKind.PERCENT and (data.get("value") or 0) > 100:
-            self.add_error("value", _("A percent coupon takes at most 100% off."))
+            self.add_error("value", _("A percent coupon takes at most 100 percent off."))
         if data.get("valid_from") and data.get("valid_until") \
                 and data["valid_until"] <= data["valid_from"]:
             self.add_error("valid_until", _("The coupon must end after it starts."))

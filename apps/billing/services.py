@@ -241,15 +241,18 @@ def mark_order(*, actor, order: Order, status: str, reference: str = "",
                ip: str | None = None) -> Order:
     """An operator marks an order completed, renewed, cancelled or (super admin) refunded.
 
-    Completing a pending code batch records its payment and makes its codes paid; cancelling
-    one revokes its unused codes; a refund returns balance payments to the balance.
+    Completing a pending code batch is the super admin's, with the payment reference of the
+    money received, and makes its codes paid; cancelling one revokes its unused codes. A refund
+    (super admin) returns balance payments to the balance and withdraws the commission accrued
+    on the order.
     """
     if actor.role not in (Role.SUPERADMIN, Role.ADMIN):
         raise PermissionDenied(_("Only operators mark orders."))
     if status not in OrderStatus.values:
         raise ServiceError(_("Unknown order status."), code="invalid_status")
     with transaction.atomic():
-        locked = Order.objects.visible_to(actor).select_for_update().filter(pk=order.pk).first()
+        locked = (Order.objects.visible_to(actor).select_for_update(of=("self",))
+                  .filter(pk=order.pk).first())
         if locked is None:
             raise NotFound(_("No such order."))
         if not locked.can_become(status):
