@@ -1,10 +1,12 @@
 from django.contrib import admin
 
+from derpmgr.admin_mixins import ReadOnlyAdmin
+
 from .models import AuditEvent
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     """Read-only for everyone, super admins included: the log is append-only."""
 
     list_display = ["created_at", "actor_label", "action", "target_type", "target_label", "ip"]
@@ -15,12 +17,3 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return AuditEvent.objects.visible_to(request.user)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

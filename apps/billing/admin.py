@@ -9,6 +9,7 @@ from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.models import STAFF_ROLES, User
+from derpmgr.admin_mixins import ReadOnlyAdmin, render_form_page
 from derpmgr.errors import ServiceError
 from derpmgr.net import client_ip
 
@@ -37,17 +38,6 @@ class SuperAdminOnly:
 
     def has_view_permission(self, request, obj=None):
         return request.user.is_superuser
-
-
-class ReadOnly:
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class ReferenceForm(forms.Form):
@@ -120,7 +110,7 @@ def _mark(status):
 
 
 @admin.register(Order)
-class OrderAdmin(ReadOnly, admin.ModelAdmin):
+class OrderAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     list_display = ["number", "buyer", "kind", "status", "plan", "quantity", "amount",
                     "payment_reference", "created_at", "completed_at"]
     list_filter = ["status", "kind"]
@@ -218,7 +208,7 @@ class TopUpForm(forms.Form):
 
 
 @admin.register(Wallet)
-class WalletAdmin(SuperAdminOnly, ReadOnly, admin.ModelAdmin):
+class WalletAdmin(SuperAdminOnly, ReadOnlyAdmin, admin.ModelAdmin):
     list_display = ["owner", "balance"]
     search_fields = ["owner__email"]
     inlines = [LedgerEntryInline]
@@ -249,14 +239,12 @@ class WalletAdmin(SuperAdminOnly, ReadOnly, admin.ModelAdmin):
                 messages.success(request, _("%(who)s: %(amount)s added to the balance.") % {
                     "who": data["user"], "amount": format_fen(data["amount_fen"])})
                 return redirect("admin:billing_wallet_changelist")
-        return render(request, "admin/billing/top_up.html",
-                      {**self.admin_site.each_context(request), "form": form,
-                       "opts": Wallet._meta, "title": _("Top up a balance")},
-                      status=400 if form.errors else 200)
+        return render_form_page(self, request, form=form, title=_("Top up a balance"),
+                                button=_("Top up"))
 
 
 @admin.register(Commission)
-class CommissionAdmin(SuperAdminOnly, ReadOnly, admin.ModelAdmin):
+class CommissionAdmin(SuperAdminOnly, ReadOnlyAdmin, admin.ModelAdmin):
     list_display = ["created_at", "distributor", "order", "percent", "amount", "status"]
     list_filter = ["status"]
     search_fields = ["distributor__email", "order__number"]
@@ -299,7 +287,7 @@ class CommissionAdmin(SuperAdminOnly, ReadOnly, admin.ModelAdmin):
 
 
 @admin.register(CommissionSettlement)
-class CommissionSettlementAdmin(SuperAdminOnly, ReadOnly, admin.ModelAdmin):
+class CommissionSettlementAdmin(SuperAdminOnly, ReadOnlyAdmin, admin.ModelAdmin):
     list_display = ["created_at", "distributor", "amount", "method", "reference", "settled_by"]
     list_filter = ["method"]
     search_fields = ["distributor__email", "reference"]

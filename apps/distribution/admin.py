@@ -2,11 +2,12 @@
 and revoke codes and look after the distributors they own. Changes go through the services."""
 
 from django.contrib import admin, messages
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.models import Role, User
+from derpmgr.admin_mixins import render_form_page
 from derpmgr.errors import ServiceError
 from derpmgr.net import client_ip
 
@@ -139,10 +140,8 @@ class ActivationCodeAdmin(StaffVisible, admin.ModelAdmin):
             else:
                 messages.success(request, _("%(n)d code(s) generated.") % {"n": len(batch)})
                 return redirect("admin:distribution_activationcode_changelist")
-        return render(request, "admin/distribution/generate.html",
-                      {**self.admin_site.each_context(request), "form": form,
-                       "opts": ActivationCode._meta, "title": _("Generate codes")},
-                      status=400 if form.errors else 200)
+        return render_form_page(self, request, form=form, title=_("Generate codes"),
+                                button=_("Generate"))
 
 
 @admin.register(Referral)

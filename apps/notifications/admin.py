@@ -1,8 +1,9 @@
 from django.contrib import admin, messages
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
+from derpmgr.admin_mixins import ReadOnlyAdmin, render_form_page
 from derpmgr.errors import ServiceError
 from derpmgr.net import client_ip
 
@@ -12,7 +13,7 @@ from .models import OutboundEmail
 
 
 @admin.register(OutboundEmail)
-class OutboundEmailAdmin(admin.ModelAdmin):
+class OutboundEmailAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     list_display = ["created_at", "to", "subject", "status", "attempts", "next_attempt_at",
                     "sent_at", "last_error"]
     list_filter = ["status", "template"]
@@ -24,15 +25,6 @@ class OutboundEmailAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return OutboundEmail.objects.visible_to(request.user)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_urls(self):
         test_email = path("test-email/", self.admin_site.admin_view(self.test_email),
@@ -53,6 +45,5 @@ class OutboundEmailAdmin(admin.ModelAdmin):
             else:
                 messages.success(request, _("Test e-mail queued; its row below shows how it went."))
                 return redirect("admin:notifications_outboundemail_changelist")
-        return render(request, "admin/notifications/test_email.html",
-                      {**self.admin_site.each_context(request), "form": form,
-                       "title": _("Send a test e-mail")})
+        return render_form_page(self, request, form=form, title=_("Send a test e-mail"),
+                                button=_("Send"))

@@ -38,7 +38,7 @@ def test_the_test_email_form_offers_the_super_admins_own_address(superadmin):
 def test_a_test_email_to_a_malformed_address_is_not_queued(superadmin):
     response = signed_in_client(superadmin).post(TEST_EMAIL_URL, {"to": "not an address"})
 
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert response.context["form"].errors["to"]
     assert not OutboundEmail.objects.exists()
 
