@@ -15,4 +15,9 @@ DEFAULT_SCHEDULES: dict[str, dict] = {
         "every_seconds": 3600,
         "description": "Mark unused codes past their deadline as expired.",
     },
+    "Reconcile relays with the servers": {
+        "task": "containers.reconcile_all",
+        "every_seconds": 600,
+        "description": "Compare each server's relay containers with the database and fix drift.",
+    },
 }

@@ -209,6 +209,33 @@ CODE_VALIDITY_DAYS = env.int("CODE_VALIDITY_DAYS", default=365)
 RATE_REDEEM_PER_USER = env.str("RATE_REDEEM_PER_USER", default="10/h")
 RATE_REDEEM_PER_IP = env.str("RATE_REDEEM_PER_IP", default="30/h")
 
+# --- Fleet ----------------------------------------------------------------------------------
+# Key that encrypts server credentials at rest (Fernet, 32 url-safe base64 bytes). Unset: derived
+# from SECRET_KEY, so rotating SECRET_KEY then needs the credentials entered again.
+CREDENTIALS_KEY = env.str("CREDENTIALS_KEY", default="")
+# The relay image and its arguments; {port}, {hostname}, {certdir}, {verify_url} are filled per
+# instance, each as one argument (no shell is involved).
+DERP_IMAGE = env.str("DERP_IMAGE", default="fredliang/derper:latest")
+DERP_COMMAND = env.str(
+    "DERP_COMMAND",
+    default="-a :{port} -stun-port {port} -http-port -1 -hostname {hostname} -certmode manual "
+            "-certdir {certdir} -verify-client-url {verify_url} -verify-client-url-fail-open=false")
+# Where certificates live on each server, and where the relay container sees them.
+DERP_HOST_CERT_DIR = env.str("DERP_HOST_CERT_DIR", default="/etc/derpmgr/certs")
+DERP_CONTAINER_CERT_DIR = env.str("DERP_CONTAINER_CERT_DIR", default="/certs")
+# What runs on a server to reach its container engine over SSH (stdin/stdout to the API socket).
+DOCKER_DIAL_COMMAND = env.str("DOCKER_DIAL_COMMAND", default="docker system dial-stdio")
+SSH_CONNECT_TIMEOUT = env.int("SSH_CONNECT_TIMEOUT", default=10)
+SSH_COMMAND_TIMEOUT = env.int("SSH_COMMAND_TIMEOUT", default=60)
+# Relays per rental when a plan does not say otherwise.
+DEFAULT_SERVERS_PER_RENTAL = env.int("DEFAULT_SERVERS_PER_RENTAL", default=3)
+# Provisioning retries for transient failures before it rolls back.
+PROVISION_MAX_RETRIES = env.int("PROVISION_MAX_RETRIES", default=3)
+# The container engine the services drive (tests swap in their own).
+CONTAINER_ENGINE = "apps.containers.engine.DockerEngine"
+# Labels that mark this panel's containers (several panels may share a host).
+PANEL_ID = env.str("PANEL_ID", default="derpmgr")
+
 # --- E-mail ---------------------------------------------------------------------------------
 if "EMAIL_URL" in env:
     vars().update(env.email_url("EMAIL_URL"))

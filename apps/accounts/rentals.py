@@ -13,9 +13,11 @@ from .models import RentalState, User
 
 
 def extend_rental(*, user: User, days: int, actor, via: str, ip: str | None = None,
-                  details: dict | None = None) -> tuple[datetime | None, datetime]:
+                  details: dict | None = None, servers: int | None = None,
+                  pinned_ids=()) -> tuple[datetime | None, datetime]:
     """Add `days` to the user's rental; returns (old expiry, new expiry). Must run inside the
-    caller's transaction so that the payment and the extension commit together."""
+    caller's transaction so that the payment and the extension commit together; the relays are
+    provisioned (or restarted) once it commits."""
     locked = User.objects.select_for_update().get(pk=user.pk)
     now = timezone.now()
     old_expiry = locked.rental_expiry
@@ -32,4 +34,7 @@ def extend_rental(*, user: User, days: int, actor, via: str, ip: str | None = No
     notifications.send_to_user(
         user=locked, template="renewal-succeeded" if renewal else "activation-succeeded",
         context={"days": days, "expiry": locked.rental_expiry})
+    from apps.containers import services as containers
+
+    containers.request_provisioning(user=locked, servers=servers, pinned_ids=pinned_ids)
     return old_expiry, locked.rental_expiry

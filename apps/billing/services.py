@@ -181,7 +181,7 @@ def purchase_plan(*, user: User, plan: Plan, coupon_code: str = "", ip: str | No
                               "coupon": priced["coupon"].code if priced["coupon"] else None})
         accrue_commission(order=order)
         rentals.extend_rental(user=user, days=plan.duration_days, actor=user, via="purchase", ip=ip,
-                              details={"order": order.number})
+                              details={"order": order.number}, servers=plan.servers_per_rental)
     return order
 
 

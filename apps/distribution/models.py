@@ -113,6 +113,9 @@ class ActivationCode(models.Model):
                              on_delete=models.PROTECT, related_name="codes_activated",
                              verbose_name=_("activated by"))
     paid = models.BooleanField(_("paid"), default=False)
+    servers = models.ManyToManyField("servers.Server", blank=True, related_name="pinned_codes",
+                                     verbose_name=_("pinned servers"),
+                                     help_text=_("Relays go on these servers first."))
     created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
     expires_at = models.DateTimeField(_("use before"))
     used_at = models.DateTimeField(_("used"), null=True, blank=True)

@@ -17,6 +17,8 @@ from derpmgr.errors import Conflict, NotFound, PermissionDenied, ServiceError
 from . import codes
 from .models import ActivationCode, CodeStatus, DistributorProfile, Referral
 
+MAX_ID = 2**63  # a primary key is a signed 64-bit integer
+
 
 def _check_batch(quantity) -> int:
     if isinstance(quantity, bool) or not isinstance(quantity, int) \
@@ -27,23 +29,34 @@ def _check_batch(quantity) -> int:
     return quantity
 
 
-def _check_servers(server_ids) -> list[int]:
-    """Pinned servers arrive with the fleet; until a server exists, any id is unknown."""
-    server_ids = list(server_ids or [])
-    if server_ids:
-        raise NotFound(_("Unknown server ids: %(ids)s") % {"ids": ", ".join(map(str, server_ids))},
+def _check_servers(server_ids) -> list:
+    """The servers a batch pins its relays to; every id must name a server."""
+    from apps.servers.models import Server
+
+    wanted = set(server_ids or [])
+    if not wanted:
+        return []
+    found = list(Server.objects.filter(pk__in=[i for i in wanted if 0 < i < MAX_ID]))
+    unknown = sorted(wanted - {s.pk for s in found})
+    if unknown:
+        raise NotFound(_("Unknown server ids: %(ids)s") % {"ids": ", ".join(map(str, unknown))},
                        code="unknown_servers", fields={"server_ids": [_("Unknown server.")]})
-    return server_ids
+    return found
 
 
 def _make_codes(*, plan: Plan, quantity: int, created_by: User, order: Order | None, paid: bool,
-                valid_days: int) -> list[ActivationCode]:
+                valid_days: int, servers=()) -> list[ActivationCode]:
     expires_at = timezone.now() + timedelta(days=valid_days)
     batch = [ActivationCode(code=codes.generate(), plan=plan, created_by=created_by, order=order,
                             paid=paid, expires_at=expires_at) for _i in range(quantity)]
     try:
         with transaction.atomic():
-            return ActivationCode.objects.bulk_create(batch)
+            made = ActivationCode.objects.bulk_create(batch)
+            if servers:
+                ActivationCode.servers.through.objects.bulk_create(
+                    ActivationCode.servers.through(activationcode_id=code.pk, server_id=server.pk)
+                    for code in made for server in servers)
+            return made
     except IntegrityError:  # 110 random bits: a collision means a broken RNG, not bad luck
         raise ServiceError(_("Could not generate unique codes; try again."), status=503,
                            code="generation_failed") from None
@@ -59,7 +72,7 @@ def generate_codes(*, actor: User, plan: Plan, quantity: int, server_ids=None,
     paid then). Admins issue codes without an order; `paid=False` marks them as on credit.
     """
     _check_batch(quantity)
-    _check_servers(server_ids)
+    servers = _check_servers(server_ids)
     valid_days = valid_days or settings.CODE_VALIDITY_DAYS
     if not plan.active:
         raise NotFound(_("This plan is not on sale."), code="plan_unknown")
@@ -69,18 +82,20 @@ def generate_codes(*, actor: User, plan: Plan, quantity: int, server_ids=None,
             raise PermissionDenied(_("Your distributor account has no tier yet; ask your admin."),
                                    code="no_tier")
         return _distributor_batch(actor=actor, profile=profile, plan=plan, quantity=quantity,
-                                  pay_with_balance=pay_with_balance, valid_days=valid_days, ip=ip)
+                                  pay_with_balance=pay_with_balance, valid_days=valid_days, ip=ip,
+                                  servers=servers)
     if actor.role not in (Role.ADMIN, Role.SUPERADMIN):
         raise PermissionDenied(_("Only distributors and operators generate codes."))
     with transaction.atomic():
         batch = _make_codes(plan=plan, quantity=quantity, created_by=actor, order=None, paid=paid,
-                            valid_days=valid_days)
+                            valid_days=valid_days, servers=servers)
         audit.record(actor=actor, action="distribution.codes_generated", target=plan, ip=ip,
                      details={"quantity": quantity, "paid": paid})
     return batch, None
 
 
-def _distributor_batch(*, actor, profile, plan, quantity, pay_with_balance, valid_days, ip):
+def _distributor_batch(*, actor, profile, plan, quantity, pay_with_balance, valid_days, ip,
+                       servers):
     list_price = plan.price_fen * quantity
     discount = percent_of(list_price, profile.tier.discount_percent)
     with transaction.atomic():
@@ -96,7 +111,8 @@ def _distributor_batch(*, actor, profile, plan, quantity, pay_with_balance, vali
             order.completed_at = timezone.now()
             order.save(update_fields=["status", "paid_from_balance", "completed_at"])
         batch = _make_codes(plan=plan, quantity=quantity, created_by=actor, order=order,
-                            paid=order.status == OrderStatus.COMPLETED, valid_days=valid_days)
+                            paid=order.status == OrderStatus.COMPLETED, valid_days=valid_days,
+                            servers=servers)
         audit.record(actor=actor, action="distribution.codes_generated", target=order, ip=ip,
                      details={"quantity": quantity, "plan": plan.pk, "amount_fen": order.amount_fen,
                               "paid": order.status == OrderStatus.COMPLETED})
@@ -111,9 +127,6 @@ def follow_batch_order(*, order: Order) -> None:
         order.codes.filter(status=CodeStatus.UNUSED).update(
             status=CodeStatus.REVOKED, revoked_at=timezone.now())
         order.codes.update(paid=False)
-
-
-MAX_ID = 2**63  # a primary key is a signed 64-bit integer
 
 
 class CodeRefused(ServiceError):
@@ -146,7 +159,9 @@ def redeem(*, user: User, raw_code: str, ip: str | None = None) -> ActivationCod
         audit.record(actor=user, action="distribution.code_redeemed", target=code, ip=ip,
                      details={"plan": code.plan_id, "days": code.plan.duration_days})
         rentals.extend_rental(user=user, days=code.plan.duration_days, actor=user, via="code",
-                              ip=ip, details={"code_id": code.pk})
+                              ip=ip, details={"code_id": code.pk},
+                              servers=code.plan.servers_per_rental,
+                              pinned_ids=list(code.servers.values_list("pk", flat=True)))
     return code
 
 

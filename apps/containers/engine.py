@@ -1,0 +1,129 @@
+"""The container engine as the services see it: relay containers on a server, by label.
+
+`DockerEngine` talks to the server's engine over SSH (apps.servers.drivers). Tests may swap in
+another engine with the CONTAINER_ENGINE setting (a dotted path); only services call this.
+"""
+
+import dataclasses
+import functools
+import shlex
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+from apps.servers import drivers
+from apps.servers.drivers import RemoteError
+
+LABEL_PANEL = "derpmgr.panel"
+LABEL_SERVER = "derpmgr.server"
+LABEL_INSTANCE = "derpmgr.instance"
+LABEL_USER = "derpmgr.user"
+
+
+@dataclasses.dataclass(frozen=True)
+class ContainerState:
+    name: str
+    id: str
+    running: bool
+    instance_id: int | None
+
+
+def container_name(instance) -> str:
+    return f"derp-u{instance.user_id}-i{instance.pk}"
+
+
+def cert_dir(server) -> str:
+    return f"{settings.DERP_HOST_CERT_DIR.rstrip('/')}/{server.pk}"
+
+
+def verify_url(instance) -> str:
+    return f"{settings.PANEL_URL}/api/acl/admit/{instance.admission_token}"
+
+
+def relay_command(instance) -> list[str]:
+    """derper's arguments: the template split once, then each value filled into one argument."""
+    values = {"port": instance.port, "hostname": instance.server.hostname,
+              "certdir": settings.DERP_CONTAINER_CERT_DIR, "verify_url": verify_url(instance)}
+    return [token.format(**values) for token in shlex.split(settings.DERP_COMMAND)]
+
+
+def labels(instance) -> dict[str, str]:
+    return {LABEL_PANEL: settings.PANEL_ID, LABEL_SERVER: str(instance.server_id),
+            LABEL_INSTANCE: str(instance.pk), LABEL_USER: str(instance.user_id)}
+
+
+class DockerEngine:
+    def run_relay(self, instance) -> str:
+        """Create and start the instance's container; a leftover of an earlier try is replaced.
+        Returns the container id."""
+        server = instance.server
+        name = container_name(instance)
+
+        def operation(client):
+            for old in client.containers.list(all=True, filters={"name": f"^{name}$"}):
+                old.remove(force=True)
+            container = client.containers.run(
+                server.image, relay_command(instance), name=name, detach=True,
+                labels=labels(instance),
+                ports={f"{instance.port}/tcp": instance.port, f"{instance.port}/udp": instance.port},
+                volumes={cert_dir(server): {"bind": settings.DERP_CONTAINER_CERT_DIR, "mode": "ro"}},
+                restart_policy={"Name": "unless-stopped"},
+            )
+            return container.id
+
+        return drivers.engine_call(server, operation)
+
+    def start(self, instance) -> None:
+        drivers.engine_call(instance.server,
+                            lambda client: client.containers.get(container_name(instance)).start())
+
+    def stop(self, instance) -> None:
+        drivers.engine_call(instance.server, lambda client: client.containers.get(
+            container_name(instance)).stop(timeout=10))
+
+    def remove(self, instance) -> None:
+        """Remove the container; one that is already gone is fine."""
+        def operation(client):
+            for container in client.containers.list(
+                    all=True, filters={"name": f"^{container_name(instance)}$"}):
+                container.remove(force=True)
+
+        drivers.engine_call(instance.server, operation)
+
+    def remove_by_name(self, server, name: str) -> None:
+        def operation(client):
+            for container in client.containers.list(all=True, filters={"name": f"^{name}$"}):
+                container.remove(force=True)
+
+        drivers.engine_call(server, operation)
+
+    def list_relays(self, server) -> list[ContainerState]:
+        """This panel's relay containers on the server, running or not."""
+        def operation(client):
+            found = client.containers.list(all=True, filters={"label": [
+                f"{LABEL_PANEL}={settings.PANEL_ID}", f"{LABEL_SERVER}={server.pk}"]})
+            return [ContainerState(
+                name=c.name, id=c.id, running=c.status == "running",
+                instance_id=int(c.labels[LABEL_INSTANCE]) if c.labels.get(LABEL_INSTANCE, "").isdigit()
+                else None) for c in found]
+
+        return drivers.engine_call(server, operation)
+
+    def check(self, server) -> str:
+        """The engine's version; raises RemoteError if there is no engine to talk to."""
+        return drivers.engine_call(server, lambda client: client.version().get("Version", "?"))
+
+    def used_ports(self, server) -> set[int]:
+        return drivers.used_ports(server)
+
+
+@functools.cache
+def _engine(path: str):
+    return import_string(path)()
+
+
+def get_engine():
+    return _engine(settings.CONTAINER_ENGINE)
+
+
+__all__ = ["ContainerState", "DockerEngine", "RemoteError", "get_engine"]

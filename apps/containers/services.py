@@ -1,0 +1,451 @@
+"""Relays: placement, ports, provisioning, lifecycle, reconcile and migration.
+
+Database first, then the server: a relay is a row (which reserves its port under a database
+constraint) before it is a container, and a container that cannot be made is rolled back and
+its row marked failed with the reason. Reconcile repairs whatever drift remains.
+"""
+
+import dataclasses
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+from django.conf import settings
+from django.db import IntegrityError, close_old_connections, connection, transaction
+from django.db.models import Count, F, FloatField, Q
+from django.db.models.functions import Cast
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from apps.accounts.models import RentalState, User
+from apps.audit import services as audit
+from apps.servers.drivers import RemoteError
+from apps.servers.models import Server, ServerStatus
+from apps.servers.services import record_remote_failure
+from derpmgr.errors import Conflict, NotFound, ServiceError
+
+from .engine import container_name, get_engine
+from .models import LIVE_STATUSES, DerpInstance, InstanceStatus
+
+logger = logging.getLogger(__name__)
+
+
+class NoCapacity(ServiceError):
+    status = 503
+    code = "no_capacity"
+
+
+# --- Placement and ports ---------------------------------------------------------------------
+
+def placeable_servers(*, exclude_ids=()):
+    """Healthy servers under their relay limit, least loaded (live relays / limit) first."""
+    return (Server.objects.placeable().exclude(pk__in=exclude_ids)
+            .annotate(live=Count("instances", filter=Q(instances__status__in=LIVE_STATUSES)))
+            .filter(live__lt=F("max_containers"))
+            .filter(Q(monthly_quota_bytes=0) | Q(traffic_month_bytes__lt=F("monthly_quota_bytes")))
+            .annotate(load=Cast("live", FloatField()) / Cast("max_containers", FloatField()))
+            .order_by("load", "live", "pk"))
+
+
+def choose_servers(*, user: User, count: int, pinned_ids=()) -> list[Server]:
+    """`count` distinct servers for a user's relays: pinned ones first (if placeable), then the
+    least loaded; never a server where the user already has a live relay."""
+    taken = set(DerpInstance.objects.live().filter(user=user).values_list("server_id", flat=True))
+    candidates = list(placeable_servers(exclude_ids=taken))
+    pinned = [s for s in candidates if s.pk in set(pinned_ids)]
+    others = [s for s in candidates if s.pk not in set(pinned_ids)]
+    return (pinned + others)[:count]
+
+
+def _free_port(server: Server, host_used: set[int], also_excluded: set[int]) -> int | None:
+    in_db = set(DerpInstance.objects.live().filter(server=server).values_list("port", flat=True))
+    for port in range(server.port_range_start, server.port_range_end + 1):
+        if port not in in_db and port not in host_used and port not in also_excluded:
+            return port
+    return None
+
+
+def create_instance(*, user: User, server: Server, host_used: set[int] | None = None,
+                    replaces: DerpInstance | None = None) -> DerpInstance:
+    """A pending relay row with the lowest port free in the database and on the host.
+
+    The port is chosen under the server's row lock and inserted under the partial unique
+    constraint, so concurrent allocations can never share a port; a lost race retries.
+    """
+    host_used = host_used if host_used is not None else get_engine().used_ports(server)
+    excluded: set[int] = set()
+    for _attempt in range(50):
+        try:
+            with transaction.atomic():
+                Server.objects.select_for_update().filter(pk=server.pk).first()
+                live = DerpInstance.objects.live().filter(server=server).count()
+                if live >= server.max_containers:
+                    raise NoCapacity(_("%(server)s is full.") % {"server": server.name})
+                port = _free_port(server, host_used, excluded)
+                if port is None:
+                    raise NoCapacity(_("%(server)s has no free relay port.") % {"server": server.name})
+                instance = DerpInstance.objects.create(user=user, server=server, port=port,
+                                                       replaces=replaces)
+                instance.container_name = container_name(instance)
+                instance.save(update_fields=["container_name"])
+                return instance
+        except IntegrityError:
+            if DerpInstance.objects.live().filter(server=server, user=user).exists():
+                raise Conflict(_("The user already has a relay on %(server)s.")
+                               % {"server": server.name}, code="already_placed") from None
+            excluded.add(port)
+    raise NoCapacity(_("Could not reserve a port on %(server)s.") % {"server": server.name})
+
+
+# --- Provisioning ----------------------------------------------------------------------------
+
+def request_provisioning(*, user: User, servers: int | None = None, pinned_ids=()) -> None:
+    """After the caller's transaction commits, make sure the user's relays exist and run."""
+    from .tasks import provision_rental
+
+    count = servers or settings.DEFAULT_SERVERS_PER_RENTAL
+    transaction.on_commit(lambda: provision_rental.delay(user.pk, count, list(pinned_ids)))
+
+
+@dataclasses.dataclass
+class ProvisionReport:
+    created: list[int] = dataclasses.field(default_factory=list)
+    restarted: list[int] = dataclasses.field(default_factory=list)
+    failed: list[int] = dataclasses.field(default_factory=list)
+    missing: int = 0
+
+
+def provision_rental(*, user_id: int, servers: int, pinned_ids=()) -> ProvisionReport:
+    """Idempotent: tops the user's live relays up to `servers`, restarts stopped ones, and starts
+    the new ones in parallel. Safe to run twice."""
+    report = ProvisionReport()
+    user = User.objects.filter(pk=user_id, rental_state=RentalState.ACTIVE, is_active=True).first()
+    if user is None:
+        return report
+    engine = get_engine()
+    for instance in DerpInstance.objects.filter(user=user, status=InstanceStatus.STOPPED):
+        if _resume(instance, engine):
+            report.restarted.append(instance.pk)
+    live = DerpInstance.objects.live().filter(user=user).count()
+    new = []
+    for server in choose_servers(user=user, count=max(0, servers - live), pinned_ids=pinned_ids):
+        try:
+            host_used = engine.used_ports(server)
+            new.append(create_instance(user=user, server=server, host_used=host_used))
+        except RemoteError as error:
+            record_remote_failure(server, error)
+        except (NoCapacity, Conflict):
+            continue
+    report.missing = max(0, servers - live - len(new))
+    if new:
+        with transaction.atomic():
+            audit.record(actor=None, action="containers.provisioning", target=user,
+                         details={"instances": [i.pk for i in new], "missing": report.missing})
+    for instance_id, ok in _start_all([i.pk for i in new]):
+        (report.created if ok else report.failed).append(instance_id)
+    return report
+
+
+def _start_all(instance_ids: list[int]) -> list[tuple[int, bool]]:
+    """Start several relays at once (one server each), each in its own thread and connection."""
+    if len(instance_ids) <= 1 or connection.in_atomic_block:  # threads could not see the rows
+        return [(pk, start_instance(instance_id=pk)) for pk in instance_ids]
+
+    def start(pk):
+        try:
+            return pk, start_instance(instance_id=pk)
+        finally:
+            close_old_connections()
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=min(8, len(instance_ids))) as pool:
+        return list(pool.map(start, instance_ids))
+
+
+def start_instance(*, instance_id: int, final_attempt: bool = True) -> bool:
+    """Create and start a pending relay's container. On failure: if more attempts follow, the row
+    stays pending (the task retries); on the final one the container is removed and the row
+    marked failed with the reason. Returns True once running."""
+    claimed = DerpInstance.objects.filter(
+        pk=instance_id, status__in=(InstanceStatus.PENDING,)).update(attempts=F("attempts") + 1)
+    if not claimed:
+        return DerpInstance.objects.filter(pk=instance_id, status=InstanceStatus.RUNNING).exists()
+    instance = DerpInstance.objects.select_related("server", "user").get(pk=instance_id)
+    engine = get_engine()
+    try:
+        container_id = engine.run_relay(instance)
+    except RemoteError as error:
+        record_remote_failure(instance.server, error)
+        if error.transient and not final_attempt:
+            DerpInstance.objects.filter(pk=instance_id).update(last_error=str(error))
+            return False
+        _roll_back(instance, engine, error)
+        return False
+    updated = DerpInstance.objects.filter(pk=instance_id, status=InstanceStatus.PENDING).update(
+        status=InstanceStatus.RUNNING, container_id=container_id, started_at=timezone.now(),
+        last_error="")
+    if not updated:  # removed while starting: take the container back
+        _try(engine.remove, instance)
+        return False
+    _instances_changed(instance.user)
+    return True
+
+
+def _roll_back(instance: DerpInstance, engine, error: RemoteError) -> None:
+    _try(engine.remove, instance)
+    with transaction.atomic():
+        DerpInstance.objects.filter(pk=instance.pk).update(status=InstanceStatus.ERROR,
+                                                           last_error=str(error)[:2000])
+        audit.record(actor=None, action="containers.provision_failed", target=instance,
+                     details={"server": instance.server_id, "error": str(error)[:500]})
+
+
+def _try(operation, *args) -> bool:
+    try:
+        operation(*args)
+        return True
+    except RemoteError as error:
+        logger.warning("%s failed: %s (reconcile will retry)", operation.__name__, error)
+        return False
+
+
+def _resume(instance: DerpInstance, engine) -> bool:
+    try:
+        engine.start(instance)
+    except RemoteError as error:
+        DerpInstance.objects.filter(pk=instance.pk).update(last_error=str(error)[:2000])
+        return False
+    DerpInstance.objects.filter(pk=instance.pk, status=InstanceStatus.STOPPED).update(
+        status=InstanceStatus.RUNNING, started_at=timezone.now(), last_error="")
+    return True
+
+
+def _instances_changed(user: User) -> None:
+    """A user's relays changed: the derpMap follows (the ACL app listens here)."""
+    try:
+        from apps.acl import services as acl
+    except ImportError:  # pragma: no cover - the ACL app arrives with its issue
+        return
+    publish = getattr(acl, "instances_changed", None)
+    if publish is not None:
+        publish(user=user)
+
+
+def user_message(instance: DerpInstance) -> str:
+    """The reason a relay failed, in words for its user (the details stay for the operators)."""
+    if instance.status != InstanceStatus.ERROR:
+        return ""
+    return _("This relay could not be set up. The operators have been told and will move it "
+             "to another server.")
+
+
+# --- Operations ------------------------------------------------------------------------------
+
+def _visible_instance(actor, instance_id) -> DerpInstance:
+    instance = (DerpInstance.objects.visible_to(actor).select_related("server", "user")
+                .filter(pk=instance_id).first())
+    if instance is None:
+        raise NotFound(_("No such relay."))
+    return instance
+
+
+def stop_instance(*, actor, instance: DerpInstance, ip: str | None = None) -> DerpInstance:
+    if instance.status != InstanceStatus.RUNNING:
+        raise Conflict(_("Only a running relay can be stopped."), code="not_running")
+    try:
+        get_engine().stop(instance)
+    except RemoteError as error:
+        record_remote_failure(instance.server, error)
+        raise ServiceError(str(error), code=error.code, status=502) from error
+    with transaction.atomic():
+        DerpInstance.objects.filter(pk=instance.pk).update(status=InstanceStatus.STOPPED,
+                                                           stopped_at=timezone.now())
+        audit.record(actor=actor, action="containers.stopped", target=instance, ip=ip)
+    instance.refresh_from_db()
+    return instance
+
+
+def start_stopped_instance(*, actor, instance: DerpInstance, ip: str | None = None) -> DerpInstance:
+    if instance.status != InstanceStatus.STOPPED:
+        raise Conflict(_("Only a stopped relay can be started."), code="not_stopped")
+    if not _resume(instance, get_engine()):
+        instance.refresh_from_db()
+        raise ServiceError(instance.last_error, code="remote_error", status=502)
+    with transaction.atomic():
+        audit.record(actor=actor, action="containers.started", target=instance, ip=ip)
+    instance.refresh_from_db()
+    return instance
+
+
+def restart_instance(*, actor, instance: DerpInstance, ip: str | None = None) -> DerpInstance:
+    if instance.status == InstanceStatus.RUNNING:
+        stop_instance(actor=actor, instance=instance, ip=ip)
+    return start_stopped_instance(actor=actor, instance=instance, ip=ip)
+
+
+def remove_instance(*, actor, instance: DerpInstance, ip: str | None = None) -> DerpInstance:
+    """Take a relay down for good: its port is released once the container is gone."""
+    if not instance.is_live and instance.status != InstanceStatus.ERROR:
+        raise Conflict(_("This relay is already removed."), code="already_removed")
+    DerpInstance.objects.filter(pk=instance.pk).update(status=InstanceStatus.REMOVING)
+    try:
+        get_engine().remove(instance)
+    except RemoteError as error:
+        record_remote_failure(instance.server, error)
+        DerpInstance.objects.filter(pk=instance.pk).update(last_error=str(error)[:2000])
+        raise ServiceError(_("The server could not be reached; the relay will be removed by the "
+                             "next reconcile. (%(why)s)") % {"why": error},
+                           code=error.code, status=502) from error
+    with transaction.atomic():
+        DerpInstance.objects.filter(pk=instance.pk).update(status=InstanceStatus.REMOVED,
+                                                           stopped_at=timezone.now())
+        audit.record(actor=actor, action="containers.removed", target=instance, ip=ip)
+    instance.refresh_from_db()
+    _instances_changed(instance.user)
+    return instance
+
+
+# --- Reconcile -------------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class ReconcileReport:
+    server: int
+    started: list[str] = dataclasses.field(default_factory=list)
+    stopped: list[str] = dataclasses.field(default_factory=list)
+    removed_orphans: list[str] = dataclasses.field(default_factory=list)
+    recreated: list[str] = dataclasses.field(default_factory=list)
+    finished_removals: list[int] = dataclasses.field(default_factory=list)
+    error: str = ""
+
+    @property
+    def changed(self) -> bool:
+        return any((self.started, self.stopped, self.removed_orphans, self.recreated,
+                    self.finished_removals))
+
+
+def reconcile_server(*, server: Server, actor=None) -> ReconcileReport:
+    """Make the server's containers match the database (by label): start what should run, stop
+    what should not, remove orphans, re-create the missing. Safe to run any time."""
+    report = ReconcileReport(server=server.pk)
+    engine = get_engine()
+    try:
+        containers = {c.instance_id: c for c in engine.list_relays(server)}
+        wanted = {i.pk: i for i in DerpInstance.objects.select_related("server", "user")
+                  .filter(server=server, status__in=(InstanceStatus.RUNNING, InstanceStatus.STOPPED,
+                                                     InstanceStatus.MIGRATING))}
+        for instance_id, container in containers.items():
+            if instance_id not in wanted:
+                engine.remove_by_name(server, container.name)
+                report.removed_orphans.append(container.name)
+        for instance in wanted.values():
+            container = containers.get(instance.pk)
+            should_run = instance.status in (InstanceStatus.RUNNING, InstanceStatus.MIGRATING)
+            if container is None and should_run:
+                DerpInstance.objects.filter(pk=instance.pk).update(
+                    container_id=engine.run_relay(instance), started_at=timezone.now())
+                report.recreated.append(instance.container_name)
+            elif container is not None and should_run and not container.running:
+                engine.start(instance)
+                report.started.append(container.name)
+            elif container is not None and not should_run and container.running:
+                engine.stop(instance)
+                report.stopped.append(container.name)
+        for instance in DerpInstance.objects.filter(server=server, status=InstanceStatus.REMOVING):
+            if instance.pk not in containers:
+                DerpInstance.objects.filter(pk=instance.pk).update(status=InstanceStatus.REMOVED)
+                report.finished_removals.append(instance.pk)
+    except RemoteError as error:
+        record_remote_failure(server, error)
+        report.error = str(error)
+    if report.changed:
+        with transaction.atomic():
+            audit.record(actor=actor, action="containers.reconciled", target=server,
+                         details=dataclasses.asdict(report))
+    return report
+
+
+# --- Migration -------------------------------------------------------------------------------
+
+def migrate_instance(*, actor, instance: DerpInstance, target: Server | None = None,
+                     ip: str | None = None) -> DerpInstance:
+    """Make-before-break: a new relay on the target, then the old one removed. If the target
+    fails, the source keeps running untouched."""
+    with transaction.atomic():
+        source = DerpInstance.objects.select_for_update().select_related("server", "user") \
+            .filter(pk=instance.pk).first()
+        if source is None or source.status not in (InstanceStatus.RUNNING, InstanceStatus.STOPPED):
+            raise Conflict(_("Only a running or stopped relay can be moved."), code="not_movable")
+        previous_status = source.status
+        if target is None:
+            choices = choose_servers(user=source.user, count=1)
+            if not choices:
+                raise NoCapacity(_("No other server can take this relay now."))
+            target = choices[0]
+        elif target.pk == source.server_id:
+            raise ServiceError(_("The relay is already on that server."), code="same_server")
+        DerpInstance.objects.filter(pk=source.pk).update(status=InstanceStatus.MIGRATING)
+    engine = get_engine()
+    try:
+        replacement = create_instance(user=source.user, server=target, replaces=source)
+    except (RemoteError, NoCapacity, Conflict) as error:
+        DerpInstance.objects.filter(pk=source.pk).update(status=previous_status)
+        if isinstance(error, RemoteError):
+            raise ServiceError(str(error), code=error.code, status=502) from error
+        raise
+    if not start_instance(instance_id=replacement.pk):
+        DerpInstance.objects.filter(pk=source.pk).update(status=previous_status)
+        replacement.refresh_from_db()
+        raise ServiceError(_("The target server could not start the relay; it stays where it "
+                             "was. (%(why)s)") % {"why": replacement.last_error},
+                           code="migration_failed", status=502)
+    removed = _try(engine.remove, source)
+    with transaction.atomic():
+        DerpInstance.objects.filter(pk=source.pk).update(
+            status=InstanceStatus.REMOVED if removed else InstanceStatus.REMOVING,
+            stopped_at=timezone.now())
+        audit.record(actor=actor, action="containers.migrated", target=replacement, ip=ip,
+                     details={"from_server": source.server_id, "to_server": target.pk,
+                              "old_instance": source.pk, "old_port": source.port,
+                              "new_port": replacement.port})
+        _notify_moved(source.user, replacement)
+    replacement.refresh_from_db()
+    _instances_changed(source.user)
+    return replacement
+
+
+def _notify_moved(user: User, replacement: DerpInstance) -> None:
+    from apps.notifications import services as notifications
+
+    notifications.send_to_user(user=user, template="relay-moved",
+                               context={"server": replacement.server.name,
+                                        "port": replacement.port})
+
+
+@dataclasses.dataclass
+class DrainReport:
+    moved: list[int] = dataclasses.field(default_factory=list)
+    failed: dict[int, str] = dataclasses.field(default_factory=dict)
+
+
+def drain_server(*, actor, server: Server, status: str = ServerStatus.DRAINING,
+                 ip: str | None = None) -> DrainReport:
+    """Move every relay off a server (it takes no new ones meanwhile)."""
+    with transaction.atomic():
+        Server.objects.filter(pk=server.pk).update(status=status)
+        audit.record(actor=actor, action="servers.draining", target=server, ip=ip,
+                     details={"status": status})
+    report = DrainReport()
+    for instance in DerpInstance.objects.filter(
+            server=server, status__in=(InstanceStatus.RUNNING, InstanceStatus.STOPPED)):
+        try:
+            report.moved.append(migrate_instance(actor=actor, instance=instance, ip=ip).pk)
+        except ServiceError as error:
+            report.failed[instance.pk] = str(error.message)
+    return report
+
+
+def failover(*, actor, ip: str | None = None) -> dict[int, DrainReport]:
+    """Move the relays of every server marked unhealthy (POST /api/ha/failover)."""
+    return {server.pk: drain_server(actor=actor, server=server, status=ServerStatus.UNHEALTHY,
+                                    ip=ip)
+            for server in Server.objects.filter(status=ServerStatus.UNHEALTHY)
+            if DerpInstance.objects.live().filter(server=server).exists()}

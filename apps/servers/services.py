@@ -1,0 +1,219 @@
+"""Adding, re-pinning and deleting servers. Remote work happens before the row is saved, and
+what was put on the server is taken back if a later step fails: nothing half-made stays."""
+
+import dataclasses
+import logging
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from apps.audit import services as audit
+from derpmgr.errors import Conflict, ServiceError
+
+from . import certs, drivers
+from .models import Server, ServerStatus, SshAuth
+
+logger = logging.getLogger(__name__)
+
+
+class ServerUnreachable(ServiceError):
+    status = 502
+    code = "server_unreachable"
+
+
+def _engine():
+    from apps.containers.engine import get_engine
+
+    return get_engine()
+
+
+def _remote_refusal(error: drivers.RemoteError) -> ServiceError:
+    if isinstance(error, drivers.HostKeyMismatch):
+        return ServiceError(str(error), code=error.code, status=409)
+    if error.code in ("auth_failed", "bad_key"):
+        return ServiceError(_("The server refused the SSH credentials: %(why)s") % {"why": error},
+                            code=error.code, status=400)
+    return ServerUnreachable(_("Could not set the server up: %(why)s") % {"why": error})
+
+
+@dataclasses.dataclass
+class NewServer:
+    name: str
+    public_ip: str
+    ssh_secret: str
+    ssh_auth: str = SshAuth.KEY
+    ssh_host: str = ""
+    ssh_port: int = 22
+    ssh_user: str = "root"
+    aliyun_account: str = ""
+    domain: str = ""
+    location: str = ""
+    region: str = ""
+    port_range_start: int = 30000
+    port_range_end: int = 30999
+    max_containers: int = 100
+    monthly_quota_bytes: int = 0
+    quota_reset_day: int = 1
+    derp_image: str = ""
+    expected_host_key_fingerprint: str = ""
+    cert_pem: str = ""
+    key_pem: str = ""
+
+
+def _check_ranges(data: NewServer) -> None:
+    fields = {}
+    if data.port_range_start > data.port_range_end:
+        fields["port_range_end"] = [_("The last port must not be below the first.")]
+    same_host = (data.ssh_host or data.public_ip) == data.public_ip
+    if same_host and data.port_range_start <= data.ssh_port <= data.port_range_end:
+        fields["port_range_start"] = [_("The relay ports overlap the SSH port.")]
+    if data.max_containers < 1:
+        fields["max_containers"] = [_("At least one relay.")]
+    if fields:
+        raise ServiceError(next(iter(fields.values()))[0], code="invalid", fields=fields)
+
+
+def _certificate_for(data: NewServer, hostname: str) -> tuple[bytes, bytes, str]:
+    """(cert, key, fingerprint to pin or "") — the operator's for a domain, else self-signed."""
+    if data.cert_pem or data.key_pem:
+        try:
+            certs.check_pair(data.cert_pem.encode(), data.key_pem.encode())
+        except ValueError as exc:
+            raise ServiceError(_("The certificate and key do not fit together: %(why)s")
+                               % {"why": exc}, code="bad_certificate") from exc
+        return data.cert_pem.encode(), data.key_pem.encode(), ""
+    cert_pem, key_pem = certs.make_self_signed(hostname)
+    return cert_pem, key_pem, certs.sha256_raw(cert_pem)
+
+
+def _upload_certificate(server: Server, cert_pem: bytes, key_pem: bytes) -> None:
+    from apps.containers.engine import cert_dir
+
+    directory = cert_dir(server)
+    drivers.put_file(server, f"{directory}/{server.hostname}.crt", cert_pem, mode=0o644)
+    drivers.put_file(server, f"{directory}/{server.hostname}.key", key_pem, mode=0o600)
+
+
+def add_server(*, actor, data: NewServer, ip: str | None = None) -> Server:
+    """Connect, pin the host key, check the container engine, upload the certificate, save."""
+    _check_ranges(data)
+    if Server.objects.filter(name=data.name).exists():
+        raise Conflict(_("A server with this name exists."), fields={"name": [_("Taken.")]})
+    if Server.objects.filter(public_ip=data.public_ip).exists():
+        raise Conflict(_("A server with this IP exists."), fields={"public_ip": [_("Taken.")]})
+    server = Server(name=data.name, public_ip=data.public_ip, domain=data.domain,
+                    aliyun_account=data.aliyun_account, location=data.location, region=data.region,
+                    ssh_host=data.ssh_host or data.public_ip, ssh_port=data.ssh_port,
+                    ssh_user=data.ssh_user, ssh_auth=data.ssh_auth,
+                    port_range_start=data.port_range_start, port_range_end=data.port_range_end,
+                    max_containers=data.max_containers, monthly_quota_bytes=data.monthly_quota_bytes,
+                    quota_reset_day=data.quota_reset_day, derp_image=data.derp_image)
+    server.set_ssh_secret(data.ssh_secret)
+    if server.ssh_auth == SshAuth.KEY:
+        try:
+            drivers.load_private_key(data.ssh_secret)
+        except drivers.RemoteError as exc:
+            raise ServiceError(_("The private key cannot be read: paste an unencrypted OpenSSH or "
+                                 "PEM key."), code="bad_key",
+                               fields={"ssh_secret": [_("Not a usable key.")]}) from exc
+    cert_pem, key_pem, fingerprint = _certificate_for(data, server.hostname)
+    try:
+        server.ssh_host_key = drivers.fetch_host_key(server.ssh_host, server.ssh_port)
+        seen = drivers.host_key_fingerprint(server.ssh_host_key)
+        if data.expected_host_key_fingerprint and data.expected_host_key_fingerprint != seen:
+            raise ServiceError(_("The server presented host key %(seen)s, not the expected %(want)s.")
+                               % {"seen": seen, "want": data.expected_host_key_fingerprint},
+                               code="host_key_mismatch", status=409)
+        with transaction.atomic():
+            server.save()  # an id for the certificate directory; rolled back on failure below
+            engine_version = _engine().check(server)
+            _upload_certificate(server, cert_pem, key_pem)
+            server.cert_pem, server.cert_fingerprint = cert_pem.decode(), fingerprint
+            server.save(update_fields=["cert_pem", "cert_fingerprint"])
+            audit.record(actor=actor, action="servers.added", target=server, ip=ip,
+                         details={"host_key": seen, "engine": engine_version,
+                                  "cert_sha256_raw": fingerprint})
+    except drivers.RemoteError as error:
+        _clean_up_after_failed_add(server)
+        raise _remote_refusal(error) from error
+    return server
+
+
+def _clean_up_after_failed_add(server: Server) -> None:
+    if not server.pk or not server.ssh_host_key:
+        return
+    from apps.containers.engine import cert_dir
+
+    try:
+        drivers.remove_path(server, cert_dir(server))
+    except drivers.RemoteError:
+        logger.warning("could not remove the certificate left on %s", server.ssh_host)
+    server.pk = None
+
+
+def repin_host_key(*, actor, server: Server, expected_fingerprint: str = "",
+                   ip: str | None = None) -> str:
+    """An admin accepts the key the server presents now (after a reinstall, say)."""
+    try:
+        new_key = drivers.fetch_host_key(server.ssh_host, server.ssh_port)
+    except drivers.RemoteError as error:
+        raise _remote_refusal(error) from error
+    seen = drivers.host_key_fingerprint(new_key)
+    if expected_fingerprint and expected_fingerprint != seen:
+        raise ServiceError(_("The server presented host key %(seen)s, not the expected %(want)s.")
+                           % {"seen": seen, "want": expected_fingerprint},
+                           code="host_key_mismatch", status=409)
+    with transaction.atomic():
+        old = drivers.host_key_fingerprint(server.ssh_host_key) if server.ssh_host_key else ""
+        server.ssh_host_key = new_key
+        server.save(update_fields=["ssh_host_key", "updated_at"])
+        audit.record(actor=actor, action="servers.host_key_repinned", target=server, ip=ip,
+                     details={"from": old, "to": seen})
+    drivers.forget_client(server)
+    return seen
+
+
+def record_remote_failure(server: Server, error: drivers.RemoteError) -> None:
+    """Keep the latest reason on the server; a changed host key is audited for the operators."""
+    Server.objects.filter(pk=server.pk).update(last_error=str(error)[:2000])
+    if isinstance(error, drivers.HostKeyMismatch):
+        with transaction.atomic():
+            audit.record(actor=None, action="servers.host_key_mismatch", target=server,
+                         details={"error": str(error)})
+
+
+def delete_server(*, actor, server: Server, ip: str | None = None) -> None:
+    """Reclaim an empty (or drained) server: its leftover containers and certificates go, then
+    the row. Refused while any relay still lives there."""
+    from apps.containers.engine import cert_dir
+    from apps.containers.models import DerpInstance
+
+    live = DerpInstance.objects.live().filter(server=server)
+    if live.exists():
+        raise Conflict(_("The server still runs %(n)d relay(s); drain it first.")
+                       % {"n": live.count()}, code="server_not_empty")
+    engine = _engine()
+    try:
+        for container in engine.list_relays(server):
+            engine.remove_by_name(server, container.name)
+        drivers.remove_path(server, cert_dir(server))
+    except drivers.RemoteError as error:
+        raise _remote_refusal(error) from error
+    with transaction.atomic():
+        audit.record(actor=actor, action="servers.deleted", target=server, ip=ip,
+                     details={"name": server.name, "public_ip": server.public_ip})
+        DerpInstance.objects.filter(server=server).delete()
+        server.delete()
+    drivers.forget_client(server)
+
+
+def set_status(*, actor, server: Server, status: str, ip: str | None = None) -> Server:
+    if status not in ServerStatus.values:
+        raise ServiceError(_("Unknown server status."), code="invalid_status")
+    with transaction.atomic():
+        previous = server.status
+        Server.objects.filter(pk=server.pk).update(status=status)
+        server.status = status
+        audit.record(actor=actor, action="servers.status_changed", target=server, ip=ip,
+                     details={"from": previous, "to": status})
+    return server
