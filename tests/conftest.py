@@ -95,3 +95,15 @@ def anon_api():
 def personas(superadmin, admin_user, distributor, customer, stranger):
     return {"superadmin": superadmin, "admin": admin_user, "distributor": distributor,
             "user": customer, "stranger": stranger}
+
+
+@pytest.fixture
+def fake_engine(settings):
+    """The services drive an in-memory engine (tests/fakes.py) for the length of the test."""
+    from apps.containers import engine as engine_module
+    from tests.fakes import engine
+
+    settings.CONTAINER_ENGINE = "tests.fakes.FakeEngine"
+    engine_module._engine.cache_clear()
+    yield engine()
+    engine_module._engine.cache_clear()
