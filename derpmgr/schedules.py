@@ -20,4 +20,9 @@ DEFAULT_SCHEDULES: dict[str, dict] = {
         "every_seconds": 600,
         "description": "Compare each server's relay containers with the database and fix drift.",
     },
+    "Re-issue derpMaps before they expire": {
+        "task": "acl.reissue_expiring",
+        "every_seconds": 3600,
+        "description": "Active rentals get a new 32-day derpMap a few days before the old one ends.",
+    },
 }

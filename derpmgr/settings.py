@@ -156,6 +156,13 @@ else:
     # Shared by every process on the machine, with an atomic increment for rate limits.
     CACHES = {"default": {"BACKEND": "derpmgr.cache.AtomicDatabaseCache",
                           "LOCATION": "derpmgr_cache"}}
+# The relay admission answers (apps/acl/admission.py): Redis when there is one, else memory in
+# each process, kept right by a generation file in DATA_DIR.
+CACHES["admission"] = (
+    {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+     "KEY_PREFIX": "derpmgr-admission"} if REDIS_URL else
+    {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "admission",
+     "OPTIONS": {"MAX_ENTRIES": 100_000}})
 RATELIMIT_USE_CACHE = "default"
 RATELIMIT_IP_META_KEY = "derpmgr.net.client_ip_for_ratelimit"
 # The two supported shared caches here (Redis, atomic database cache) are not on the library's
@@ -233,6 +240,12 @@ DEFAULT_SERVERS_PER_RENTAL = env.int("DEFAULT_SERVERS_PER_RENTAL", default=3)
 PROVISION_MAX_RETRIES = env.int("PROVISION_MAX_RETRIES", default=3)
 # The container engine the services drive (tests swap in their own).
 CONTAINER_ENGINE = "apps.containers.engine.DockerEngine"
+# Devices per customer when no plan says otherwise.
+DEFAULT_MAX_DEVICES = env.int("DEFAULT_MAX_DEVICES", default=10)
+# Add InsecureForTests to derpMap nodes: only for old clients that cannot pin a certificate.
+DERP_INSECURE_FOR_TESTS = env.bool("DERP_INSECURE_FOR_TESTS", default=False)
+# Offline IP database for locations: a MaxMind .mmdb or an ip2region .xdb file.
+IP_DATABASE_PATH = env.str("IP_DATABASE_PATH", default="")
 # Labels that mark this panel's containers (several panels may share a host).
 PANEL_ID = env.str("PANEL_ID", default="derpmgr")
 

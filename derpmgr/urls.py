@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from apps.accounts import api as accounts_api
 from apps.accounts import views as accounts_views
+from apps.acl import admission_view
 from apps.audit import api as audit_api
 from apps.audit import views as audit_views
 from apps.billing import api as billing_api
@@ -21,6 +22,8 @@ api_patterns = [
     path("user/login", accounts_api.LoginView.as_view(), name="user-login"),
     path("user/logout", accounts_api.LogoutView.as_view(), name="user-logout"),
     path("user/me", accounts_api.MeView.as_view(), name="user-me"),
+    path("acl/admit/<str:token>", admission_view.admit, name="acl-admit"),
+    path("acl/ping", admission_view.trivial, name="acl-ping"),
     path("logs/system", audit_api.SystemLogView.as_view(), name="logs-system"),
     path("notifications/send", notifications_api.SendView.as_view(), name="notifications-send"),
     path("distributor/serial/generate", distribution_api.DistributorGenerateView.as_view(),
@@ -55,7 +58,13 @@ urlpatterns = [
     path("ops/finance/", finance_views.finance, name="ops-finance"),
     path("ops/", audit_views.ops_dashboard, name="ops-dashboard"),
     path("ops/audit/", audit_views.system_log, name="ops-audit"),
+    path("", include("apps.servers.urls")),  # /ops/servers/… pages and /api/server/… routes
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    # Relays: /api/container/..., /api/ha/failover and the customer's /relays/mine/ (before the
+    # API's catch-all below).
+    path("", include("apps.containers.urls")),
+    # derpMaps and devices: /acl/… pages, the derpMap URL and /api/acl/… (before the catch-all).
+    path("", include("apps.acl.urls")),
     path("api/", include((api_patterns, "api"))),
 ]

@@ -61,3 +61,46 @@ except OSError:
     sys.exit(1)
 PY
 }
+
+# Install Debian packages without letting them start their daemons (openssh-server would start a
+# system sshd): the tests start what they need themselves and stop it again.
+apt_install_without_starting() {
+  local guard=/usr/sbin/policy-rc.d made_guard=false status=0
+  if is_root && [ ! -e "$guard" ]; then
+    printf '#!/bin/sh\n# derpmgr: no service starts while packages install\nexit 101\n' > "$guard"
+    chmod 755 "$guard"
+    made_guard=true
+  fi
+  apt_install "$@" || status=$?
+  [ "$made_guard" = true ] && rm -f "$guard"
+  return $status
+}
+
+# podman as the fleet tests use it here: runc (crun fails under cgroups hybrid mode), cgroupfs,
+# no raising of RLIMIT_NOFILE (the sandbox forbids it), events in a file. Written only when the
+# file is missing or lacks one of these; the previous file is kept beside it.
+configure_podman() {
+  local conf=/etc/containers/containers.conf
+  if [ -f "$conf" ] \
+    && grep -Eq '^[[:space:]]*default_ulimits[[:space:]]*=[[:space:]]*\[[[:space:]]*\]' "$conf" \
+    && grep -Eq '^[[:space:]]*runtime[[:space:]]*=[[:space:]]*"runc"' "$conf" \
+    && grep -Eq '^[[:space:]]*cgroup_manager[[:space:]]*=[[:space:]]*"cgroupfs"' "$conf" \
+    && grep -Eq '^[[:space:]]*events_logger[[:space:]]*=[[:space:]]*"file"' "$conf"; then
+    return 0
+  fi
+  say "Configuring podman ($conf)"
+  mkdir -p /etc/containers
+  if [ -f "$conf" ]; then
+    cp -p "$conf" "$conf.before-derpmgr.$(date +%Y%m%d%H%M%S)"
+  fi
+  cat > "$conf" <<'CONF'
+# Written by derpmgr's scripts/test.sh (the previous file, if any, is kept beside this one).
+[containers]
+default_ulimits = []
+
+[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+CONF
+}

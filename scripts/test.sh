@@ -11,9 +11,13 @@ CI=${CI:-false}
 TEST_DATABASE_URL=${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/derpmgr}
 TEST_REDIS_URL=${TEST_REDIS_URL:-redis://127.0.0.1:6379/15}
 
-# Debian packages the suite uses.
+# Debian packages the suite uses, and the one-time machine set-up of the fleet tests (sshd on
+# loopback addresses in front of podman serving the Docker API; the tests start and stop them).
 if is_root; then
   apt_install python3-venv
+  apt_install_without_starting podman runc netavark aardvark-dns iptables openssh-server \
+    busybox-static socat iproute2
+  configure_podman
 fi
 
 start_services() {

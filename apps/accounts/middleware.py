@@ -23,9 +23,10 @@ class RequireMfaMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        if request.path.startswith(_OPEN_PREFIXES):  # before touching the session: no query
+            return self.get_response(request)
         user = request.user
-        if (user.is_authenticated and user.mfa_required and not user.is_verified()
-                and not request.path.startswith(_OPEN_PREFIXES)):
+        if user.is_authenticated and user.mfa_required and not user.is_verified():
             if request.path.startswith("/api/"):
                 return JsonResponse(error_body(
                     "mfa_required", _("Two-factor authentication is required for your role.")),

@@ -34,7 +34,9 @@ def extend_rental(*, user: User, days: int, actor, via: str, ip: str | None = No
     notifications.send_to_user(
         user=locked, template="renewal-succeeded" if renewal else "activation-succeeded",
         context={"days": days, "expiry": locked.rental_expiry})
+    from apps.acl import admission
     from apps.containers import services as containers
 
+    admission.invalidate_user_on_commit(locked.pk)  # the relays' answers follow the rental
     containers.request_provisioning(user=locked, servers=servers, pinned_ids=pinned_ids)
     return old_expiry, locked.rental_expiry

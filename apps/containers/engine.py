@@ -6,8 +6,10 @@ another engine with the CONTAINER_ENGINE setting (a dotted path); only services 
 
 import dataclasses
 import functools
+import re
 import shlex
 
+import docker.errors
 from django.conf import settings
 from django.utils.module_loading import import_string
 
@@ -29,7 +31,14 @@ class ContainerState:
 
 
 def container_name(instance) -> str:
-    return f"derp-u{instance.user_id}-i{instance.pk}"
+    """Unique on a host that several panels share: the panel's id, then the user and instance."""
+    panel = re.sub(r"[^a-zA-Z0-9_.-]", "-", settings.PANEL_ID)[:32]
+    return f"derp-{panel}-u{instance.user_id}-i{instance.pk}"
+
+
+def _exactly(name: str) -> dict:
+    """A filter for the container called `name` (the engine matches names as a pattern)."""
+    return {"name": f"^/?{re.escape(name)}$"}
 
 
 def cert_dir(server) -> str:
@@ -54,22 +63,38 @@ def labels(instance) -> dict[str, str]:
 
 class DockerEngine:
     def run_relay(self, instance) -> str:
-        """Create and start the instance's container; a leftover of an earlier try is replaced.
-        Returns the container id."""
+        """Create and start the instance's container; a leftover of an earlier try is replaced,
+        a missing image pulled. Returns the container id. (The low-level calls spare the
+        round trips docker-py's `containers.run` adds: a listing and an inspect.)"""
         server = instance.server
         name = container_name(instance)
+        port = instance.port
 
         def operation(client):
-            for old in client.containers.list(all=True, filters={"name": f"^{name}$"}):
-                old.remove(force=True)
-            container = client.containers.run(
-                server.image, relay_command(instance), name=name, detach=True,
-                labels=labels(instance),
-                ports={f"{instance.port}/tcp": instance.port, f"{instance.port}/udp": instance.port},
-                volumes={cert_dir(server): {"bind": settings.DERP_CONTAINER_CERT_DIR, "mode": "ro"}},
-                restart_policy={"Name": "unless-stopped"},
-            )
-            return container.id
+            api = client.api
+            config = {
+                "image": server.image, "command": relay_command(instance), "name": name,
+                "labels": labels(instance), "detach": True,
+                "ports": [(port, "tcp"), (port, "udp")],
+                "host_config": api.create_host_config(
+                    port_bindings={f"{port}/tcp": port, f"{port}/udp": port},
+                    binds={cert_dir(server): {"bind": settings.DERP_CONTAINER_CERT_DIR,
+                                              "mode": "ro"}},
+                    restart_policy={"Name": "unless-stopped"}),
+            }
+            try:
+                created = api.create_container(**config)
+            except docker.errors.ImageNotFound:
+                client.images.pull(server.image)
+                created = api.create_container(**config)
+            except docker.errors.APIError as exc:
+                # The name is taken by an earlier try: 409 from Docker, 500 from podman.
+                if exc.status_code != 409 and "already in use" not in str(exc.explanation):
+                    raise
+                api.remove_container(name, force=True)
+                created = api.create_container(**config)
+            api.start(created["Id"])
+            return created["Id"]
 
         return drivers.engine_call(server, operation)
 
@@ -85,14 +110,14 @@ class DockerEngine:
         """Remove the container; one that is already gone is fine."""
         def operation(client):
             for container in client.containers.list(
-                    all=True, filters={"name": f"^{container_name(instance)}$"}):
+                    all=True, filters=_exactly(container_name(instance))):
                 container.remove(force=True)
 
         drivers.engine_call(instance.server, operation)
 
     def remove_by_name(self, server, name: str) -> None:
         def operation(client):
-            for container in client.containers.list(all=True, filters={"name": f"^{name}$"}):
+            for container in client.containers.list(all=True, filters=_exactly(name)):
                 container.remove(force=True)
 
         drivers.engine_call(server, operation)

@@ -63,6 +63,7 @@ class DerpInstance(models.Model):
     rx_bytes = models.PositiveBigIntegerField(_("received"), default=0)
     tx_bytes = models.PositiveBigIntegerField(_("sent"), default=0)
     rate_bps = models.PositiveBigIntegerField(_("current rate (bit/s)"), default=0)
+    denied_connections = models.PositiveBigIntegerField(_("refused connections"), default=0)
     last_rx_counter = models.PositiveBigIntegerField(default=0, editable=False)
     last_tx_counter = models.PositiveBigIntegerField(default=0, editable=False)
     last_sample_at = models.DateTimeField(_("last sample"), null=True, blank=True)

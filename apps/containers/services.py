@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 
 
 class NoCapacity(ServiceError):
-    status = 503
+    status = 409  # the fleet's state refuses the request (a full server): the caller's 4xx
     code = "no_capacity"
 
 
@@ -110,13 +110,17 @@ def request_provisioning(*, user: User, servers: int | None = None, pinned_ids=(
 class ProvisionReport:
     created: list[int] = dataclasses.field(default_factory=list)
     restarted: list[int] = dataclasses.field(default_factory=list)
-    failed: list[int] = dataclasses.field(default_factory=list)
+    failed: list[int] = dataclasses.field(default_factory=list)  # still pending: retry these
+    rolled_back: list[int] = dataclasses.field(default_factory=list)  # failed for good
     missing: int = 0
 
 
-def provision_rental(*, user_id: int, servers: int, pinned_ids=()) -> ProvisionReport:
-    """Idempotent: tops the user's live relays up to `servers`, restarts stopped ones, and starts
-    the new ones in parallel. Safe to run twice."""
+def provision_rental(*, user_id: int, servers: int, pinned_ids=(), actor=None,
+                     ip: str | None = None) -> ProvisionReport:
+    """Idempotent: tops the user's live relays up to `servers`, restarts stopped ones. Each new
+    relay is placed and started in a thread of its own (one per server), so the wait is that of
+    the slowest server, not the sum. A relay that failed transiently stays pending for the
+    task's retries (report.failed). Safe to run twice."""
     report = ProvisionReport()
     user = User.objects.filter(pk=user_id, rental_state=RentalState.ACTIVE, is_active=True).first()
     if user is None:
@@ -126,39 +130,73 @@ def provision_rental(*, user_id: int, servers: int, pinned_ids=()) -> ProvisionR
         if _resume(instance, engine):
             report.restarted.append(instance.pk)
     live = DerpInstance.objects.live().filter(user=user).count()
-    new = []
-    for server in choose_servers(user=user, count=max(0, servers - live), pinned_ids=pinned_ids):
-        try:
-            host_used = engine.used_ports(server)
-            new.append(create_instance(user=user, server=server, host_used=host_used))
-        except RemoteError as error:
-            record_remote_failure(server, error)
-        except (NoCapacity, Conflict):
-            continue
-    report.missing = max(0, servers - live - len(new))
-    if new:
+    chosen = choose_servers(user=user, count=max(0, servers - live), pinned_ids=pinned_ids)
+    placed = [outcome for outcome in _each_in_parallel(
+        lambda server: _place_and_start(user, server, engine), chosen) if outcome is not None]
+    for instance_id, ok in placed:
+        if ok:
+            report.created.append(instance_id)
+        elif DerpInstance.objects.filter(pk=instance_id, status=InstanceStatus.PENDING).exists():
+            report.failed.append(instance_id)
+        else:  # a permanent failure: rolled back already, nothing to retry
+            report.rolled_back.append(instance_id)
+    report.missing = max(0, servers - live - len(placed))
+    if placed or report.missing:
         with transaction.atomic():
-            audit.record(actor=None, action="containers.provisioning", target=user,
-                         details={"instances": [i.pk for i in new], "missing": report.missing})
-    for instance_id, ok in _start_all([i.pk for i in new]):
-        (report.created if ok else report.failed).append(instance_id)
+            audit.record(actor=actor, action="containers.provisioning", target=user, ip=ip,
+                         details={"instances": [pk for pk, _ok in placed], "failed": report.failed,
+                                  "missing": report.missing})
     return report
 
 
-def _start_all(instance_ids: list[int]) -> list[tuple[int, bool]]:
-    """Start several relays at once (one server each), each in its own thread and connection."""
-    if len(instance_ids) <= 1 or connection.in_atomic_block:  # threads could not see the rows
-        return [(pk, start_instance(instance_id=pk)) for pk in instance_ids]
+def _place_and_start(user: User, server: Server, engine) -> tuple[int, bool] | None:
+    """Reserve a port on `server` (as the host sees it too) and start the relay there.
+    None: the server could not take it (unreachable, full, or the user is there already)."""
+    try:
+        instance = create_instance(user=user, server=server, host_used=engine.used_ports(server))
+    except RemoteError as error:
+        record_remote_failure(server, error)
+        return None
+    except (NoCapacity, Conflict):
+        return None
+    return instance.pk, start_instance(instance_id=instance.pk, final_attempt=False)
 
-    def start(pk):
+
+def allocate_instance(*, actor, user: User, server: Server, ip: str | None = None) -> DerpInstance:
+    """One relay for a user on a server the operator chose, started now (final attempt: the
+    operator sees the outcome). The server must take new relays; a full one is NoCapacity."""
+    if server.status != ServerStatus.HEALTHY or (
+            server.monthly_quota_bytes and server.traffic_month_bytes >= server.monthly_quota_bytes):
+        raise Conflict(_("%(server)s takes no new relays now (%(status)s).")
+                       % {"server": server.name, "status": server.get_status_display()},
+                       code="server_not_placeable")
+    try:
+        instance = create_instance(user=user, server=server)
+    except RemoteError as error:
+        record_remote_failure(server, error)
+        raise ServiceError(str(error), code=error.code, status=502) from error
+    with transaction.atomic():
+        audit.record(actor=actor, action="containers.allocated", target=instance, ip=ip,
+                     details={"server": server.pk, "port": instance.port})
+    start_instance(instance_id=instance.pk)
+    instance.refresh_from_db()
+    return instance
+
+
+def _each_in_parallel(work, items: list) -> list:
+    """`work(item)` for each item, each in its own thread and database connection."""
+    if len(items) <= 1 or connection.in_atomic_block:  # threads could not see the rows
+        return [work(item) for item in items]
+
+    def run(item):
         try:
-            return pk, start_instance(instance_id=pk)
+            return work(item)
         finally:
             close_old_connections()
             connection.close()
 
-    with ThreadPoolExecutor(max_workers=min(8, len(instance_ids))) as pool:
-        return list(pool.map(start, instance_ids))
+    with ThreadPoolExecutor(max_workers=min(8, len(items))) as pool:
+        return list(pool.map(run, items))
 
 
 def start_instance(*, instance_id: int, final_attempt: bool = True) -> bool:
@@ -214,8 +252,9 @@ def _resume(instance: DerpInstance, engine) -> bool:
     except RemoteError as error:
         DerpInstance.objects.filter(pk=instance.pk).update(last_error=str(error)[:2000])
         return False
-    DerpInstance.objects.filter(pk=instance.pk, status=InstanceStatus.STOPPED).update(
-        status=InstanceStatus.RUNNING, started_at=timezone.now(), last_error="")
+    if DerpInstance.objects.filter(pk=instance.pk, status=InstanceStatus.STOPPED).update(
+            status=InstanceStatus.RUNNING, started_at=timezone.now(), last_error=""):
+        _instances_changed(instance.user)  # it admits the user's devices again
     return True
 
 
@@ -261,6 +300,7 @@ def stop_instance(*, actor, instance: DerpInstance, ip: str | None = None) -> De
                                                            stopped_at=timezone.now())
         audit.record(actor=actor, action="containers.stopped", target=instance, ip=ip)
     instance.refresh_from_db()
+    _instances_changed(instance.user)  # its relay no longer admits anyone
     return instance
 
 
@@ -328,14 +368,19 @@ def reconcile_server(*, server: Server, actor=None) -> ReconcileReport:
     report = ReconcileReport(server=server.pk)
     engine = get_engine()
     try:
-        containers = {c.instance_id: c for c in engine.list_relays(server)}
+        found = engine.list_relays(server)
+        containers = {c.instance_id: c for c in found if c.instance_id is not None}
         wanted = {i.pk: i for i in DerpInstance.objects.select_related("server", "user")
                   .filter(server=server, status__in=(InstanceStatus.RUNNING, InstanceStatus.STOPPED,
                                                      InstanceStatus.MIGRATING))}
-        for instance_id, container in containers.items():
-            if instance_id not in wanted:
+        # A pending relay's container is being made (or retried) by start_instance: not an orphan.
+        starting = set(DerpInstance.objects.filter(server=server, status=InstanceStatus.PENDING)
+                       .values_list("pk", flat=True))
+        for container in found:  # unlabelled leftovers (no instance id) are orphans too
+            if container.instance_id not in wanted and container.instance_id not in starting:
                 engine.remove_by_name(server, container.name)
                 report.removed_orphans.append(container.name)
+                containers.pop(container.instance_id, None)  # gone: its removal finishes below
         for instance in wanted.values():
             container = containers.get(instance.pk)
             should_run = instance.status in (InstanceStatus.RUNNING, InstanceStatus.MIGRATING)
@@ -382,6 +427,9 @@ def migrate_instance(*, actor, instance: DerpInstance, target: Server | None = N
             target = choices[0]
         elif target.pk == source.server_id:
             raise ServiceError(_("The relay is already on that server."), code="same_server")
+        elif not placeable_servers().filter(pk=target.pk).exists():
+            raise NoCapacity(_("%(server)s takes no new relays now (unhealthy, full or over "
+                               "quota).") % {"server": target.name})
         DerpInstance.objects.filter(pk=source.pk).update(status=InstanceStatus.MIGRATING)
     engine = get_engine()
     try:
@@ -397,6 +445,9 @@ def migrate_instance(*, actor, instance: DerpInstance, target: Server | None = N
         raise ServiceError(_("The target server could not start the relay; it stays where it "
                              "was. (%(why)s)") % {"why": replacement.last_error},
                            code="migration_failed", status=502)
+    if previous_status == InstanceStatus.STOPPED and _try(engine.stop, replacement):
+        DerpInstance.objects.filter(pk=replacement.pk).update(  # a stopped relay moves stopped
+            status=InstanceStatus.STOPPED, stopped_at=timezone.now())
     removed = _try(engine.remove, source)
     with transaction.atomic():
         DerpInstance.objects.filter(pk=source.pk).update(

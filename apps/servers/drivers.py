@@ -6,6 +6,7 @@ argument lists joined with shlex quoting, so no value reaches a shell unescaped.
 """
 
 import base64
+import contextlib
 import hashlib
 import io
 import shlex
@@ -136,6 +137,17 @@ def _translate(exc: Exception, server: Server) -> RemoteError:
 
 # --- Host commands and files (fabric) --------------------------------------------------------
 
+# One SSH connection per server (and per version of its connection settings), opened on first use
+# and kept: each command is a channel on it, so a command costs one round trip, not a handshake.
+_connections: dict[tuple, tuple[Connection, threading.Lock]] = {}
+_connections_lock = threading.Lock()
+
+
+def _connection_key(server: Server) -> tuple:
+    return (server.pk, server.ssh_host, server.ssh_port, server.ssh_user, server.ssh_host_key,
+            server.ssh_secret_encrypted)
+
+
 def _connection(server: Server) -> Connection:
     config = Config(overrides={"load_ssh_configs": False,
                                "timeouts": {"command": settings.SSH_COMMAND_TIMEOUT}})
@@ -145,11 +157,47 @@ def _connection(server: Server) -> Connection:
     return connection
 
 
+def _drop_connections(server: Server, only: Connection | None = None) -> None:
+    with _connections_lock:
+        stale = [k for k, (c, _lock) in _connections.items()
+                 if k[0] == server.pk and (only is None or c is only)]
+        dropped = [_connections.pop(k)[0] for k in stale]
+    for connection in dropped:
+        _close_quietly(connection)
+
+
+@contextlib.contextmanager
+def _session(server: Server):
+    """The server's open SSH connection. A failure other than a command's own exit status drops
+    it, so that the next call connects afresh (and meets a changed host key, say)."""
+    key = _connection_key(server)
+    with _connections_lock:
+        entry = _connections.get(key)
+        stale = [k for k in _connections if k[0] == server.pk and k != key] if entry is None else []
+        dropped = [_connections.pop(k)[0] for k in stale]
+        if entry is None:
+            entry = _connections[key] = (_connection(server), threading.Lock())
+    for old in dropped:
+        _close_quietly(old)
+    connection, opening = entry
+    try:
+        with opening:
+            if not connection.is_connected:
+                connection.open()
+                connection.transport.set_keepalive(30)
+        yield connection
+    except UnexpectedExit:
+        raise
+    except BaseException:
+        _drop_connections(server, only=connection)
+        raise
+
+
 def run(server: Server, argv: list[str], *, check: bool = True) -> str:
     """Run one command on the server; each argument is quoted. Returns stdout."""
     command = shlex.join(str(arg) for arg in argv)
     try:
-        with _connection(server) as connection:
+        with _session(server) as connection:
             result = connection.run(command, hide=True, warn=not check, in_stream=False)
     except UnexpectedExit as exc:
         raise RemoteError(f"`{argv[0]}` failed on {server.name} (exit {exc.result.exited}): "
@@ -164,10 +212,12 @@ def put_file(server: Server, remote_path: str, content: bytes, *, mode: int = 0o
     """Write a file on the server (parents created), then chmod it."""
     directory = remote_path.rsplit("/", 1)[0] or "/"
     try:
-        with _connection(server) as connection:
+        with _session(server) as connection:
             connection.run(shlex.join(["mkdir", "-p", directory]), hide=True, in_stream=False)
-            connection.put(io.BytesIO(content), remote=remote_path)
-            connection.sftp().chmod(remote_path, mode)
+            with connection.client.open_sftp() as sftp, sftp.open(remote_path, "wb") as remote:
+                # The mode is set before the content is written: a key is never readable by others.
+                remote.chmod(mode)
+                remote.write(content)
     except UnexpectedExit as exc:
         raise RemoteError(f"cannot create {directory} on {server.name}: {exc.result.stderr.strip()}",
                           transient=False, code="command_failed") from exc
@@ -211,12 +261,21 @@ class _PinnedSSHAdapter(SSHHTTPAdapter):
 
     def get_connection(self, url, proxies=None):
         with self.pools.lock:
+            transport = self.ssh_client.get_transport()
+            if transport is None or not transport.is_active() or not transport.is_authenticated():
+                # The server went away (or restarted): the pooled channels died with the old
+                # transport, so connect anew, which checks the pinned host key again. A refused
+                # connect leaves no half-open transport behind for the next call to wait on.
+                self.pools.clear()
+                try:
+                    self._connect()
+                except BaseException:
+                    self.ssh_client.close()
+                    raise
+                self.ssh_client.get_transport().set_keepalive(30)
             pool = self.pools.get(url)
             if pool:
                 return pool
-            transport = self.ssh_client.get_transport()
-            if transport is None or not transport.is_active():
-                self._connect()
             pool = _DialPool(self._dial_command, ssh_client=self.ssh_client, timeout=self.timeout,
                              maxsize=self.max_pool_size, host=self.ssh_host)
             self.pools[url] = pool
@@ -231,10 +290,16 @@ class _DialConnection(SSHConnection):
         self.dial_command = dial_command
 
     def connect(self):
-        channel = self.ssh_transport.open_session()
+        channel = self.ssh_transport.open_session(timeout=self.timeout)
         channel.settimeout(self.timeout)
         channel.exec_command(self.dial_command)
         self.sock = channel
+
+    def close(self):
+        # A channel whose server just went away cannot say goodbye (paramiko raises EOFError);
+        # closing it is all that is wanted, including from urllib3's finalizers.
+        with contextlib.suppress(Exception):
+            super().close()
 
 
 class _DialPool(SSHConnectionPool):
@@ -258,8 +323,9 @@ def docker_client(server: Server) -> docker.DockerClient:
         client = _clients.get(key)
         if client is not None:
             return client
-        for stale in [k for k in _clients if k[0] == server.pk]:
-            _clients.pop(stale).close()
+        stale = [_clients.pop(k) for k in list(_clients) if k[0] == server.pk]
+    for old in stale:
+        _close_quietly(old)
     try:
         adapter = _PinnedSSHAdapter(server, settings.DOCKER_DIAL_COMMAND, settings.SSH_COMMAND_TIMEOUT)
         # A client without a transport of its own, then ours mounted: docker-py has no public
@@ -274,14 +340,41 @@ def docker_client(server: Server) -> docker.DockerClient:
     except Exception as exc:
         raise _translate(exc, server) from exc
     with _clients_lock:
-        _clients[key] = client
-    return client
+        existing = _clients.setdefault(key, client)
+    if existing is not client:  # another thread made one meanwhile: use that one
+        _close_quietly(client)
+    return existing
+
+
+def _close_quietly(closable) -> None:
+    """Close a client or connection whose server may be gone already (closing then fails)."""
+    with contextlib.suppress(Exception):
+        closable.close()
+
+
+def _drop_client(server: Server) -> None:
+    with _clients_lock:
+        stale = [_clients.pop(k) for k in list(_clients) if k[0] == server.pk]
+    for client in stale:
+        _close_quietly(client)
 
 
 def forget_client(server: Server) -> None:
+    """Close the server's cached engine client and SSH connection (settings changed, or gone)."""
+    _drop_client(server)
+    _drop_connections(server)
+
+
+def close_all() -> None:
+    """Close every cached client and connection (a worker shutting down; tests between runs)."""
     with _clients_lock:
-        for stale in [k for k in _clients if k[0] == server.pk]:
-            _clients.pop(stale).close()
+        clients = list(_clients.values())
+        _clients.clear()
+    with _connections_lock:
+        connections = [c for c, _lock in _connections.values()]
+        _connections.clear()
+    for closable in clients + connections:
+        _close_quietly(closable)
 
 
 def engine_call(server: Server, operation):
@@ -293,5 +386,5 @@ def engine_call(server: Server, operation):
     except Exception as exc:
         error = _translate(exc, server)
         if error.transient:
-            forget_client(server)
+            _drop_client(server)
         raise error from exc

@@ -3,8 +3,11 @@ what was put on the server is taken back if a later step fails: nothing half-mad
 
 import dataclasses
 import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
 from django.utils.translation import gettext as _
 
 from apps.audit import services as audit
@@ -60,17 +63,26 @@ class NewServer:
     key_pem: str = ""
 
 
-def _check_ranges(data: NewServer) -> None:
+def check_limits(*, public_ip: str, ssh_host: str, ssh_port: int, port_range_start: int,
+                 port_range_end: int, max_containers: int) -> None:
+    """The relay port range and limit a server may have (on add and on edit); forms call it
+    too, to show the same refusal on the right field."""
     fields = {}
-    if data.port_range_start > data.port_range_end:
+    if port_range_start > port_range_end:
         fields["port_range_end"] = [_("The last port must not be below the first.")]
-    same_host = (data.ssh_host or data.public_ip) == data.public_ip
-    if same_host and data.port_range_start <= data.ssh_port <= data.port_range_end:
+    same_host = (ssh_host or public_ip) == public_ip
+    if same_host and port_range_start <= ssh_port <= port_range_end:
         fields["port_range_start"] = [_("The relay ports overlap the SSH port.")]
-    if data.max_containers < 1:
+    if max_containers < 1:
         fields["max_containers"] = [_("At least one relay.")]
     if fields:
         raise ServiceError(next(iter(fields.values()))[0], code="invalid", fields=fields)
+
+
+def _check_ranges(data: NewServer) -> None:
+    check_limits(public_ip=data.public_ip, ssh_host=data.ssh_host, ssh_port=data.ssh_port,
+                 port_range_start=data.port_range_start, port_range_end=data.port_range_end,
+                 max_containers=data.max_containers)
 
 
 def _certificate_for(data: NewServer, hostname: str) -> tuple[bytes, bytes, str]:
@@ -125,13 +137,16 @@ def add_server(*, actor, data: NewServer, ip: str | None = None) -> Server:
                                % {"seen": seen, "want": data.expected_host_key_fingerprint},
                                code="host_key_mismatch", status=409)
         with transaction.atomic():
-            server.save()  # an id for the certificate directory; rolled back on failure below
+            try:
+                server.save()  # an id for the certificate directory; rolled back on failure below
+            except IntegrityError:  # added a moment ago by someone else: nothing remote done yet
+                raise Conflict(_("A server with this name or IP exists."), code="conflict") from None
             engine_version = _engine().check(server)
             _upload_certificate(server, cert_pem, key_pem)
             server.cert_pem, server.cert_fingerprint = cert_pem.decode(), fingerprint
             server.save(update_fields=["cert_pem", "cert_fingerprint"])
             audit.record(actor=actor, action="servers.added", target=server, ip=ip,
-                         details={"host_key": seen, "engine": engine_version,
+                         details={"host_key_fingerprint": seen, "engine": engine_version,
                                   "cert_sha256_raw": fingerprint})
     except drivers.RemoteError as error:
         _clean_up_after_failed_add(server)
@@ -148,6 +163,7 @@ def _clean_up_after_failed_add(server: Server) -> None:
         drivers.remove_path(server, cert_dir(server))
     except drivers.RemoteError:
         logger.warning("could not remove the certificate left on %s", server.ssh_host)
+    drivers.forget_client(server)  # before the id goes: cached connections are keyed by it
     server.pk = None
 
 
@@ -199,12 +215,12 @@ def delete_server(*, actor, server: Server, ip: str | None = None) -> None:
         drivers.remove_path(server, cert_dir(server))
     except drivers.RemoteError as error:
         raise _remote_refusal(error) from error
+    drivers.forget_client(server)  # while it still has its id: cached connections are keyed by it
     with transaction.atomic():
         audit.record(actor=actor, action="servers.deleted", target=server, ip=ip,
                      details={"name": server.name, "public_ip": server.public_ip})
         DerpInstance.objects.filter(server=server).delete()
         server.delete()
-    drivers.forget_client(server)
 
 
 def set_status(*, actor, server: Server, status: str, ip: str | None = None) -> Server:
@@ -217,3 +233,86 @@ def set_status(*, actor, server: Server, status: str, ip: str | None = None) -> 
         audit.record(actor=actor, action="servers.status_changed", target=server, ip=ip,
                      details={"from": previous, "to": status})
     return server
+
+
+# What an operator may change on a server after adding it. The address, SSH settings and domain
+# are fixed: they were checked and pinned (and the certificate made) for these values.
+EDITABLE_FIELDS = ("name", "aliyun_account", "location", "region", "port_range_start",
+                   "port_range_end", "max_containers", "monthly_quota_bytes", "quota_reset_day",
+                   "status", "derp_image")
+
+
+def update_server(*, actor, server: Server, changes: dict, ip: str | None = None) -> Server:
+    """Change the editable settings of a server; audited with each field's old and new value.
+    Relays already placed keep their ports; the new range and limit apply to new placements."""
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ServiceError(_("These settings cannot be changed here: %(fields)s")
+                           % {"fields": ", ".join(sorted(unknown))}, code="not_editable")
+    if "status" in changes and changes["status"] not in ServerStatus.values:
+        raise ServiceError(_("Unknown server status."), code="invalid_status",
+                           fields={"status": [_("Unknown server status.")]})
+    with transaction.atomic():
+        current = Server.objects.select_for_update().get(pk=server.pk)
+        before = {name: getattr(current, name) for name in changes}
+        for name, value in changes.items():
+            setattr(current, name, value)
+        check_limits(public_ip=current.public_ip, ssh_host=current.ssh_host,
+                     ssh_port=current.ssh_port, port_range_start=current.port_range_start,
+                     port_range_end=current.port_range_end, max_containers=current.max_containers)
+        changed = {name: [before[name], value] for name, value in changes.items()
+                   if before[name] != value}
+        if changed:
+            if "name" in changed and Server.objects.exclude(pk=current.pk).filter(
+                    name=current.name).exists():
+                raise Conflict(_("A server with this name exists."),
+                               fields={"name": [_("Taken.")]})
+            current.save(update_fields=[*changed, "updated_at"])
+            audit.record(actor=actor, action="servers.updated", target=current, ip=ip,
+                         details={"changes": changed})
+    return current
+
+
+def with_relay_counts(queryset):
+    """Servers annotated with `relays`: their live relay instances."""
+    from apps.containers.models import LIVE_STATUSES
+
+    return queryset.annotate(relays=Count("instances",
+                                          filter=Q(instances__status__in=LIVE_STATUSES)))
+
+
+@dataclasses.dataclass
+class HealthProbe:
+    """One on-demand look at a server: nothing is recorded or marked."""
+
+    server: Server
+    ok: bool
+    ssh_ms: float | None = None
+    engine_version: str = ""
+    error: str = ""
+    error_code: str = ""
+
+
+def probe_health(*, server: Server) -> HealthProbe:
+    """Time a trivial SSH command and ask the container engine for its version."""
+    started = time.perf_counter()
+    try:
+        drivers.run(server, ["true"])
+    except drivers.RemoteError as error:
+        return HealthProbe(server=server, ok=False, error=str(error), error_code=error.code)
+    ssh_ms = round((time.perf_counter() - started) * 1000, 1)
+    try:
+        version = _engine().check(server)
+    except drivers.RemoteError as error:
+        return HealthProbe(server=server, ok=False, ssh_ms=ssh_ms, error=str(error),
+                           error_code=error.code)
+    return HealthProbe(server=server, ok=True, ssh_ms=ssh_ms, engine_version=version)
+
+
+def probe_many(servers) -> list[HealthProbe]:
+    """probe_health for several servers at once (the probes touch no database)."""
+    servers = list(servers)
+    if len(servers) <= 1:
+        return [probe_health(server=server) for server in servers]
+    with ThreadPoolExecutor(max_workers=min(8, len(servers))) as pool:
+        return list(pool.map(lambda server: probe_health(server=server), servers))

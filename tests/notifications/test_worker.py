@@ -46,7 +46,8 @@ def broker(tmp_path):
         folder.mkdir(parents=True)
         app = Celery("outbox-test", set_as_current=False, broker="filesystem://",
                      broker_transport_options={"data_folder_in": str(folder),
-                                               "data_folder_out": str(folder)})
+                                               "data_folder_out": str(folder),
+                                               "control_folder": str(folder / "control")})
         worker_env = {"CELERY_BROKER_URL": "filesystem://", "DERPMGR_DATA_DIR": str(data_dir)}
     else:
         parts.require(parts.tcp_reachable(settings.CELERY_BROKER_URL, 6379),

@@ -1,0 +1,67 @@
+"""POST /api/acl/admit/<token>: derper's --verify-client-url protocol, exactly.
+
+derper posts {"NodePublic": "nodekey:<hex>", "Source": "<ip>"} without a Content-Type and needs
+200 {"Allow": true} to admit; anything else rejects. No session, cookies or CSRF here: the token
+in the URL is the authentication. Bad input is a refusal, never an error page.
+"""
+
+import json
+import logging
+
+from django.http import HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from . import admission
+from .models import NODE_KEY
+
+logger = logging.getLogger(__name__)
+
+MAX_BODY = 4096
+MAX_TOKEN = 128
+_ALLOW = b'{"Allow":true}'
+_DENY = b'{"Allow":false}'
+
+
+def _answer(allowed: bool, status: int = 200) -> HttpResponse:
+    return HttpResponse(_ALLOW if allowed else _DENY, content_type="application/json", status=status)
+
+
+def _request(request) -> tuple[str, str] | None:
+    """(node key, source) from derper's body, or None for anything else."""
+    try:
+        if int(request.META.get("CONTENT_LENGTH") or 0) > MAX_BODY:
+            return None
+        raw = request.read(MAX_BODY + 1)  # at most 4 KiB, whatever the header claimed
+        if len(raw) > MAX_BODY:
+            return None
+        body = json.loads(raw)
+    except (ValueError, RecursionError):  # not a number, not UTF-8, not JSON, nested too deep
+        return None
+    if not isinstance(body, dict):
+        return None
+    node_key, source = body.get("NodePublic"), body.get("Source")
+    if not isinstance(node_key, str) or not NODE_KEY.fullmatch(node_key) or not isinstance(source, str):
+        return None
+    return node_key, source[:64]
+
+
+@csrf_exempt
+def admit(request, token: str):
+    if request.method != "POST":
+        response = _answer(False, status=405)
+        response["Allow"] = "POST"
+        return response
+    asked = _request(request) if len(token) <= MAX_TOKEN else None
+    if asked is None:
+        return _answer(False)
+    try:
+        return _answer(admission.decide(token, *asked))
+    except Exception:  # the database or cache is down: refuse (derper fails closed), and say so
+        logger.exception("admission decision failed")
+        return _answer(False, status=503)
+
+
+@csrf_exempt
+def trivial(request):
+    """A JSON view with no work at all (GET or POST): the admission benchmark's baseline."""
+    return HttpResponse(_DENY, content_type="application/json")

@@ -1,0 +1,160 @@
+"""The ACL API: devices, derpMap versions and downloads, the download log for staff. Each view
+parses, checks, calls one service. Admission tokens and other users' derpMap URLs never appear."""
+
+from django.http import HttpResponse
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.generics import ListAPIView
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.views import APIView
+
+from apps.accounts.models import User
+from derpmgr.api import EnvelopePagination, FormInvalid, IsStaffRole, ok, parse
+from derpmgr.errors import NotFound
+from derpmgr.net import client_ip
+
+from . import services
+from .forms import MAX_ID, DeviceForm, DownloadForm, GenerateForm, LogFilterForm, RenameForm, UserFilterForm
+from .models import AclConfig, AclLog, Device
+
+
+def _query(form_class, request):
+    form = form_class(request.query_params)
+    if not form.is_valid():
+        fields = {name: [str(e) for e in errs] for name, errs in form.errors.items()}
+        raise FormInvalid(next(iter(fields.values()))[0], fields=fields)
+    return form
+
+
+class FormatIsAParameter(DefaultContentNegotiation):
+    """?format= names the derpMap's format here, not DRF's renderer (URL_FORMAT_OVERRIDE)."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+# --- Output ----------------------------------------------------------------------------------
+
+class DeviceSerializer(serializers.ModelSerializer):
+    user = serializers.IntegerField(source="user_id")
+
+    class Meta:
+        model = Device
+        fields = ["id", "user", "name", "node_key", "last_seen_at", "last_ip", "created_at"]
+
+
+class AclLogSerializer(serializers.ModelSerializer):
+    user = serializers.IntegerField(source="user_id")
+    user_email = serializers.EmailField(source="user.email")
+
+    class Meta:
+        model = AclLog
+        fields = ["id", "user", "user_email", "version", "format", "ip", "location", "created_at"]
+
+
+def _acl(config: AclConfig, *, feed_url: str | None) -> dict:
+    data = {"user_id": config.user_id, "version": config.version, "issued_at": config.issued_at,
+            "expires_at": config.expires_at, "reason": config.reason,
+            "regions": [int(r) for r in config.derp_map["Regions"]], "derp_map": config.derp_map}
+    if feed_url:  # the owner's own secret URL only
+        data["feed_url"] = feed_url
+    return data
+
+
+def _visible_device(actor, pk: str) -> Device:
+    """The device named in the path; a malformed, unknown or someone else's id is the same 404."""
+    number = int(pk) if pk.isascii() and pk.isdigit() and len(pk) <= 19 else 0
+    device = (Device.objects.visible_to(actor).filter(pk=number).first()
+              if 0 < number <= MAX_ID else None)
+    if device is None:
+        raise NotFound(_("No such device."))
+    return device
+
+
+# --- Views -----------------------------------------------------------------------------------
+
+class GenerateView(APIView):
+    """POST /api/acl/generate — a new derpMap version for a user (admins) or for oneself."""
+
+    def post(self, request):
+        data = parse(GenerateForm, request)
+        actor = request.user
+        user = User.objects.filter(pk=data["user_id"]).first() if data.get("user_id") else actor
+        if user is None:
+            raise NotFound(_("No such user."), fields={"user_id": [_("Unknown user.")]})
+        config = services.reissue(actor=actor, user=user, server_ids=data["server_ids"],
+                                  ip=client_ip(request))
+        own = services.feed_url(user) if user.pk == actor.pk else None
+        return ok({"acl": _acl(config, feed_url=own)}, status_code=201)
+
+
+class DevicesView(ListAPIView):
+    """GET /api/acl/devices — one's devices (admins: every customer's, ?user_id= to filter);
+    POST — register a device: {"name", "node_key"}."""
+
+    serializer_class = DeviceSerializer
+    pagination_class = EnvelopePagination
+
+    def get_queryset(self):
+        form = _query(UserFilterForm, self.request)
+        return form.apply(Device.objects.visible_to(self.request.user))
+
+    @extend_schema(request=DeviceSerializer, responses=DeviceSerializer)
+    def post(self, request):
+        data = parse(DeviceForm, request)
+        device = services.add_device(user=request.user, name=data["name"], node_key=data["node_key"],
+                                     ip=client_ip(request))
+        return ok({"device": DeviceSerializer(device).data}, status_code=201)
+
+
+class DeviceView(APIView):
+    """PATCH /api/acl/devices/<id> — rename ({"name"}); DELETE — remove."""
+
+    @extend_schema(request=DeviceSerializer, responses=DeviceSerializer)
+    def patch(self, request, pk: str):
+        device = _visible_device(request.user, pk)
+        data = parse(RenameForm, request)
+        services.rename_device(actor=request.user, device=device, name=data["name"],
+                               ip=client_ip(request))
+        return ok({"device": DeviceSerializer(device).data})
+
+    def delete(self, request, pk: str):
+        device = _visible_device(request.user, pk)
+        services.remove_device(actor=request.user, device=device, ip=client_ip(request))
+        return ok({"removed": device.pk})
+
+
+class DownloadView(APIView):
+    """GET /api/acl/download?format=tailscale|headscale|json[&omit_default_regions=false] — one's
+    current derpMap as a file (logged). Refusals say what is missing."""
+
+    content_negotiation_class = FormatIsAParameter
+
+    def get(self, request):
+        data = _query(DownloadForm, request).cleaned_data
+        body, content_type, filename = services.download(
+            user=request.user, fmt=data["format"], ip=client_ip(request),
+            omit_default_regions=data["omit_default_regions"])
+        return attachment(body, content_type, filename)
+
+
+def attachment(body: str, content_type: str, filename: str) -> HttpResponse:
+    response = HttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+class LogsView(ListAPIView):
+    """GET /api/acl/logs — every derpMap download, newest first (admins and super admins);
+    ?user_id= and ?format= filter."""
+
+    permission_classes = [IsStaffRole]
+    content_negotiation_class = FormatIsAParameter
+    serializer_class = AclLogSerializer
+    pagination_class = EnvelopePagination
+
+    def get_queryset(self):
+        form = _query(LogFilterForm, self.request)
+        return form.apply(AclLog.objects.visible_to(self.request.user).select_related("user"))

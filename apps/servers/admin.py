@@ -1,0 +1,248 @@
+"""Servers in the Django admin, for admins and super admins (servers are operations, not
+settings). Adding runs the service (SSH, host key, engine, certificate) before anything is
+saved; editing changes only the settings that need no remote work; deletion, re-pinning,
+reconcile and drain are actions that call their services. The credential is never shown."""
+
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect, render
+from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from apps.containers import services as containers
+from apps.containers.models import DerpInstance
+from derpmgr.admin_mixins import render_form_page
+from derpmgr.errors import ServiceError
+from derpmgr.net import client_ip
+
+from . import drivers, services
+from .forms import AddServerForm, RepinForm, ServerChangeForm, apply_service_error
+from .models import Server
+
+
+def _fingerprint(server: Server) -> str:
+    return drivers.host_key_fingerprint(server.ssh_host_key) if server.ssh_host_key else ""
+
+
+def confirm_action(modeladmin, request, queryset, *, title, question, button, form=None):
+    """The intermediate page of an action: None once confirmed (and the form, if any, valid)."""
+    if "apply" in request.POST and (form is None or form.is_valid()):
+        return None
+    return render(request, "admin/servers/confirm_action.html", {
+        **modeladmin.admin_site.each_context(request), "title": title, "question": question,
+        "form": form, "objects": queryset, "action": request.POST.get("action"),
+        "button": button, "selected": request.POST.getlist(ACTION_CHECKBOX_NAME),
+        "opts": modeladmin.model._meta,
+    }, status=400 if form is not None and form.errors else 200)
+
+
+class LiveRelayInline(admin.TabularInline):
+    model = DerpInstance
+    verbose_name_plural = _("live relays")
+    fields = ["user", "port", "status", "last_error"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def get_queryset(self, request):
+        return (DerpInstance.objects.visible_to(request.user).live().select_related("user")
+                .order_by("port"))
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_staff_role
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Server)
+class ServerAdmin(admin.ModelAdmin):
+    form = ServerChangeForm
+    list_display = ["name", "aliyun_account", "location", "public_ip", "relays", "total_traffic",
+                    "monthly_remaining", "status"]
+    list_filter = ["status", "region"]
+    search_fields = ["name", "public_ip", "domain", "aliyun_account", "location"]
+    readonly_fields = ["public_ip", "domain", "ssh_host", "ssh_port", "ssh_user", "ssh_auth",
+                       "host_key_fingerprint", "cert_fingerprint", "month_traffic",
+                       "total_traffic", "monthly_remaining", "relays", "last_error", "created_at",
+                       "updated_at"]
+    fieldsets = [
+        (None, {"fields": ["name", "status", "aliyun_account", "location", "region"]}),
+        (_("Relays"), {"fields": ["port_range_start", "port_range_end", "max_containers",
+                                  "derp_image", "relays"]}),
+        (_("Traffic"), {"fields": ["monthly_quota_gb", "quota_reset_day", "month_traffic",
+                                   "monthly_remaining", "total_traffic"]}),
+        (_("Fixed when added"), {
+            "fields": ["public_ip", "domain", "ssh_host", "ssh_port", "ssh_user", "ssh_auth",
+                       "host_key_fingerprint", "cert_fingerprint"],
+            "description": _("The address, SSH access and domain were checked and pinned when "
+                             "the server was added. To change them, drain the server, delete "
+                             "it and add it again.")}),
+        (_("History"), {"fields": ["last_error", "created_at", "updated_at"]}),
+    ]
+    inlines = [LiveRelayInline]
+    actions = ["reconcile", "drain", "repin_host_keys", "delete_servers"]
+
+    def get_queryset(self, request):
+        return services.with_relay_counts(Server.objects.visible_to(request.user))
+
+    # --- Columns ---
+
+    @admin.display(description=_("relays"), ordering="relays")
+    def relays(self, server):
+        return f"{server.relays} / {server.max_containers}"
+
+    @admin.display(description=_("total traffic"), ordering="traffic_total_bytes")
+    def total_traffic(self, server):
+        return filesizeformat(server.traffic_total_bytes)
+
+    @admin.display(description=_("traffic this month"), ordering="traffic_month_bytes")
+    def month_traffic(self, server):
+        return filesizeformat(server.traffic_month_bytes)
+
+    @admin.display(description=_("remaining this month"))
+    def monthly_remaining(self, server):
+        remaining = server.monthly_remaining_bytes
+        return _("no quota") if remaining is None else filesizeformat(remaining)
+
+    @admin.display(description=_("pinned SSH host key"))
+    def host_key_fingerprint(self, server):
+        return _fingerprint(server)
+
+    # --- Who may do what: every admin and super admin; nobody deletes the stock way ---
+
+    def has_module_permission(self, request):
+        return request.user.is_staff_role
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_staff_role
+
+    def has_add_permission(self, request):
+        return request.user.is_staff_role
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_staff_role
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # "Delete servers" reclaims what is on the server first
+
+    # --- Adding runs the service; the row is never saved without the remote steps ---
+
+    def add_view(self, request, form_url="", extra_context=None):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = AddServerForm(request.POST if request.method == "POST" else None)
+        status = None
+        if form.is_bound and form.is_valid():
+            try:
+                server = services.add_server(actor=request.user, data=form.new_server(),
+                                             ip=client_ip(request))
+            except ServiceError as error:
+                apply_service_error(form, error)
+                status = error.status
+            else:
+                messages.success(request, _("%(name)s was added. Its SSH host key %(fingerprint)s "
+                                            "is pinned.") % {"name": server.name,
+                                                             "fingerprint": _fingerprint(server)})
+                return redirect("admin:servers_server_change", server.pk)
+        response = render_form_page(self, request, form=form, title=_("Add a server"),
+                                    button=_("Connect and add"))
+        if status:
+            response.status_code = status
+        return response
+
+    def save_model(self, request, obj, form, change):
+        # Only the change form reaches here (adding has its own view): the service saves and
+        # audits the edited settings.
+        services.update_server(actor=request.user, server=obj, changes=form.changes(),
+                               ip=client_ip(request))
+
+    # --- Actions ---
+
+    def _each(self, request, queryset, operation, done_message):
+        done = 0
+        for server in queryset:
+            try:
+                operation(server)
+                done += 1
+            except ServiceError as error:
+                self.message_user(request, f"{server.name}: {error.message}", messages.ERROR)
+        if done:
+            self.message_user(request, done_message(done))
+
+    @admin.action(description=_("Reconcile the selected servers"))
+    def reconcile(self, request, queryset):
+        for server in queryset:
+            report = containers.reconcile_server(server=server, actor=request.user)
+            if report.error:
+                self.message_user(request, f"{server.name}: {report.error}", messages.ERROR)
+                continue
+            changes = (len(report.started) + len(report.stopped) + len(report.removed_orphans)
+                       + len(report.recreated) + len(report.finished_removals))
+            self.message_user(request, ngettext("%(name)s: %(n)d change.",
+                                                "%(name)s: %(n)d changes.", changes)
+                              % {"name": server.name, "n": changes})
+
+    @admin.action(description=_("Drain the selected servers (move their relays elsewhere)"))
+    def drain(self, request, queryset):
+        page = confirm_action(self, request, queryset, title=_("Drain servers"),
+                              question=_("Every relay on these servers moves to other servers; "
+                                         "they take no new relays until set back to healthy."),
+                              button=_("Drain"))
+        if page is not None:
+            return page
+        for server in queryset:
+            report = containers.drain_server(actor=request.user, server=server,
+                                             ip=client_ip(request))
+            self.message_user(request, ngettext("%(name)s: %(n)d relay moved.",
+                                                "%(name)s: %(n)d relays moved.", len(report.moved))
+                              % {"name": server.name, "n": len(report.moved)})
+            for instance_id, why in report.failed.items():
+                self.message_user(request, _("%(name)s: relay %(id)d could not be moved: %(why)s")
+                                  % {"name": server.name, "id": instance_id, "why": why},
+                                  messages.ERROR)
+        return None
+
+    @admin.action(description=_("Re-pin the SSH host keys of the selected servers"))
+    def repin_host_keys(self, request, queryset):
+        form = RepinForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid() and form.cleaned_data["expected_fingerprint"] \
+                and queryset.count() != 1:
+            form.add_error("expected_fingerprint",
+                           _("An expected fingerprint belongs to one server: select only one."))
+        page = confirm_action(self, request, queryset, title=_("Re-pin SSH host keys"),
+                              question=_("Accept the host keys these servers present now? Only "
+                                         "when you know why they changed (a reinstall, say)."),
+                              button=_("Re-pin"), form=form)
+        if page is not None:
+            return page
+        expected = form.cleaned_data["expected_fingerprint"]
+        self._each(request, queryset, lambda server: services.repin_host_key(
+            actor=request.user, server=server, expected_fingerprint=expected,
+            ip=client_ip(request)),
+            lambda n: ngettext("%(n)d host key re-pinned.", "%(n)d host keys re-pinned.", n)
+            % {"n": n})
+        return None
+
+    @admin.action(description=_("Delete the selected servers (empty or drained only)"))
+    def delete_servers(self, request, queryset):
+        page = confirm_action(self, request, queryset, title=_("Delete servers"),
+                              question=_("The panel's containers, certificates and files are "
+                                         "removed from these servers and the servers forgotten. "
+                                         "A server that still runs relays is refused."),
+                              button=_("Delete"))
+        if page is not None:
+            return page
+        self._each(request, queryset, lambda server: services.delete_server(
+            actor=request.user, server=server, ip=client_ip(request)),
+            lambda n: ngettext("%(n)d server deleted.", "%(n)d servers deleted.", n) % {"n": n})
+        return None

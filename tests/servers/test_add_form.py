@@ -1,0 +1,67 @@
+"""The add form on its own: the credential is never rendered back, and an operator's
+certificate must fit its key and name the server's domain."""
+
+import pytest
+
+from apps.servers import certs
+from apps.servers.forms import AddServerForm
+from apps.servers.models import Server
+from tests.conftest import token_client
+from tests.servers.conftest import CLIENT_KEY
+
+
+def _pair(name: str) -> tuple[str, str]:
+    cert_pem, key_pem = certs.make_self_signed(name)
+    return cert_pem.decode(), key_pem.decode()
+
+
+def test_the_secret_fields_are_never_rendered_back(new_server_data):
+    _cert_pem, key_pem = _pair("derp.example.com")
+    form = AddServerForm(data={**new_server_data, "key_pem": key_pem, "max_containers": 0})
+
+    assert not form.is_valid()
+    html = form.as_div()
+    assert CLIENT_KEY.splitlines()[1] not in html
+    assert key_pem.splitlines()[1] not in html
+    assert 'value="sh-1"' in html  # the other fields are kept for the correction
+
+
+@pytest.mark.parametrize("cert_name", ["derp.example.com", "*.example.com"])
+def test_a_certificate_for_the_domain_is_accepted(new_server_data, cert_name):
+    cert_pem, key_pem = _pair(cert_name)
+    form = AddServerForm(data={**new_server_data, "domain": "DERP.example.com",
+                               "cert_pem": cert_pem, "key_pem": key_pem})
+
+    assert form.is_valid(), form.errors
+    assert form.new_server().domain == "derp.example.com"
+
+
+def test_a_certificate_for_another_name_is_refused(new_server_data):
+    cert_pem, key_pem = _pair("other.example.org")
+    form = AddServerForm(data={**new_server_data, "domain": "derp.example.com",
+                               "cert_pem": cert_pem, "key_pem": key_pem})
+
+    assert form.errors["cert_pem"] == ["This certificate is not for derp.example.com."]
+
+
+def test_a_key_of_another_certificate_is_refused(new_server_data):
+    cert_pem, _key = _pair("derp.example.com")
+    _cert, other_key = _pair("derp.example.com")
+    form = AddServerForm(data={**new_server_data, "domain": "derp.example.com",
+                               "cert_pem": cert_pem, "key_pem": other_key})
+
+    assert "key_pem" in form.errors
+
+
+def test_a_domain_server_keeps_the_operators_certificate(admin_user, remote, new_server_data):
+    cert_pem, key_pem = _pair("derp.example.com")
+    body = {**new_server_data, "domain": "derp.example.com", "cert_pem": cert_pem,
+            "key_pem": key_pem}
+
+    response = token_client(admin_user).post("/api/server/add", body, format="json")
+
+    assert response.status_code == 201, response.content
+    server = Server.objects.get()
+    assert server.cert_pem == cert_pem and server.cert_fingerprint == ""
+    assert key_pem.splitlines()[1] not in response.content.decode()
+    assert remote.files[f"/etc/derpmgr/certs/{server.pk}/derp.example.com.key"] == key_pem.encode()

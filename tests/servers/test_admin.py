@@ -1,0 +1,213 @@
+"""Servers in the Django admin, for super admins and admins alike: adding runs the service,
+editing touches only the editable settings, actions call their services, the credential is
+never shown, and the stock delete is gone."""
+
+import pytest
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+
+from apps.audit.models import AuditEvent
+from apps.containers.models import InstanceStatus
+from apps.servers.models import Server
+from tests.conftest import signed_in_client
+from tests.servers.conftest import (
+    CLIENT_KEY,
+    HOST_KEY_FINGERPRINT,
+    OTHER_FINGERPRINT,
+    OTHER_HOST_KEY,
+)
+
+CHANGELIST = "/admin/servers/server/"
+ADD = "/admin/servers/server/add/"
+SECRET_LINE = CLIENT_KEY.splitlines()[1]
+
+pytestmark = pytest.mark.parametrize("persona", ["superadmin", "admin"])
+
+
+def change_url(server) -> str:
+    return f"/admin/servers/server/{server.pk}/change/"
+
+
+def change_data(server, **changes) -> dict:
+    data = {"name": server.name, "aliyun_account": server.aliyun_account,
+            "location": server.location, "region": server.region,
+            "port_range_start": server.port_range_start, "port_range_end": server.port_range_end,
+            "max_containers": server.max_containers, "quota_reset_day": server.quota_reset_day,
+            "status": server.status, "derp_image": server.derp_image,
+            "monthly_quota_gb": server.monthly_quota_bytes // 1024**3,
+            "instances-TOTAL_FORMS": 0, "instances-INITIAL_FORMS": 0,
+            "instances-MIN_NUM_FORMS": 0, "instances-MAX_NUM_FORMS": 0}
+    return {**data, **changes}
+
+
+def act(client, action: str, servers, **extra):
+    return client.post(CHANGELIST, {"action": action, "index": 0,
+                                    ACTION_CHECKBOX_NAME: [s.pk for s in servers], **extra})
+
+
+def test_the_changelist_shows_the_seeds_columns(personas, persona, make_server, customer,
+                                                 place_relay):
+    server = make_server("hz-1", aliyun_account="13900139000", location="Hangzhou",
+                         traffic_total_bytes=5 * 1024**3, monthly_quota_bytes=100 * 1024**3,
+                         traffic_month_bytes=40 * 1024**3)
+    place_relay(customer, server)
+
+    response = signed_in_client(personas[persona]).get(CHANGELIST)
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    for shown in ("hz-1", "13900139000", "Hangzhou", server.public_ip, "1 / 100", "5.0\xa0GB",
+                  "60.0\xa0GB"):
+        assert shown in page, shown
+
+
+def test_adding_runs_the_service_and_shows_the_fingerprint(personas, persona, remote,
+                                                           new_server_data):
+    client = signed_in_client(personas[persona])
+    assert client.get(ADD).status_code == 200
+
+    response = client.post(ADD, new_server_data, follow=True)
+
+    server = Server.objects.get()
+    assert response.redirect_chain[0][0] == change_url(server)
+    assert HOST_KEY_FINGERPRINT in response.content.decode()
+    assert AuditEvent.objects.filter(action="servers.added", actor=personas[persona]).exists()
+
+
+def test_a_bad_add_is_a_400_that_saves_nothing_and_forgets_the_secret(
+        personas, persona, remote, fake_engine, new_server_data):
+    response = signed_in_client(personas[persona]).post(
+        ADD, {**new_server_data, "port_range_start": 31000, "port_range_end": 30000})
+
+    assert response.status_code == 400
+    assert Server.objects.count() == 0
+    assert remote.calls == [] and fake_engine.calls == []
+    assert SECRET_LINE not in response.content.decode()
+
+
+def test_an_unreachable_server_is_refused_on_the_add_page(personas, persona, remote,
+                                                          new_server_data):
+    from apps.servers import drivers
+
+    remote.fetch_error = drivers.RemoteError("cannot reach 127.0.0.2:2222", transient=True,
+                                             code="unreachable")
+
+    response = signed_in_client(personas[persona]).post(ADD, new_server_data)
+
+    assert response.status_code == 502
+    assert "cannot reach 127.0.0.2:2222" in response.content.decode()
+    assert Server.objects.count() == 0
+
+
+def test_the_change_page_never_shows_the_credential(personas, persona, make_server):
+    server = make_server()
+
+    response = signed_in_client(personas[persona]).get(change_url(server))
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert SECRET_LINE not in page and server.ssh_secret_encrypted not in page
+    assert HOST_KEY_FINGERPRINT in page
+    fields = set(response.context["adminform"].form.fields)
+    assert not fields & {"public_ip", "domain", "ssh_host", "ssh_port", "ssh_user", "ssh_auth",
+                         "ssh_secret_encrypted", "ssh_host_key"}
+
+
+def test_editing_changes_the_settings_and_is_audited(personas, persona, make_server):
+    server = make_server("before")
+    data = change_data(server, name="renamed", monthly_quota_gb=500, status="maintenance",
+                       public_ip="127.9.9.9")
+
+    response = signed_in_client(personas[persona]).post(change_url(server), data)
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    server.refresh_from_db()
+    assert (server.name, server.monthly_quota_bytes, server.status) == (
+        "renamed", 500 * 1024**3, "maintenance")
+    assert server.public_ip != "127.9.9.9"  # fixed when added
+    event = AuditEvent.objects.get(action="servers.updated")
+    assert event.details["changes"]["name"] == ["before", "renamed"]
+    assert event.actor == personas[persona]
+
+
+@pytest.mark.parametrize(("changes", "field"), [
+    ({"port_range_start": 31000, "port_range_end": 30000}, "port_range_end"),
+    ({"port_range_start": 2000, "port_range_end": 3000}, "port_range_start"),  # SSH on 2222
+    ({"max_containers": 0}, "max_containers"),
+    ({"status": "exploded"}, "status"),
+    ({"quota_reset_day": 31}, "quota_reset_day"),
+])
+def test_a_bad_edit_is_refused_on_its_field(personas, persona, make_server, changes, field):
+    server = make_server()
+
+    response = signed_in_client(personas[persona]).post(change_url(server),
+                                                        change_data(server, **changes))
+
+    assert response.status_code == 200
+    assert field in response.context["adminform"].form.errors
+    assert not AuditEvent.objects.filter(action="servers.updated").exists()
+
+
+def test_the_stock_delete_is_gone(personas, persona, make_server):
+    server = make_server()
+    client = signed_in_client(personas[persona])
+
+    assert client.post(f"/admin/servers/server/{server.pk}/delete/", {"post": "yes"}).status_code == 403
+    actions = dict(client.get(CHANGELIST).context["action_form"].fields["action"].choices)
+    assert "delete_selected" not in actions and "delete_servers" in actions
+    assert Server.objects.filter(pk=server.pk).exists()
+
+
+def test_the_delete_action_asks_then_deletes_an_empty_server(personas, persona, remote,
+                                                             fake_engine, make_server):
+    server = make_server()
+    client = signed_in_client(personas[persona])
+
+    asked = act(client, "delete_servers", [server])
+    assert asked.status_code == 200 and server.name in asked.content.decode()
+    assert Server.objects.filter(pk=server.pk).exists()
+
+    act(client, "delete_servers", [server], apply=1)
+    assert not Server.objects.filter(pk=server.pk).exists()
+    assert AuditEvent.objects.filter(action="servers.deleted").exists()
+
+
+def test_the_delete_action_refuses_a_server_with_relays(personas, persona, remote, fake_engine,
+                                                        make_server, customer, place_relay):
+    server = make_server()
+    place_relay(customer, server, engine=fake_engine)
+
+    response = act(signed_in_client(personas[persona]), "delete_servers", [server], apply=1)
+
+    assert response.status_code == 302
+    assert Server.objects.filter(pk=server.pk).exists()
+
+
+def test_the_repin_action_checks_the_expected_fingerprint(personas, persona, remote, make_server):
+    server = make_server()
+    remote.host_key = OTHER_HOST_KEY
+    client = signed_in_client(personas[persona])
+
+    act(client, "repin_host_keys", [server], apply=1, expected_fingerprint="SHA256:" + "B" * 43)
+    server.refresh_from_db()
+    assert server.ssh_host_key != OTHER_HOST_KEY
+
+    act(client, "repin_host_keys", [server], apply=1, expected_fingerprint=OTHER_FINGERPRINT)
+    server.refresh_from_db()
+    assert server.ssh_host_key == OTHER_HOST_KEY
+
+
+def test_the_reconcile_and_drain_actions_call_their_services(personas, persona, remote,
+                                                             fake_engine, make_server, customer,
+                                                             place_relay):
+    source, target = make_server("source"), make_server("target")
+    relay = place_relay(customer, source)  # no container yet: reconcile re-creates it
+    client = signed_in_client(personas[persona])
+
+    act(client, "reconcile", [source])
+    assert ("run_relay", source.pk, relay.container_name) in fake_engine.calls
+
+    assert act(client, "drain", [source]).status_code == 200  # the confirmation page
+    act(client, "drain", [source], apply=1)
+    relay.refresh_from_db()
+    assert relay.status == InstanceStatus.REMOVED
+    assert target.instances.filter(status=InstanceStatus.RUNNING, user=customer).exists()
