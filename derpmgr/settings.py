@@ -98,6 +98,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Relays ask /api/acl/admit/<token> on every client connection: answered before the rest.
+    "apps.acl.admission_view.AdmissionFastPath",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -156,13 +158,8 @@ else:
     # Shared by every process on the machine, with an atomic increment for rate limits.
     CACHES = {"default": {"BACKEND": "derpmgr.cache.AtomicDatabaseCache",
                           "LOCATION": "derpmgr_cache"}}
-# The relay admission answers (apps/acl/admission.py): Redis when there is one, else memory in
-# each process, kept right by a generation file in DATA_DIR.
-CACHES["admission"] = (
-    {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
-     "KEY_PREFIX": "derpmgr-admission"} if REDIS_URL else
-    {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "admission",
-     "OPTIONS": {"MAX_ENTRIES": 100_000}})
+# The relay admission answers (apps/acl/admission.py) keep their own cache: Redis (REDIS_URL)
+# when there is one, else memory in each process kept right by a generation file in DATA_DIR.
 RATELIMIT_USE_CACHE = "default"
 RATELIMIT_IP_META_KEY = "derpmgr.net.client_ip_for_ratelimit"
 # The two supported shared caches here (Redis, atomic database cache) are not on the library's

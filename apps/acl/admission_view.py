@@ -18,6 +18,7 @@ logger = logging.getLogger(__name__)
 
 MAX_BODY = 4096
 MAX_TOKEN = 128
+PREFIX = "/api/acl/admit/"
 _ALLOW = b'{"Allow":true}'
 _DENY = b'{"Allow":false}'
 
@@ -59,6 +60,24 @@ def admit(request, token: str):
     except Exception:  # the database or cache is down: refuse (derper fails closed), and say so
         logger.exception("admission decision failed")
         return _answer(False, status=503)
+
+
+class AdmissionFastPath:
+    """First in MIDDLEWARE: answers the admission URL before the rest of the stack (sessions,
+    locale, CSRF, authentication, MFA, messages — nothing this endpoint uses) and before URL
+    resolution. Every other request passes through untouched; the route in derpmgr/urls.py
+    stays for reverse() and for a stack without this middleware."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        path = request.path_info
+        if path.startswith(PREFIX):
+            token = path[len(PREFIX):]
+            if token and "/" not in token:  # what the route's <str:token> matches
+                return admit(request, token)
+        return self.get_response(request)
 
 
 @csrf_exempt

@@ -3,7 +3,8 @@ parses, checks, calls one service. Admission tokens and other users' derpMap URL
 
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
 from rest_framework.negotiation import DefaultContentNegotiation
@@ -16,7 +17,7 @@ from derpmgr.net import client_ip
 
 from . import services
 from .forms import MAX_ID, DeviceForm, DownloadForm, GenerateForm, LogFilterForm, RenameForm, UserFilterForm
-from .models import AclConfig, AclLog, Device
+from .models import AclAccess, AclConfig, AclLog, Device
 
 
 def _query(form_class, request):
@@ -77,6 +78,7 @@ def _visible_device(actor, pk: str) -> Device:
 class GenerateView(APIView):
     """POST /api/acl/generate — a new derpMap version for a user (admins) or for oneself."""
 
+    @extend_schema(request=OpenApiTypes.OBJECT, responses={201: OpenApiTypes.OBJECT})
     def post(self, request):
         data = parse(GenerateForm, request)
         actor = request.user
@@ -89,6 +91,10 @@ class GenerateView(APIView):
         return ok({"acl": _acl(config, feed_url=own)}, status_code=201)
 
 
+_USER_ID = OpenApiParameter("user_id", int, required=False, description="staff: one user's")
+
+
+@extend_schema_view(get=extend_schema(parameters=[_USER_ID]))
 class DevicesView(ListAPIView):
     """GET /api/acl/devices — one's devices (admins: every customer's, ?user_id= to filter);
     POST — register a device: {"name", "node_key"}."""
@@ -100,7 +106,7 @@ class DevicesView(ListAPIView):
         form = _query(UserFilterForm, self.request)
         return form.apply(Device.objects.visible_to(self.request.user))
 
-    @extend_schema(request=DeviceSerializer, responses=DeviceSerializer)
+    @extend_schema(request=OpenApiTypes.OBJECT, responses={201: OpenApiTypes.OBJECT})
     def post(self, request):
         data = parse(DeviceForm, request)
         device = services.add_device(user=request.user, name=data["name"], node_key=data["node_key"],
@@ -111,7 +117,7 @@ class DevicesView(ListAPIView):
 class DeviceView(APIView):
     """PATCH /api/acl/devices/<id> — rename ({"name"}); DELETE — remove."""
 
-    @extend_schema(request=DeviceSerializer, responses=DeviceSerializer)
+    @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
     def patch(self, request, pk: str):
         device = _visible_device(request.user, pk)
         data = parse(RenameForm, request)
@@ -119,6 +125,7 @@ class DeviceView(APIView):
                                ip=client_ip(request))
         return ok({"device": DeviceSerializer(device).data})
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def delete(self, request, pk: str):
         device = _visible_device(request.user, pk)
         services.remove_device(actor=request.user, device=device, ip=client_ip(request))
@@ -131,6 +138,9 @@ class DownloadView(APIView):
 
     content_negotiation_class = FormatIsAParameter
 
+    @extend_schema(parameters=[OpenApiParameter("format", str, enum=["tailscale", "headscale", "json"]),
+                               OpenApiParameter("omit_default_regions", bool, required=False)],
+                   responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
     def get(self, request):
         data = _query(DownloadForm, request).cleaned_data
         body, content_type, filename = services.download(
@@ -146,6 +156,8 @@ def attachment(body: str, content_type: str, filename: str) -> HttpResponse:
     return response
 
 
+@extend_schema_view(get=extend_schema(parameters=[
+    _USER_ID, OpenApiParameter("format", str, required=False, enum=list(AclAccess.values))]))
 class LogsView(ListAPIView):
     """GET /api/acl/logs — every derpMap download, newest first (admins and super admins);
     ?user_id= and ?format= filter."""

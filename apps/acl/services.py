@@ -49,8 +49,8 @@ def max_devices_for(user: User) -> int:
     return most or settings.DEFAULT_MAX_DEVICES
 
 
-_KEY_HINT = gettext_lazy("Find it with `tailscale status --json` (Self.PublicKey) or on the machine's page "
-              "in the Tailscale admin console.")
+_KEY_HINT = gettext_lazy("Find it with `tailscale status --json` (Self.PublicKey) or on the "
+                         "machine's page in the Tailscale admin console.")
 
 
 def _node_key(raw) -> str:

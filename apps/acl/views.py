@@ -29,7 +29,7 @@ def _omit_default_regions(request) -> bool:
 def _overview(request, *, refused: ServiceError | None = None):
     user = request.user
     omit = _omit_default_regions(request)
-    context = {"omit": omit, "formats": AclFormat.choices, "refused": refused,
+    context = {"omit": omit, "refused": refused,
                "devices": Device.objects.filter(user=user).count(),
                "max_devices": services.max_devices_for(user),
                "current": services.current_acl(user)}

@@ -1,0 +1,130 @@
+"""End to end with real parts: the panel provisions the test relay on a real sshd + podman server;
+the relay asks the panel's admission URL, served by a real gunicorn process, on every connection.
+A registered device is admitted, an unknown one denied, a removed device denied afterwards, a
+suspended user denied; the derpMap names exactly that server, port and certificate."""
+
+import json
+import socket
+import subprocess
+from datetime import timedelta
+
+import pytest
+import yaml
+from django.conf import settings as django_settings
+from django.utils import timezone
+
+from apps.accounts.models import RentalState
+from apps.acl import admission, derpmap, services
+from apps.acl.models import Device
+from apps.containers.engine import cert_dir
+from apps.containers.models import DerpInstance, InstanceStatus
+from apps.containers.services import provision_rental
+from apps.servers import certs
+from tests import parts
+from tests.acl.conftest import node_key, paid_code
+from tests.acl.live_panel import free_port, serve
+from tests.factories import UserFactory
+from tests.fleet import infra
+
+pytestmark = pytest.mark.django_db(transaction=True)  # the panel process must see the rows
+
+
+@pytest.fixture(autouse=True)
+def recorded():
+    """Here the panel process records for real (this test reads what it wrote)."""
+
+
+def podman_gateway() -> str:
+    """The host's address on podman's default bridge: how a relay container reaches the panel."""
+    found = subprocess.run(["podman", "network", "inspect", "podman"], capture_output=True,
+                           text=True, check=False)
+    try:
+        return json.loads(found.stdout)[0]["subnets"][0]["gateway"]
+    except (ValueError, LookupError, TypeError):
+        return "10.88.0.1"
+
+
+@pytest.fixture
+def panel(fleet_settings, tmp_path):
+    """gunicorn serving this test's database; the relays are told its admission URL. It listens
+    on every address: podman's bridge (and its gateway address) exists only while a container
+    runs, so it cannot be bound before provisioning."""
+    port = free_port("0.0.0.0")
+    env = {"DJANGO_SETTINGS_MODULE": "tests.settings", "DERPMGR_ENV": "test",
+           "DATABASE_URL": parts.database_url_for_subprocess(),
+           "DERPMGR_DATA_DIR": str(django_settings.DATA_DIR),
+           "REDIS_URL": django_settings.REDIS_URL, "CELERY_BROKER_URL": "memory://"}
+    with serve(bind="0.0.0.0", port=port, env=env, log=tmp_path / "panel.log"):
+        fleet_settings.PANEL_URL = f"http://{podman_gateway()}:{port}"
+        yield fleet_settings.PANEL_URL
+
+
+def connect(instance, key: str) -> str:
+    """What the relay says to a client presenting `key`: "ALLOW" or "DENY" (or "" on no answer)."""
+    with socket.create_connection((instance.server.public_ip, instance.port), timeout=20) as sock:
+        sock.sendall(f"GET /derp?nodekey={key} HTTP/1.1\r\nHost: relay\r\n\r\n".encode())
+        received = b""
+        while chunk := sock.recv(4096):
+            received += chunk
+    text = received.decode(errors="replace")
+    if text.startswith("HTTP/1.1 101") and "ALLOW" in text:
+        return "ALLOW"
+    return "DENY" if text.startswith("HTTP/1.1 403") and "DENY" in text else text
+
+
+def relay_up(instance) -> bool:
+    try:
+        with socket.create_connection((instance.server.public_ip, instance.port), timeout=2) as sock:
+            sock.sendall(b"GET /generate_204 HTTP/1.1\r\nHost: relay\r\n\r\n")
+            return sock.recv(64).startswith(b"HTTP/1.1 204")
+    except OSError:
+        return False
+
+
+def test_the_relay_admits_exactly_the_registered_devices_of_an_active_rental(fleet, panel):
+    server = fleet.add_one()
+    user = UserFactory(rental_state=RentalState.ACTIVE, rental_expiry=timezone.now() + timedelta(days=30))
+    paid_code(user)
+    laptop = services.add_device(user=user, name="laptop", node_key=node_key(0xA1))
+    services.add_device(user=user, name="phone", node_key=node_key(0xB2))
+
+    report = provision_rental(user_id=user.pk, servers=1)
+    assert report.created, report
+    instance = DerpInstance.objects.select_related("server").get(user=user, status=InstanceStatus.RUNNING)
+    assert instance.container_name and panel in " ".join(fleet.container(instance).attrs["Config"]["Cmd"])
+    infra.wait_for(lambda: relay_up(instance), timeout=20, what="the relay's port")
+
+    # A registered device is admitted, an unknown one is not.
+    assert connect(instance, node_key(0xA1)) == "ALLOW"
+    assert connect(instance, node_key(0xC3)) == "DENY"
+    # The panel process wrote the admitted device's last connection (its recorder thread).
+    infra.wait_for(lambda: Device.objects.get(pk=laptop.pk).last_seen_at, timeout=15,
+                   what="the device's last-seen time")
+    assert Device.objects.get(pk=laptop.pk).last_ip
+
+    # A removed device is refused from its next connection.
+    services.remove_device(actor=user, device=laptop)
+    assert connect(instance, node_key(0xA1)) == "DENY"
+    assert connect(instance, node_key(0xB2)) == "ALLOW"
+
+    # A suspended user's devices are refused (the suspension job invalidates the same way).
+    type(user).objects.filter(pk=user.pk).update(rental_state=RentalState.SUSPENDED)
+    admission.invalidate_user(user.pk)
+    assert connect(instance, node_key(0xB2)) == "DENY"
+
+    # The derpMap for that user names exactly that server, port and certificate.
+    acl = services.current_acl(user)
+    with open(f"{cert_dir(server)}/{server.public_ip}.crt", "rb") as uploaded:
+        certificate = uploaded.read()
+    expected = {"Name": "900a", "RegionID": 900, "HostName": server.public_ip,
+                "IPv4": server.public_ip, "DERPPort": instance.port, "STUNPort": instance.port,
+                "CertName": f"sha256-raw:{certs.sha256_raw(certificate)}"}
+    [region] = json.loads(derpmap.as_json(acl.derp_map))["Regions"].values()
+    assert region["RegionCode"] == f"derpmgr-{server.pk}"
+    expected["RegionID"] = expected_region = region["RegionID"]
+    expected["Name"] = f"{expected_region}a"
+    assert region["Nodes"] == [expected]
+    policy = json.loads("{" + derpmap.as_tailscale_policy(acl.derp_map).rstrip().removesuffix(",") + "}")
+    assert list(policy["derpMap"]["Regions"].values()) == [region]
+    [headscale] = yaml.safe_load(derpmap.as_headscale_yaml(acl.derp_map))["regions"].values()
+    assert headscale["nodes"] == [{k.lower(): v for k, v in expected.items()} | {"stunonly": False}]
