@@ -21,3 +21,19 @@ def render_form_page(model_admin, request, *, form, title, button):
     context = {**model_admin.admin_site.each_context(request), "form": form, "title": title,
                "button": button, "opts": model_admin.model._meta}
     return render(request, "admin/form_page.html", context, status=400 if form.errors else 200)
+
+
+def confirm_action(model_admin, request, queryset, *, title, question, button, form=None):
+    """The intermediate page of an admin action: None once confirmed (and `form`, if any, valid),
+    else the page asking."""
+    from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+    from django.shortcuts import render
+
+    if "apply" in request.POST and (form is None or form.is_valid()):
+        return None
+    return render(request, "admin/confirm_action.html", {
+        **model_admin.admin_site.each_context(request), "title": title, "question": question,
+        "form": form, "objects": queryset, "action": request.POST.get("action"),
+        "button": button, "selected": request.POST.getlist(ACTION_CHECKBOX_NAME),
+        "opts": model_admin.model._meta,
+    }, status=400 if form is not None and form.errors else 200)

@@ -44,6 +44,17 @@ class UserQuerySet(models.QuerySet):
         return self.filter(pk=viewer.pk)
 
 
+class CustomerOwnedQuerySet(models.QuerySet):
+    """Rows that belong to one customer (`user`): staff see all, anyone else their own."""
+
+    def visible_to(self, viewer):
+        if not viewer.is_authenticated or not viewer.is_active:
+            return self.none()
+        if viewer.role in STAFF_ROLES:
+            return self
+        return self.filter(user=viewer)
+
+
 class DerpUserManager(UserManager.from_queryset(UserQuerySet)):
     def get_by_natural_key(self, email):
         return self.get(email__iexact=email)

@@ -8,7 +8,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from apps.accounts.models import Role
+from apps.accounts.models import CustomerOwnedQuerySet
 
 NODE_KEY = re.compile(r"nodekey:[0-9a-f]{64}")  # use fullmatch: "$" would let a newline through
 
@@ -41,15 +41,6 @@ def normalise_node_key(raw) -> str:
     raise InvalidNodeKey("length", len(hex_part))
 
 
-class OwnedQuerySet(models.QuerySet):
-    def visible_to(self, viewer):
-        if not viewer.is_authenticated or not viewer.is_active:
-            return self.none()
-        if viewer.role in (Role.SUPERADMIN, Role.ADMIN):
-            return self
-        return self.filter(user=viewer)
-
-
 class Device(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
                              related_name="devices", verbose_name=_("user"))
@@ -59,7 +50,7 @@ class Device(models.Model):
     last_ip = models.GenericIPAddressField(_("last IP address"), null=True, blank=True)
     created_at = models.DateTimeField(_("added"), default=timezone.now)
 
-    objects = OwnedQuerySet.as_manager()
+    objects = CustomerOwnedQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("device")
@@ -87,7 +78,7 @@ class AclConfig(models.Model):
     expires_at = models.DateTimeField(_("expires"))
     reason = models.CharField(_("reason"), max_length=32, blank=True)
 
-    objects = OwnedQuerySet.as_manager()
+    objects = CustomerOwnedQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("ACL version")
@@ -145,7 +136,7 @@ class AclLog(models.Model):
     location = models.CharField(_("location"), max_length=128, blank=True)
     created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
 
-    objects = OwnedQuerySet.as_manager()
+    objects = CustomerOwnedQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("ACL download")

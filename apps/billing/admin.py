@@ -3,13 +3,12 @@ admins see customers' orders and mark their progress. Every change goes through 
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.models import STAFF_ROLES, User
-from derpmgr.admin_mixins import ReadOnlyAdmin, render_form_page
+from derpmgr.admin_mixins import ReadOnlyAdmin, confirm_action, render_form_page
 from derpmgr.errors import ServiceError
 from derpmgr.net import client_ip
 
@@ -50,14 +49,11 @@ class ReferenceForm(forms.Form):
 def confirm_with_reference(modeladmin, request, queryset, *, title, apply, button):
     """Render the confirmation page of an action; on its submission, call `apply(reference)`."""
     form = ReferenceForm(request.POST if "apply" in request.POST else None)
-    if form.is_bound and form.is_valid():
+    page = confirm_action(modeladmin, request, queryset, title=title, button=button, form=form,
+                          question=_("These will be changed:"))
+    if page is None:
         apply(form.cleaned_data["reference"])
-        return None
-    return render(request, "admin/billing/confirm_action.html", {
-        **modeladmin.admin_site.each_context(request), "title": title, "form": form,
-        "objects": queryset, "action": request.POST.get("action"), "button": button,
-        "selected": request.POST.getlist(ACTION_CHECKBOX_NAME), "opts": modeladmin.model._meta,
-    })
+    return page
 
 
 @admin.register(Plan)

@@ -8,7 +8,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from apps.accounts.models import Role
+from apps.accounts.models import CustomerOwnedQuerySet
 
 
 class InstanceStatus(models.TextChoices):
@@ -31,14 +31,7 @@ def new_admission_token() -> str:
     return secrets.token_urlsafe(24)  # 192 bits
 
 
-class DerpInstanceQuerySet(models.QuerySet):
-    def visible_to(self, viewer):
-        if not viewer.is_authenticated or not viewer.is_active:
-            return self.none()
-        if viewer.role in (Role.SUPERADMIN, Role.ADMIN):
-            return self
-        return self.filter(user=viewer)
-
+class DerpInstanceQuerySet(CustomerOwnedQuerySet):
     def live(self):
         return self.filter(_LIVE)
 

@@ -4,16 +4,15 @@ saved; editing changes only the settings that need no remote work; deletion, re-
 reconcile and drain are actions that call their services. The credential is never shown."""
 
 from django.contrib import admin, messages
-from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from apps.containers import services as containers
 from apps.containers.models import DerpInstance
-from derpmgr.admin_mixins import render_form_page
+from derpmgr.admin_mixins import confirm_action, render_form_page
 from derpmgr.errors import ServiceError
 from derpmgr.net import client_ip
 
@@ -24,18 +23,6 @@ from .models import Server
 
 def _fingerprint(server: Server) -> str:
     return drivers.host_key_fingerprint(server.ssh_host_key) if server.ssh_host_key else ""
-
-
-def confirm_action(modeladmin, request, queryset, *, title, question, button, form=None):
-    """The intermediate page of an action: None once confirmed (and the form, if any, valid)."""
-    if "apply" in request.POST and (form is None or form.is_valid()):
-        return None
-    return render(request, "admin/servers/confirm_action.html", {
-        **modeladmin.admin_site.each_context(request), "title": title, "question": question,
-        "form": form, "objects": queryset, "action": request.POST.get("action"),
-        "button": button, "selected": request.POST.getlist(ACTION_CHECKBOX_NAME),
-        "opts": modeladmin.model._meta,
-    }, status=400 if form is not None and form.errors else 200)
 
 
 class LiveRelayInline(admin.TabularInline):
