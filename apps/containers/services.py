@@ -130,17 +130,26 @@ def provision_rental(*, user_id: int, servers: int, pinned_ids=(), actor=None,
         if _resume(instance, engine):
             report.restarted.append(instance.pk)
     live = DerpInstance.objects.live().filter(user=user).count()
-    chosen = choose_servers(user=user, count=max(0, servers - live), pinned_ids=pinned_ids)
-    placed = [outcome for outcome in _each_in_parallel(
-        lambda server: _place_and_start(user, server, engine), chosen) if outcome is not None]
-    for instance_id, ok in placed:
-        if ok:
-            report.created.append(instance_id)
-        elif DerpInstance.objects.filter(pk=instance_id, status=InstanceStatus.PENDING).exists():
-            report.failed.append(instance_id)
-        else:  # a permanent failure: rolled back already, nothing to retry
-            report.rolled_back.append(instance_id)
-    report.missing = max(0, servers - live - len(placed))
+    need, tried, placed = max(0, servers - live), set(), []
+    while need > 0:  # a server that cannot take the relay is replaced by the next best one
+        chosen = [server for server in choose_servers(user=user, count=need + len(tried),
+                                                      pinned_ids=pinned_ids)
+                  if server.pk not in tried][:need]
+        if not chosen:
+            break
+        tried.update(server.pk for server in chosen)
+        for instance_id, ok in [outcome for outcome in _each_in_parallel(
+                lambda server: _place_and_start(user, server, engine), chosen) if outcome is not None]:
+            placed.append((instance_id, ok))
+            if ok:
+                report.created.append(instance_id)
+            elif DerpInstance.objects.filter(pk=instance_id, status=InstanceStatus.PENDING).exists():
+                report.failed.append(instance_id)
+            else:  # a permanent failure: rolled back already, nothing to retry
+                report.rolled_back.append(instance_id)
+                continue
+            need -= 1
+    report.missing = need
     if placed or report.missing:
         with transaction.atomic():
             audit.record(actor=actor, action="containers.provisioning", target=user, ip=ip,
