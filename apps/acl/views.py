@@ -106,7 +106,7 @@ def devices(request):
 
 
 def _own_device(request, pk: int) -> Device | None:
-    return Device.objects.filter(user=request.user, pk=pk).first()
+    return Device.objects.visible_to(request.user).filter(pk=pk).first()
 
 
 @customer_page

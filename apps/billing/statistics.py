@@ -48,7 +48,14 @@ def finance_statistics(*, now: datetime | None = None) -> dict:
         codes_sold=Coalesce(Sum("orders__quantity", filter=Q(orders__kind=OrderKind.CODE_BATCH,
                                                              orders__in=earned)), 0),
     ).order_by("duration_days")
-    distributors = User.objects.filter(role=Role.DISTRIBUTOR).order_by("email")
+    batches = Q(orders__in=earned, orders__kind=OrderKind.CODE_BATCH)
+    distributors = User.objects.filter(role=Role.DISTRIBUTOR).order_by("email").annotate(
+        revenue=Coalesce(Sum("orders__amount_fen", filter=batches), 0),
+        codes_bought=Coalesce(Sum("orders__quantity", filter=batches), 0))
+    # Separate aggregates: summing commissions in the same query as orders would multiply rows.
+    commission_by = {
+        (row["distributor"], row["status"]): row["total"]
+        for row in Commission.objects.values("distributor", "status").annotate(total=Sum("amount_fen"))}
     commissions = Commission.objects.all()
     return {
         "revenue_this_month_fen": _sum(earned.filter(completed_at__gte=this_month)),
@@ -61,12 +68,9 @@ def finance_statistics(*, now: datetime | None = None) -> dict:
                   for p in plans],
         "distributors": [
             {"distributor_id": d.pk, "email": d.email,
-             "revenue_fen": _sum(earned.filter(buyer=d, kind=OrderKind.CODE_BATCH)),
-             "codes_bought": _sum(earned.filter(buyer=d, kind=OrderKind.CODE_BATCH), "quantity"),
-             "commission_accrued_fen": _sum(commissions.filter(distributor=d,
-                                                               status=CommissionStatus.ACCRUED)),
-             "commission_settled_fen": _sum(commissions.filter(distributor=d,
-                                                               status=CommissionStatus.SETTLED))}
+             "revenue_fen": d.revenue, "codes_bought": d.codes_bought,
+             "commission_accrued_fen": commission_by.get((d.pk, CommissionStatus.ACCRUED), 0),
+             "commission_settled_fen": commission_by.get((d.pk, CommissionStatus.SETTLED), 0)}
             for d in distributors
         ],
         "monthly": [{"month": m.strftime("%Y-%m"), "revenue_fen": by_month.get(m.strftime("%Y-%m"), 0)}

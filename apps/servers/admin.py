@@ -12,7 +12,7 @@ from django.utils.translation import ngettext
 
 from apps.containers import services as containers
 from apps.containers.models import DerpInstance
-from derpmgr.admin_mixins import confirm_action, render_form_page
+from derpmgr.admin_mixins import ReadOnlyAdmin, confirm_action, render_form_page
 from derpmgr.errors import ServiceError
 from derpmgr.net import client_ip
 
@@ -25,7 +25,7 @@ def _fingerprint(server: Server) -> str:
     return drivers.host_key_fingerprint(server.ssh_host_key) if server.ssh_host_key else ""
 
 
-class LiveRelayInline(admin.TabularInline):
+class LiveRelayInline(ReadOnlyAdmin, admin.TabularInline):
     model = DerpInstance
     verbose_name_plural = _("live relays")
     fields = ["user", "port", "status", "last_error"]
@@ -40,15 +40,6 @@ class LiveRelayInline(admin.TabularInline):
 
     def has_view_permission(self, request, obj=None):
         return request.user.is_staff_role
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Server)
