@@ -7,7 +7,6 @@ belong to with the status the API would use.
 
 from functools import wraps
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -20,7 +19,7 @@ from django.utils.translation import ngettext
 from apps.accounts.models import RentalState, Role
 from apps.distribution import services as distribution
 from apps.distribution.forms import RedeemForm
-from derpmgr import ratelimits
+from apps.distribution.limits import redeem_counting_wrong_codes
 from derpmgr.errors import RateLimited, ServiceError
 from derpmgr.net import client_ip
 
@@ -74,18 +73,6 @@ def _order_rows(orders) -> list[dict]:
 
 # --- Activate a code -------------------------------------------------------------------------
 
-def _redeem(request, raw_code: str):
-    """Redeem like POST /api/serial/activate: only wrong codes count towards the limits, and
-    the page and the API share the counters."""
-    user_key = str(request.user.pk)
-    ratelimits.check(request, group="redeem-user", rate=settings.RATE_REDEEM_PER_USER, value=user_key)
-    ratelimits.check(request, group="redeem-ip", rate=settings.RATE_REDEEM_PER_IP)
-    try:
-        return distribution.redeem(user=request.user, raw_code=raw_code, ip=client_ip(request))
-    except distribution.CodeRefused:
-        ratelimits.hit(request, group="redeem-user", rate=settings.RATE_REDEEM_PER_USER, value=user_key)
-        ratelimits.hit(request, group="redeem-ip", rate=settings.RATE_REDEEM_PER_IP)
-        raise
 
 
 @customer_page
@@ -95,7 +82,7 @@ def activate_code(request):
     if request.method != "POST" or not form.is_valid():
         return render(request, "billing/activate.html", context, status=400 if form.errors else 200)
     try:
-        code = _redeem(request, form.cleaned_data["code"])
+        code = redeem_counting_wrong_codes(request, form.cleaned_data["code"])
     except ServiceError as error:
         return _refuse(request, "billing/activate.html", context, error)
     request.user.refresh_from_db()

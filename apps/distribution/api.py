@@ -8,13 +8,13 @@ from rest_framework.permissions import BasePermission
 from rest_framework.views import APIView
 
 from apps.accounts.models import Role
-from derpmgr import ratelimits
 from derpmgr.api import FormInvalid, IsStaffRole, ok, parse
 from derpmgr.errors import NotFound, ServiceError
 from derpmgr.net import client_ip
 
 from . import codes, services
 from .forms import AdminGenerateCodesForm, CodeFilterForm, GenerateCodesForm, RedeemForm, RevokeForm
+from .limits import redeem_counting_wrong_codes
 from .models import ActivationCode
 
 
@@ -107,18 +107,7 @@ class RedeemView(APIView):
     """POST /api/serial/activate — a customer activates a code."""
 
     def post(self, request):
-        raw = parse(RedeemForm, request)["code"]
-        user_key = str(request.user.pk)
-        ratelimits.check(request, group="redeem-user", rate=settings.RATE_REDEEM_PER_USER,
-                         value=user_key)
-        ratelimits.check(request, group="redeem-ip", rate=settings.RATE_REDEEM_PER_IP)
-        try:
-            code = services.redeem(user=request.user, raw_code=raw, ip=client_ip(request))
-        except services.CodeRefused:
-            ratelimits.hit(request, group="redeem-user", rate=settings.RATE_REDEEM_PER_USER,
-                           value=user_key)
-            ratelimits.hit(request, group="redeem-ip", rate=settings.RATE_REDEEM_PER_IP)
-            raise
+        code = redeem_counting_wrong_codes(request, parse(RedeemForm, request)["code"])
         request.user.refresh_from_db()
         return ok({"serial": ActivationCodeSerializer(code).data,
                    "rental_state": request.user.rental_state,
