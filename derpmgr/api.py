@@ -165,3 +165,20 @@ class IsStaffRole(BasePermission):
         if user.is_authenticated:
             raise exceptions.NotFound()
         return False
+
+
+def allowed(*actions: str) -> type[BasePermission]:
+    """A DRF permission class for views that need every one of `actions` (permission labels):
+    the policy's refusal (404 outside the staff, 403 for staff lacking the grant)."""
+    from apps.accounts import policy
+
+    class Allowed(BasePermission):
+        def has_permission(self, request, view):
+            if not request.user.is_authenticated:
+                return False  # 401: sign in first
+            for action in actions:
+                policy.require(request.user, action)
+            return True
+
+    Allowed.__name__ = f"Allowed[{','.join(actions)}]"
+    return Allowed
