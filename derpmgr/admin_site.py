@@ -31,7 +31,9 @@ class DerpAdminSite(OTPAdminSite):
         user = request.user
         if not user.is_authenticated:
             return redirect_to_login(request.get_full_path())
-        if not (user.is_active and user.is_staff):
+        from apps.accounts import policy
+
+        if not policy.can(user, policy.STAFF):
             raise Http404
         if not user.is_verified():
             return redirect("accounts:mfa")

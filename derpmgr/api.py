@@ -155,25 +155,15 @@ class EnvelopePagination(PageNumberPagination):
         return wrapped
 
 
-class IsStaffRole(BasePermission):
-    """Admins and super admins; anyone else is told nothing exists here."""
-
-    def has_permission(self, request, view):
-        user = request.user
-        if user.is_authenticated and user.is_active and user.is_staff_role:
-            return True
-        if user.is_authenticated:
-            raise exceptions.NotFound()
-        return False
-
-
 def allowed(*actions: str) -> type[BasePermission]:
-    """A DRF permission class for views that need every one of `actions` (permission labels):
-    the policy's refusal (404 outside the staff, 403 for staff lacking the grant)."""
-    from apps.accounts import policy
+    """A DRF permission class for views that need every one of `actions` (permission labels or
+    the policy's role gates): the policy's refusal (404 outside the staff, 403 for staff lacking
+    the grant); anonymous callers get 401."""
 
     class Allowed(BasePermission):
         def has_permission(self, request, view):
+            from apps.accounts import policy
+
             if not request.user.is_authenticated:
                 return False  # 401: sign in first
             for action in actions:
@@ -182,3 +172,24 @@ def allowed(*actions: str) -> type[BasePermission]:
 
     Allowed.__name__ = f"Allowed[{','.join(actions)}]"
     return Allowed
+
+
+def allowed_any(*actions: str) -> type[BasePermission]:
+    """Like `allowed`, for views open to whoever may do one of `actions` (a distributor's own
+    codes, or staff holding the permission)."""
+
+    class AllowedAny(BasePermission):
+        def has_permission(self, request, view):
+            from apps.accounts import policy
+
+            if not request.user.is_authenticated:
+                return False
+            policy.require_any(request.user, *actions)
+            return True
+
+    AllowedAny.__name__ = f"AllowedAny[{','.join(actions)}]"
+    return AllowedAny
+
+
+# Admins and super admins; anyone else is told nothing exists here.
+IsStaffRole = allowed("role.staff")

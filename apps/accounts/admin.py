@@ -9,33 +9,34 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp import admin as otp_totp_admin
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from derpmgr.admin_mixins import PolicyAdminMixin
 from derpmgr.errors import ServiceError
 from derpmgr.net import client_ip
 
-from . import services
+from . import policy, services
 from .models import ApiToken, Role, User
-from .roles import ADMIN_FORBIDDEN_APPS
+from .roles import forbidden_for_admin_role
 
 
 class SuperAdminOnly:
-    """The super admin's alone, whatever model permissions an admin was granted: an admin who
-    could edit roles could grant their own role anything, and one who could add a device to
-    another account could pass its OTP step."""
+    """The super admin's alone, whatever model permissions an admin was granted (policy's
+    SUPERADMIN gate): an admin who could edit roles could grant their own role anything, and one
+    who could add a device to another account could pass its OTP step."""
 
     def has_module_permission(self, request):
-        return request.user.is_superuser
+        return policy.can(request.user, policy.SUPERADMIN)
 
     def has_view_permission(self, request, obj=None):
-        return request.user.is_superuser
+        return policy.can(request.user, policy.SUPERADMIN)
 
     def has_add_permission(self, request, *args):
-        return request.user.is_superuser
+        return policy.can(request.user, policy.SUPERADMIN)
 
     def has_change_permission(self, request, obj=None):
-        return request.user.is_superuser
+        return policy.can(request.user, policy.SUPERADMIN)
 
     def has_delete_permission(self, request, obj=None):
-        return request.user.is_superuser
+        return policy.can(request.user, policy.SUPERADMIN)
 
 
 class PermissionAuditMixin:
@@ -53,7 +54,7 @@ class PermissionAuditMixin:
 
 
 @admin.register(User)
-class UserAdmin(PermissionAuditMixin, DjangoUserAdmin):
+class UserAdmin(PermissionAuditMixin, PolicyAdminMixin, DjangoUserAdmin):
     list_display = ["email", "username", "role", "email_verified", "rental_state",
                     "rental_expiry", "is_active", "created_at"]
     list_filter = ["role", "rental_state", "email_verified", "is_active"]
@@ -75,7 +76,7 @@ class UserAdmin(PermissionAuditMixin, DjangoUserAdmin):
     def get_fieldsets(self, request, obj=None):
         if obj is None:
             return self.add_fieldsets
-        if request.user.is_superuser:
+        if policy.can(request.user, policy.SUPERADMIN):  # roles and grants
             return self.base_fieldsets + self.superadmin_fieldsets
         return self.base_fieldsets
 
@@ -94,13 +95,6 @@ class UserAdmin(PermissionAuditMixin, DjangoUserAdmin):
         # The form saves the groups it was shown, which still hold the old role's group when
         # the role changed in the same form: the role decides, so put its group right.
         form.instance.sync_role_group()
-
-    def has_change_permission(self, request, obj=None):
-        # An admin runs customer and distributor accounts (and their own), not other staff's.
-        if obj is not None and not request.user.is_superuser and obj.is_staff_role \
-                and obj.pk != request.user.pk:
-            return False
-        return super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None):
         # Deleting an account settles finance and releases relays first: a service, not a cascade.
@@ -125,7 +119,7 @@ class UserAdmin(PermissionAuditMixin, DjangoUserAdmin):
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(PolicyAdminMixin, admin.ModelAdmin):
     list_display = ["prefix", "user", "created_at", "last_used_at"]
     search_fields = ["user__email", "prefix"]
     readonly_fields = ["user", "prefix", "created_at", "last_used_at"]
@@ -148,7 +142,7 @@ def _admin_role_group_form(base):
     class AdminRoleGroupForm(base):
         def clean_permissions(self):
             permissions = self.cleaned_data["permissions"]
-            forbidden = [p for p in permissions if p.content_type.app_label in ADMIN_FORBIDDEN_APPS]
+            forbidden = list(forbidden_for_admin_role(permissions).select_related("content_type"))
             if forbidden:
                 raise forms.ValidationError(
                     _("The admin role cannot hold system-settings or finance permissions (%(perms)s). "

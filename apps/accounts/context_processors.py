@@ -1,12 +1,12 @@
-from .models import Role
+from . import policy
 
 
 def navigation(request):
-    """Which layout and menu the signed-in principal gets."""
+    """Which layout and menu the signed-in principal gets, and `allowed.<app>.<perm>` for the
+    rest of the page: both asked of the policy."""
     user = getattr(request, "user", None)
-    role = user.role if user is not None and user.is_authenticated else None
     return {
-        "nav_role": role,
-        "is_ops": role in (Role.SUPERADMIN, Role.ADMIN),
-        "is_distributor": role == Role.DISTRIBUTOR,
+        "is_ops": policy.can(user, policy.STAFF),
+        "is_distributor": policy.can(user, policy.DISTRIBUTOR),
+        "allowed": policy.Allowed(user),
     }

@@ -1,40 +1,79 @@
-"""What each role may do in the Django admin, declared once and synced into its group."""
+"""What each role may do, declared once and synced into its group. apps/accounts/policy.py asks.
+
+Super admins are Django superusers and hold every permission. An admin holds the admin group's
+permissions plus whatever a super admin grants them, per person or through another group; a
+withdrawal counts at once, everywhere (pages, API, admin). Distributors and customers hold none:
+their pages are theirs by role (policy.DISTRIBUTOR, policy.CUSTOMER).
+
+The admin role never holds system settings, roles, OTP devices or finance (ADMIN_FORBIDDEN_*):
+the sync strips them from the admin group and the group's admin form refuses them. A super admin
+may still grant one of them to one admin on that admin's user page, deliberately; roles, groups
+and OTP devices stay the super admin's alone whatever is granted (policy.SUPERADMIN).
+"""
 
 from django.contrib.auth.models import Group, Permission
+from django.db.models import Q
 
 from .models import Role
 
-# Model permissions (app_label.codename) each role's group holds. Super admins are Django
-# superusers and need none; a super admin may grant an admin more, per person or per group.
+# The fleet (servers, relays, operations). Adding and deleting servers costs money: a super
+# admin grants servers.add_server and servers.delete_server to an admin by name.
+ADMIN_FLEET = [
+    "servers.view_server", "servers.change_server", "servers.operate_server",
+    "containers.view_derpinstance", "containers.add_derpinstance",
+    "containers.change_derpinstance", "containers.delete_derpinstance",
+    "operations.view_operation", "operations.cancel_operation",
+]
+
+# Model permissions (app_label.codename) each role's group holds.
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.SUPERADMIN: [],
     Role.ADMIN: [
-        "accounts.view_user",
-        "accounts.add_user",
-        "accounts.change_user",
+        # Accounts (not other staff's: policy's object rule) and the system log.
+        "accounts.view_user", "accounts.add_user", "accounts.change_user",
         "audit.view_auditevent",
-        "notifications.view_outboundemail",
+        # The outbox, and writing to a customer (POST /api/notifications/send).
+        "notifications.view_outboundemail", "notifications.add_outboundemail",
         # Codes under their authority and the distributors they own (seed 2.2).
-        "distribution.view_activationcode",
+        "distribution.view_activationcode", "distribution.add_activationcode",
         "distribution.change_activationcode",
-        "distribution.view_distributorprofile",
-        "distribution.add_distributorprofile",
+        "distribution.view_distributorprofile", "distribution.add_distributorprofile",
         "distribution.change_distributorprofile",
+        # Customers' orders (seed 5.3): the day-to-day marks, and the plans codes are issued for.
+        "billing.view_order", "billing.change_order", "billing.view_plan",
+        # Customers' devices, derpMap versions and downloads.
+        "acl.view_device", "acl.change_device", "acl.delete_device",
+        "acl.view_aclconfig", "acl.add_aclconfig", "acl.view_acllog",
+        *ADMIN_FLEET,
     ],
     Role.DISTRIBUTOR: [],
     Role.USER: [],
 }
 
-# Apps holding system settings and finance: never part of the admin role, whatever was granted.
+# Apps holding system settings, roles and OTP devices, and finance: never the admin role's.
 ADMIN_FORBIDDEN_APPS = frozenset({"django_celery_beat", "billing", "auth", "otp_totp", "otp_static"})
+# ...except the customers' orders and the plans, which admins handle every day (seed 5.3).
+ADMIN_ALLOWED_IN_FORBIDDEN_APPS = frozenset({"billing.view_order", "billing.change_order",
+                                             "billing.view_plan"})
+
+
+def _label_q(labels) -> Q:
+    query = Q(pk__in=[])
+    for label in labels:
+        app_label, codename = label.split(".", 1)
+        query |= Q(content_type__app_label=app_label, codename=codename)
+    return query
 
 
 def _permissions(labels: list[str]):
-    wanted = [label.split(".", 1) for label in labels]
-    found = Permission.objects.none()
-    for app_label, codename in wanted:
-        found |= Permission.objects.filter(content_type__app_label=app_label, codename=codename)
-    return found
+    """The permissions named; a label whose app or permission does not exist (yet) is skipped."""
+    return Permission.objects.filter(_label_q(labels))
+
+
+def forbidden_for_admin_role(permissions):
+    """Those of `permissions` (a Permission queryset) the admin role may never hold."""
+    return (permissions.filter(content_type__app_label__in=ADMIN_FORBIDDEN_APPS)
+            .exclude(_label_q(ADMIN_ALLOWED_IN_FORBIDDEN_APPS)))
 
 
 def sync_role_permissions() -> None:
@@ -45,8 +84,7 @@ def sync_role_permissions() -> None:
         if labels:
             group.permissions.add(*_permissions(labels))
         if role == Role.ADMIN:
-            group.permissions.remove(
-                *group.permissions.filter(content_type__app_label__in=ADMIN_FORBIDDEN_APPS))
+            group.permissions.remove(*forbidden_for_admin_role(group.permissions.all()))
 
 
 def sync_role_permissions_after_migrate(sender, **kwargs):

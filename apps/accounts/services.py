@@ -20,6 +20,7 @@ from apps.audit import services as audit
 from apps.notifications import services as notifications
 from derpmgr.errors import Conflict, PermissionDenied, ServiceError
 
+from . import policy
 from .models import ApiToken, Role, User
 
 VERIFY_SALT = "accounts.verify-email"
@@ -265,7 +266,7 @@ def disable_mfa(*, user: User, password: str, token: str, ip: str | None) -> Non
 # --- Roles and permissions -------------------------------------------------------------------
 
 def change_role(*, actor: User, user: User, role: str, ip: str | None = None) -> User:
-    if actor.role != Role.SUPERADMIN:
+    if not policy.can(actor, policy.SUPERADMIN):
         raise PermissionDenied(_("Only a super admin can change roles."))
     if role not in Role.values:
         raise ServiceError(_("Unknown role."), code="invalid_role")

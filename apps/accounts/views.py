@@ -22,7 +22,7 @@ from derpmgr import ratelimits
 from derpmgr.errors import RateLimited, ServiceError
 from derpmgr.net import client_ip
 
-from . import services
+from . import policy, services
 from .forms import (
     DisableMfaForm,
     EmailForm,
@@ -32,7 +32,7 @@ from .forms import (
     ProfileForm,
     RegistrationForm,
 )
-from .models import Role, User
+from .models import User
 
 PENDING_USER = "mfa_pending_user"
 PENDING_AT = "mfa_pending_at"
@@ -69,9 +69,9 @@ def _refuse(request, template: str, context: dict, error: ServiceError):
 def home(request):
     if not request.user.is_authenticated:
         return redirect("accounts:login")
-    if request.user.role in (Role.SUPERADMIN, Role.ADMIN):
+    if policy.can(request.user, policy.STAFF):
         return redirect("ops-dashboard")
-    if request.user.role == Role.DISTRIBUTOR:
+    if policy.can(request.user, policy.DISTRIBUTOR):
         return redirect("portal:dashboard")
     return redirect("accounts:dashboard")
 

@@ -6,20 +6,12 @@ from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from derpmgr.admin_mixins import ReadOnlyAdmin
+from derpmgr.admin_mixins import PolicyAdminMixin, ReadOnlyAdmin
 from derpmgr.errors import ServiceError
 from derpmgr.net import client_ip
 
 from . import services
 from .models import AclConfig, AclLog, Device
-
-
-class StaffOnly:
-    def has_module_permission(self, request):
-        return request.user.is_staff_role
-
-    def has_view_permission(self, request, obj=None):
-        return request.user.is_staff_role
 
 
 class DeviceAdminForm(forms.ModelForm):
@@ -35,7 +27,7 @@ class DeviceAdminForm(forms.ModelForm):
 
 
 @admin.register(Device)
-class DeviceAdmin(StaffOnly, admin.ModelAdmin):
+class DeviceAdmin(PolicyAdminMixin, admin.ModelAdmin):
     form = DeviceAdminForm
     list_display = ["name", "user", "node_key", "last_seen_at", "last_ip", "created_at"]
     search_fields = ["name", "node_key", "user__email", "user__username", "last_ip"]
@@ -49,12 +41,6 @@ class DeviceAdmin(StaffOnly, admin.ModelAdmin):
     def has_add_permission(self, request):
         return False  # customers register their devices (their plan's limit applies)
 
-    def has_change_permission(self, request, obj=None):
-        return request.user.is_staff_role
-
-    def has_delete_permission(self, request, obj=None):
-        return request.user.is_staff_role
-
     def save_model(self, request, obj, form, change):
         services.rename_device(actor=request.user, device=obj, name=obj.name, ip=client_ip(request))
 
@@ -67,7 +53,7 @@ class DeviceAdmin(StaffOnly, admin.ModelAdmin):
 
 
 @admin.register(AclConfig)
-class AclConfigAdmin(StaffOnly, ReadOnlyAdmin, admin.ModelAdmin):
+class AclConfigAdmin(ReadOnlyAdmin, PolicyAdminMixin, admin.ModelAdmin):
     list_display = ["user", "version", "issued_at", "expires_at", "reason", "regions"]
     list_filter = ["reason"]
     search_fields = ["user__email", "user__username"]
@@ -84,7 +70,7 @@ class AclConfigAdmin(StaffOnly, ReadOnlyAdmin, admin.ModelAdmin):
 
 
 @admin.register(AclLog)
-class AclLogAdmin(StaffOnly, ReadOnlyAdmin, admin.ModelAdmin):
+class AclLogAdmin(ReadOnlyAdmin, PolicyAdminMixin, admin.ModelAdmin):
     list_display = ["created_at", "user", "version", "format", "ip", "location"]
     list_filter = ["format"]
     search_fields = ["user__email", "user__username", "ip", "location"]

@@ -10,8 +10,9 @@ from rest_framework.generics import ListAPIView
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.views import APIView
 
+from apps.accounts import policy
 from apps.accounts.models import User
-from derpmgr.api import EnvelopePagination, FormInvalid, IsStaffRole, ok, parse
+from derpmgr.api import EnvelopePagination, FormInvalid, allowed, ok, parse
 from derpmgr.errors import NotFound
 from derpmgr.net import client_ip
 
@@ -82,7 +83,8 @@ class GenerateView(APIView):
     def post(self, request):
         data = parse(GenerateForm, request)
         actor = request.user
-        user = User.objects.filter(pk=data["user_id"]).first() if data.get("user_id") else actor
+        user = (User.objects.visible_to(actor).filter(pk=data["user_id"]).first()
+                if data.get("user_id") else actor)
         if user is None:
             raise NotFound(_("No such user."), fields={"user_id": [_("Unknown user.")]})
         config = services.reissue(actor=actor, user=user, server_ids=data["server_ids"],
@@ -103,6 +105,8 @@ class DevicesView(ListAPIView):
     pagination_class = EnvelopePagination
 
     def get_queryset(self):
+        if policy.can(self.request.user, policy.STAFF):  # everyone's devices, not one's own
+            policy.require(self.request.user, "acl.view_device")
         form = _query(UserFilterForm, self.request)
         return form.apply(Device.objects.visible_to(self.request.user))
 
@@ -162,7 +166,7 @@ class LogsView(ListAPIView):
     """GET /api/acl/logs — every derpMap download, newest first (admins and super admins);
     ?user_id= and ?format= filter."""
 
-    permission_classes = [IsStaffRole]
+    permission_classes = [allowed("acl.view_acllog")]
     content_negotiation_class = FormatIsAParameter
     serializer_class = AclLogSerializer
     pagination_class = EnvelopePagination

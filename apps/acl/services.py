@@ -10,7 +10,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from apps.accounts.models import RentalState, Role, User
+from apps.accounts import policy
+from apps.accounts.models import RentalState, User
 from apps.audit import services as audit
 from derpmgr.errors import Conflict, NotFound, PermissionDenied, ServiceError
 
@@ -87,7 +88,7 @@ def _duplicate_name() -> Conflict:
 
 def add_device(*, user: User, name: str, node_key: str, ip: str | None = None) -> Device:
     """Register one of the customer's Tailscale devices, within their plan's device limit."""
-    if user.role != Role.USER:
+    if not policy.can(user, policy.CUSTOMER):
         raise PermissionDenied(_("Only customer accounts register devices."), code="not_a_customer")
     key, name = _node_key(node_key), _name(name)
     with transaction.atomic():
@@ -123,7 +124,14 @@ def check_new_name(device: Device, name) -> str:
     return name
 
 
+def _require_device_access(actor: User, device: Device, action: str) -> None:
+    """One's own device, or staff holding `action` for a device they can see."""
+    if device.user_id != actor.pk:
+        policy.require(actor, action, device)
+
+
 def rename_device(*, actor: User, device: Device, name: str, ip: str | None = None) -> Device:
+    _require_device_access(actor, device, "acl.change_device")
     with transaction.atomic():
         name = check_new_name(device, name)
         old = Device.objects.filter(pk=device.pk).values_list("name", flat=True).first()
@@ -136,6 +144,7 @@ def rename_device(*, actor: User, device: Device, name: str, ip: str | None = No
 
 def remove_device(*, actor: User, device: Device, ip: str | None = None) -> None:
     """The device can no longer connect through the user's relays (from the next connection)."""
+    _require_device_access(actor, device, "acl.delete_device")
     with transaction.atomic():
         audit.record(actor=actor, action="acl.device_removed", target=device, ip=ip,
                      details={"name": device.name, "node_key_prefix": device.node_key[:16]})
@@ -205,9 +214,10 @@ def reissue(*, actor: User, user: User, server_ids=(), ip: str | None = None) ->
     """POST /api/acl/generate: an admin for any user they may see, anyone else for themselves.
     `server_ids`, when given, are servers the caller expects in the map: the map always lists
     the user's relays, so a server without one is refused rather than silently left out."""
-    if actor.pk != user.pk and not (actor.is_staff_role and User.objects.visible_to(actor)
-                                    .filter(pk=user.pk).exists()):
-        raise NotFound(_("No such user."), fields={"user_id": [_("Unknown user.")]})
+    if actor.pk != user.pk:
+        if not User.objects.visible_to(actor).filter(pk=user.pk).exists():
+            raise NotFound(_("No such user."), fields={"user_id": [_("Unknown user.")]})
+        policy.require(actor, "acl.add_aclconfig")  # a new version for someone else: staff
     if not rental_active(user):
         raise Conflict(_("The rental is not active, so there is no derpMap to issue."),
                        code="rental_inactive")

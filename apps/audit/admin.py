@@ -1,12 +1,12 @@
 from django.contrib import admin
 
-from derpmgr.admin_mixins import ReadOnlyAdmin
+from derpmgr.admin_mixins import PolicyAdminMixin, ReadOnlyAdmin
 
 from .models import AuditEvent
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyAdmin, admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin, PolicyAdminMixin, admin.ModelAdmin):
     """Read-only for everyone, super admins included: the log is append-only."""
 
     list_display = ["created_at", "actor_label", "action", "target_type", "target_label", "ip"]

@@ -3,7 +3,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
 
-from derpmgr.api import EnvelopePagination, FormInvalid, IsStaffRole
+from derpmgr.api import EnvelopePagination, FormInvalid, allowed
 
 from .filters import AuditFilterForm
 from .models import AuditEvent
@@ -31,9 +31,9 @@ def _filter_parameters() -> list[OpenApiParameter]:
 
 @extend_schema_view(get=extend_schema(parameters=_filter_parameters()))
 class SystemLogView(ListAPIView):
-    """GET /api/logs/system — the audit log, newest first (admins and super admins)."""
+    """GET /api/logs/system — the audit log, newest first (staff who may read it)."""
 
-    permission_classes = [IsStaffRole]
+    permission_classes = [allowed("audit.view_auditevent")]
     serializer_class = AuditEventSerializer
     pagination_class = EnvelopePagination
 

@@ -1,16 +1,14 @@
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404
 from django.shortcuts import render
+
+from apps.accounts import policy
 
 from .filters import AuditFilterForm
 from .models import AuditEvent
 
 
-@login_required
+@policy.page_requires("audit.view_auditevent")
 def system_log(request):
-    if not request.user.is_staff_role:
-        raise Http404
     form = AuditFilterForm(request.GET or None)
     events = AuditEvent.objects.visible_to(request.user)
     if form.is_bound and form.is_valid():
@@ -22,9 +20,8 @@ def system_log(request):
                   status=400 if form.is_bound and form.errors else 200)
 
 
-@login_required
+@policy.page_requires(policy.STAFF)
 def ops_dashboard(request):
-    if not request.user.is_staff_role:
-        raise Http404
+    """The operators' home; the latest of the system log for those who may read it."""
     recent = AuditEvent.objects.visible_to(request.user)[:15]
     return render(request, "ops/dashboard.html", {"recent": recent})

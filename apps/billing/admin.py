@@ -1,5 +1,6 @@
-"""Billing in the Django admin. Plans, coupons, balances and commission are the super admin's;
-admins see customers' orders and mark their progress. Every change goes through a service."""
+"""Billing in the Django admin. Plans, coupons, balances and commission are finance (the super
+admin's, or an admin's a super admin granted them to); admins see customers' orders and mark
+their progress. Every page and action asks the policy; every change goes through a service."""
 
 from django import forms
 from django.contrib import admin, messages
@@ -7,8 +8,9 @@ from django.shortcuts import redirect
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
+from apps.accounts import policy
 from apps.accounts.models import STAFF_ROLES, User
-from derpmgr.admin_mixins import ReadOnlyAdmin, confirm_action, render_form_page
+from derpmgr.admin_mixins import PolicyAdminMixin, ReadOnlyAdmin, confirm_action, render_form_page
 from derpmgr.errors import ServiceError
 from derpmgr.net import client_ip
 
@@ -29,16 +31,6 @@ from .models import (
 )
 
 
-class SuperAdminOnly:
-    """Finance is the super admin's: admins neither see nor change these models."""
-
-    def has_module_permission(self, request):
-        return request.user.is_superuser
-
-    def has_view_permission(self, request, obj=None):
-        return request.user.is_superuser
-
-
 class ReferenceForm(forms.Form):
     """The one question an intermediate action page asks: the payment or payout reference."""
 
@@ -57,7 +49,7 @@ def confirm_with_reference(modeladmin, request, queryset, *, title, apply, butto
 
 
 @admin.register(Plan)
-class PlanAdmin(admin.ModelAdmin):
+class PlanAdmin(PolicyAdminMixin, admin.ModelAdmin):
     list_display = ["name", "duration_days", "price", "servers_per_rental", "max_devices", "active"]
     list_editable = ["active"]
 
@@ -65,19 +57,8 @@ class PlanAdmin(admin.ModelAdmin):
     def price(self, plan):
         return format_fen(plan.price_fen)
 
-    # Admins may look the plans up (they issue codes for them); only super admins edit them.
-    def has_module_permission(self, request):
-        return request.user.is_staff_role
-
-    def has_view_permission(self, request, obj=None):
-        return request.user.is_staff_role
-
-    def has_add_permission(self, request):
-        return request.user.is_superuser
-
-    def has_change_permission(self, request, obj=None):
-        return request.user.is_superuser
-
+    # Admins look the plans up (they issue codes for them: billing.view_plan); editing them is
+    # finance.
     def has_delete_permission(self, request, obj=None):
         return False  # orders and codes keep pointing at their plan; take it off sale instead
 
@@ -102,11 +83,12 @@ def _mark(status):
 
     action.__name__ = f"mark_{status}"
     action.short_description = _("Mark as %(status)s") % {"status": OrderStatus(status).label}
+    action.allowed_permissions = ("refund",) if status == OrderStatus.REFUNDED else ("mark",)
     return action
 
 
 @admin.register(Order)
-class OrderAdmin(ReadOnlyAdmin, admin.ModelAdmin):
+class OrderAdmin(ReadOnlyAdmin, PolicyAdminMixin, admin.ModelAdmin):
     list_display = ["number", "buyer", "kind", "status", "plan", "quantity", "amount",
                     "payment_reference", "created_at", "completed_at"]
     list_filter = ["status", "kind"]
@@ -122,22 +104,16 @@ class OrderAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     def get_queryset(self, request):
         return Order.objects.visible_to(request.user).select_related("buyer", "plan")
 
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        if not request.user.is_superuser:
-            actions.pop(f"mark_{OrderStatus.REFUNDED}", None)
-        return actions
-
-    # Admins keep customers' orders (seed 5.3) though billing is otherwise the super admin's.
-    def has_module_permission(self, request):
-        return request.user.is_staff_role
-
+    # Admins keep customers' orders (seed 5.3) though billing is otherwise finance. Every field
+    # stays read-only; the marks are actions.
     def has_view_permission(self, request, obj=None):
-        return request.user.is_staff_role
+        return self.may(request, "view", obj)
 
-    def has_change_permission(self, request, obj=None):
-        # The changelist and its mark actions need it; every field stays read-only.
-        return request.user.is_staff_role and obj is None
+    def has_mark_permission(self, request):
+        return self.may(request, "change")
+
+    def has_refund_permission(self, request):
+        return self.may(request, "refund_order")
 
 
 class CouponForm(forms.ModelForm):
@@ -160,7 +136,7 @@ class CouponForm(forms.ModelForm):
 
 
 @admin.register(Coupon)
-class CouponAdmin(SuperAdminOnly, admin.ModelAdmin):
+class CouponAdmin(PolicyAdminMixin, admin.ModelAdmin):
     form = CouponForm
     list_display = ["code", "kind", "value", "valid_from", "valid_until", "used_count", "max_uses",
                     "active"]
@@ -168,14 +144,8 @@ class CouponAdmin(SuperAdminOnly, admin.ModelAdmin):
     search_fields = ["code"]
     filter_horizontal = ["plans"]
 
-    def has_add_permission(self, request):
-        return request.user.is_superuser
-
-    def has_change_permission(self, request, obj=None):
-        return request.user.is_superuser
-
     def has_delete_permission(self, request, obj=None):
-        return request.user.is_superuser and (obj is None or not obj.redemptions.exists())
+        return self.may(request, "delete", obj) and (obj is None or not obj.redemptions.exists())
 
 
 class LedgerEntryInline(admin.TabularInline):
@@ -204,7 +174,7 @@ class TopUpForm(forms.Form):
 
 
 @admin.register(Wallet)
-class WalletAdmin(SuperAdminOnly, ReadOnlyAdmin, admin.ModelAdmin):
+class WalletAdmin(ReadOnlyAdmin, PolicyAdminMixin, admin.ModelAdmin):
     list_display = ["owner", "balance"]
     search_fields = ["owner__email"]
     inlines = [LedgerEntryInline]
@@ -221,9 +191,10 @@ class WalletAdmin(SuperAdminOnly, ReadOnlyAdmin, admin.ModelAdmin):
 
     def top_up_view(self, request):
         """Record money received for someone's prepaid balance (with its payment reference)."""
-        if not request.user.is_superuser:
-            return redirect("admin:index")
+        policy.require_page(request.user, "billing.top_up_wallet")
         form = TopUpForm(request.POST or None, initial={"user": request.GET.get("user")})
+        form.fields["user"].queryset = form.fields["user"].queryset.filter(
+            pk__in=User.objects.visible_to(request.user).values("pk"))
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
             try:
@@ -240,7 +211,7 @@ class WalletAdmin(SuperAdminOnly, ReadOnlyAdmin, admin.ModelAdmin):
 
 
 @admin.register(Commission)
-class CommissionAdmin(SuperAdminOnly, ReadOnlyAdmin, admin.ModelAdmin):
+class CommissionAdmin(ReadOnlyAdmin, PolicyAdminMixin, admin.ModelAdmin):
     list_display = ["created_at", "distributor", "order", "percent", "amount", "status"]
     list_filter = ["status"]
     search_fields = ["distributor__email", "order__number"]
@@ -250,8 +221,8 @@ class CommissionAdmin(SuperAdminOnly, ReadOnlyAdmin, admin.ModelAdmin):
     def amount(self, commission):
         return format_fen(commission.amount_fen)
 
-    def has_change_permission(self, request, obj=None):
-        return request.user.is_superuser and obj is None
+    def has_settle_permission(self, request):
+        return policy.can(request.user, "billing.add_commissionsettlement")
 
     def _settle(self, request, queryset, method, reference):
         distributors = User.objects.filter(
@@ -270,11 +241,13 @@ class CommissionAdmin(SuperAdminOnly, ReadOnlyAdmin, admin.ModelAdmin):
                 self.message_user(request, _("%(who)s: %(amount)s settled.") % {
                     "who": distributor, "amount": format_fen(settlement.amount_fen)})
 
-    @admin.action(description=_("Settle the distributors' accrued commission to their balance"))
+    @admin.action(description=_("Settle the distributors' accrued commission to their balance"),
+                  permissions=["settle"])
     def settle_credit(self, request, queryset):
         self._settle(request, queryset, SettlementMethod.CREDIT, "")
 
-    @admin.action(description=_("Settle the distributors' accrued commission as paid out"))
+    @admin.action(description=_("Settle the distributors' accrued commission as paid out"),
+                  permissions=["settle"])
     def settle_payout(self, request, queryset):
         return confirm_with_reference(
             self, request, queryset, title=_("Pay out accrued commission"), button=_("Paid out"),
@@ -283,7 +256,7 @@ class CommissionAdmin(SuperAdminOnly, ReadOnlyAdmin, admin.ModelAdmin):
 
 
 @admin.register(CommissionSettlement)
-class CommissionSettlementAdmin(SuperAdminOnly, ReadOnlyAdmin, admin.ModelAdmin):
+class CommissionSettlementAdmin(ReadOnlyAdmin, PolicyAdminMixin, admin.ModelAdmin):
     list_display = ["created_at", "distributor", "amount", "method", "reference", "settled_by"]
     list_filter = ["method"]
     search_fields = ["distributor__email", "reference"]

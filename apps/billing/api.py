@@ -3,29 +3,17 @@
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
-from rest_framework.permissions import BasePermission
 from rest_framework.views import APIView
 
 from apps.accounts.models import Role, User
 from apps.distribution import services as distribution
-from derpmgr.api import ok, parse
+from derpmgr.api import allowed, ok, parse
 from derpmgr.errors import NotFound
 from derpmgr.net import client_ip
 
 from . import services, statistics
 from .forms import MarkOrderForm, PurchaseForm, SettleForm, TopUpForm
 from .models import LedgerEntry, Order, Plan
-
-
-class IsSuperAdmin(BasePermission):
-    """Finance is the super admin's; anyone else signed in is told nothing is here."""
-
-    def has_permission(self, request, view):
-        if not request.user.is_authenticated:
-            return False
-        if request.user.role != Role.SUPERADMIN:
-            raise NotFound(_("Not found."))
-        return True
 
 
 class PlanSerializer(serializers.ModelSerializer):
@@ -75,9 +63,11 @@ class OrderListView(ListAPIView):
 class MarkOrderView(APIView):
     """POST /api/orders/<number>/mark — completed / renewed / cancelled (admins), refunded."""
 
+    permission_classes = [allowed("billing.change_order")]
+
     def post(self, request, number):
         order = Order.objects.visible_to(request.user).filter(number=number).first()
-        if order is None or not request.user.is_staff_role:
+        if order is None:
             raise NotFound(_("No such order."))
         data = parse(MarkOrderForm, request)
         order = services.mark_order(actor=request.user, order=order, status=data["status"],
@@ -108,7 +98,7 @@ class PurchaseView(APIView):
 
 
 class TopUpView(APIView):
-    permission_classes = [IsSuperAdmin]
+    permission_classes = [allowed("billing.top_up_wallet")]
 
     def post(self, request):
         data = parse(TopUpForm, request)
@@ -122,11 +112,12 @@ class TopUpView(APIView):
 
 
 class SettleCommissionView(APIView):
-    permission_classes = [IsSuperAdmin]
+    permission_classes = [allowed("billing.add_commissionsettlement")]
 
     def post(self, request):
         data = parse(SettleForm, request)
-        distributor = User.objects.filter(pk=data["distributor_id"], role=Role.DISTRIBUTOR).first()
+        distributor = (User.objects.visible_to(request.user)
+                       .filter(pk=data["distributor_id"], role=Role.DISTRIBUTOR).first())
         if distributor is None:
             raise NotFound(_("No such distributor."))
         settlement = services.settle_commission(actor=request.user, distributor=distributor,
@@ -138,9 +129,9 @@ class SettleCommissionView(APIView):
 
 
 class FinanceStatisticsView(APIView):
-    """GET /api/finance/statistics — super admins only."""
+    """GET /api/finance/statistics — whoever holds billing.view_finance (super admins)."""
 
-    permission_classes = [IsSuperAdmin]
+    permission_classes = [allowed("billing.view_finance")]
 
     def get(self, request):
         return ok({"statistics": statistics.finance_statistics()})

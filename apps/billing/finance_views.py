@@ -1,10 +1,9 @@
-"""The super admin's finance page: the figures of statistics.finance_statistics(), no more."""
+"""The finance page (billing.view_finance: super admins, or an admin granted it): the figures
+of statistics.finance_statistics(), no more."""
 
-from django.contrib.auth.decorators import login_required
-from django.http import Http404
 from django.shortcuts import render
 
-from apps.accounts.models import Role
+from apps.accounts import policy
 
 from . import statistics
 from .models import format_fen
@@ -34,10 +33,8 @@ def revenue_chart(monthly: list[dict]) -> dict:
             "month_y": CHART_HEIGHT - 8, "bars": bars}
 
 
-@login_required
+@policy.page_requires("billing.view_finance")
 def finance(request):
-    if request.user.role != Role.SUPERADMIN:
-        raise Http404
     stats = statistics.finance_statistics()
     figures = {key: format_fen(stats[key]) for key in (
         "revenue_this_month_fen", "revenue_all_time_fen", "prepaid_balances_fen",

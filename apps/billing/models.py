@@ -140,6 +140,12 @@ class Order(models.Model):
         verbose_name = _("order")
         verbose_name_plural = _("orders")
         ordering = ["-created_at", "-id"]
+        # Finance (never the admin role's; a super admin may grant one to one admin).
+        permissions = [
+            ("view_finance", _("Can see the finance statistics")),
+            ("refund_order", _("Can refund an order")),
+            ("confirm_batch_payment", _("Can confirm the payment of a distributor's code batch")),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(amount_fen=models.F("list_price_fen") - models.F("discount_fen")
@@ -168,6 +174,7 @@ class Wallet(models.Model):
     class Meta:
         verbose_name = _("balance")
         verbose_name_plural = _("balances")
+        permissions = [("top_up_wallet", _("Can top up a prepaid balance"))]
         constraints = [models.CheckConstraint(condition=Q(balance_fen__gte=0),
                                               name="billing_wallet_never_negative")]
 

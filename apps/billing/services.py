@@ -5,8 +5,8 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from apps.accounts import rentals
-from apps.accounts.models import RentalState, Role, User
+from apps.accounts import policy, rentals
+from apps.accounts.models import RentalState, User
 from apps.audit import services as audit
 from derpmgr.errors import Conflict, NotFound, PermissionDenied, ServiceError
 
@@ -34,11 +34,6 @@ MAX_TOP_UP_FEN = 100_000_000  # ¥1,000,000: anything above is a typo
 class InsufficientBalance(ServiceError):
     status = 402
     code = "insufficient_balance"
-
-
-def _require_superadmin(actor) -> None:
-    if actor.role != Role.SUPERADMIN:
-        raise PermissionDenied(_("Only a super admin can do this."))
 
 
 def _check_amount(amount_fen) -> int:
@@ -84,8 +79,9 @@ def post_entry(*, owner: User, amount_fen: int, kind: str, order: Order | None =
 
 
 def top_up(*, actor, user: User, amount_fen: int, reference: str, ip: str | None = None) -> Order:
-    """A super admin records money received for a user's or distributor's prepaid balance."""
-    _require_superadmin(actor)
+    """A super admin (or an admin granted billing.top_up_wallet) records money received for a
+    user's or distributor's prepaid balance."""
+    policy.require(actor, "billing.top_up_wallet")
     _check_amount(amount_fen)
     if not reference.strip():
         raise ServiceError(_("Give the payment reference (transfer number, receipt)."),
@@ -155,7 +151,7 @@ def quote(*, user: User, plan: Plan, coupon_code: str = "") -> dict:
 
 def purchase_plan(*, user: User, plan: Plan, coupon_code: str = "", ip: str | None = None) -> Order:
     """A customer buys or renews a plan from their balance, optionally with a coupon."""
-    if user.role != Role.USER:
+    if not policy.can(user, policy.CUSTOMER):
         raise PermissionDenied(_("Only customer accounts rent relays."), code="not_a_customer")
     if not user.email_verified:
         raise PermissionDenied(_("Verify your e-mail address first."), code="email_unverified")
@@ -210,7 +206,7 @@ def accrue_commission(*, order: Order) -> Commission | None:
 def settle_commission(*, actor, distributor: User, method: str, reference: str = "",
                       ip: str | None = None) -> CommissionSettlement:
     """Settle everything accrued for a distributor: credited to their balance or paid out."""
-    _require_superadmin(actor)
+    policy.require(actor, "billing.add_commissionsettlement")
     if method not in SettlementMethod.values:
         raise ServiceError(_("Choose how to settle: credit or payout."), code="invalid_method")
     if method == SettlementMethod.PAYOUT and not reference.strip():
@@ -246,8 +242,7 @@ def mark_order(*, actor, order: Order, status: str, reference: str = "",
     (super admin) returns balance payments to the balance and withdraws the commission accrued
     on the order.
     """
-    if actor.role not in (Role.SUPERADMIN, Role.ADMIN):
-        raise PermissionDenied(_("Only operators mark orders."))
+    policy.require(actor, "billing.change_order")
     if status not in OrderStatus.values:
         raise ServiceError(_("Unknown order status."), code="invalid_status")
     with transaction.atomic():
@@ -259,10 +254,10 @@ def mark_order(*, actor, order: Order, status: str, reference: str = "",
             raise Conflict(_("An order that is %(current)s cannot be marked %(new)s.")
                            % {"current": locked.get_status_display(),
                               "new": OrderStatus(status).label}, code="invalid_transition")
-        finance_marks = {OrderStatus.REFUNDED} | (
-            {OrderStatus.COMPLETED} if locked.kind == OrderKind.CODE_BATCH else set())
-        if status in finance_marks:
-            _require_superadmin(actor)
+        if status == OrderStatus.REFUNDED:
+            policy.require(actor, "billing.refund_order")
+        elif status == OrderStatus.COMPLETED and locked.kind == OrderKind.CODE_BATCH:
+            policy.require(actor, "billing.confirm_batch_payment")
         if locked.kind == OrderKind.CODE_BATCH and status == OrderStatus.COMPLETED \
                 and not reference.strip():
             raise ServiceError(_("Give the payment reference of the money received for this batch."),

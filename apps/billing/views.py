@@ -5,18 +5,15 @@ Each view parses, checks, calls one service and renders; refusals come back on t
 belong to with the status the API would use.
 """
 
-from functools import wraps
-
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from apps.accounts.models import RentalState, Role
+from apps.accounts import policy
+from apps.accounts.models import RentalState
 from apps.distribution import services as distribution
 from apps.distribution.forms import RedeemForm
 from apps.distribution.limits import redeem_counting_wrong_codes
@@ -31,16 +28,8 @@ PAGE_SIZE = 50
 LATEST_ORDERS = 5
 
 
-def customer_page(view):
-    """Signed-in customers only; every other role gets 404, anonymous visitors the sign-in."""
-
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        if request.user.role != Role.USER:
-            raise Http404
-        return view(request, *args, **kwargs)
-
-    return login_required(wrapped)
+# Signed-in customers only; every other role gets 404, anonymous visitors the sign-in.
+customer_page = policy.page_requires(policy.CUSTOMER)
 
 
 def _posted(request):

@@ -1,13 +1,15 @@
-"""Distribution in the Django admin. Tiers and referrals are the super admin's; admins generate
-and revoke codes and look after the distributors they own. Changes go through the services."""
+"""Distribution in the Django admin. Tiers and referrals are the super admin's (unless granted);
+admins generate and revoke codes and look after the distributors they own. Every page and
+action asks the policy; changes go through the services."""
 
 from django.contrib import admin, messages
 from django.shortcuts import redirect
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
+from apps.accounts import policy
 from apps.accounts.models import Role, User
-from derpmgr.admin_mixins import render_form_page
+from derpmgr.admin_mixins import PolicyAdminMixin, ReadOnlyAdmin, render_form_page
 from derpmgr.errors import ServiceError
 from derpmgr.net import client_ip
 
@@ -16,32 +18,16 @@ from .forms import AdminGenerateCodesForm
 from .models import ActivationCode, DistributorProfile, DistributorTier, Referral
 
 
-class StaffVisible:
-    """Admins work here too, whatever their group's model permissions say."""
-
-    def has_module_permission(self, request):
-        return request.user.is_staff_role
-
-    def has_view_permission(self, request, obj=None):
-        return request.user.is_staff_role
-
-
 @admin.register(DistributorTier)
-class DistributorTierAdmin(admin.ModelAdmin):
+class DistributorTierAdmin(PolicyAdminMixin, admin.ModelAdmin):
     list_display = ["name_zh", "name_en", "discount_percent", "commission_percent", "rank"]
 
-    def has_module_permission(self, request):
-        return request.user.is_superuser
-
-    def has_view_permission(self, request, obj=None):
-        return request.user.is_superuser
-
     def has_delete_permission(self, request, obj=None):
-        return request.user.is_superuser and (obj is None or not obj.distributors.exists())
+        return self.may(request, "delete", obj) and (obj is None or not obj.distributors.exists())
 
 
 @admin.register(DistributorProfile)
-class DistributorProfileAdmin(StaffVisible, admin.ModelAdmin):
+class DistributorProfileAdmin(PolicyAdminMixin, admin.ModelAdmin):
     """An admin places distributors under themselves; only a super admin moves one to another
     admin."""
 
@@ -55,7 +41,7 @@ class DistributorProfileAdmin(StaffVisible, admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         fixed = ["user"] if obj is not None else []  # a profile belongs to one distributor for good
-        return fixed if request.user.is_superuser else [*fixed, "owner"]
+        return fixed if policy.can(request.user, policy.SUPERADMIN) else [*fixed, "owner"]
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "user":
@@ -64,22 +50,16 @@ class DistributorProfileAdmin(StaffVisible, admin.ModelAdmin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):
-        if not request.user.is_superuser:
+        if not policy.can(request.user, policy.SUPERADMIN):
             obj.owner = request.user
         super().save_model(request, obj, form, change)
-
-    def has_add_permission(self, request):
-        return request.user.is_staff_role
-
-    def has_change_permission(self, request, obj=None):
-        return request.user.is_staff_role
 
     def has_delete_permission(self, request, obj=None):
         return False
 
 
 @admin.register(ActivationCode)
-class ActivationCodeAdmin(StaffVisible, admin.ModelAdmin):
+class ActivationCodeAdmin(PolicyAdminMixin, admin.ModelAdmin):
     list_display = ["display", "plan", "status", "paid", "created_by", "user", "created_at",
                     "expires_at", "used_at"]
     list_filter = ["status", "paid", "plan"]
@@ -103,12 +83,15 @@ class ActivationCodeAdmin(StaffVisible, admin.ModelAdmin):
         return False  # codes come in batches: "Generate codes"
 
     def has_change_permission(self, request, obj=None):
-        return request.user.is_staff_role and obj is None  # the revoke action; fields stay as made
+        return False  # fields stay as made; revoking is an action
 
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.action(description=_("Revoke the selected unused codes"))
+    def has_revoke_permission(self, request):
+        return self.may(request, "change")
+
+    @admin.action(description=_("Revoke the selected unused codes"), permissions=["revoke"])
     def revoke(self, request, queryset):
         try:
             count = services.revoke(actor=request.user, code_ids=list(queryset.values_list("pk", flat=True)),
@@ -124,8 +107,7 @@ class ActivationCodeAdmin(StaffVisible, admin.ModelAdmin):
         return [generate, *super().get_urls()]
 
     def generate_view(self, request):
-        if not request.user.is_staff_role:
-            return redirect("admin:index")
+        policy.require_page(request.user, "distribution.add_activationcode")
         form = AdminGenerateCodesForm(request.POST or None)
         form.fields.pop("pay_with_balance")  # a distributor's choice; operators issue codes
         if request.method == "POST" and form.is_valid():
@@ -145,22 +127,7 @@ class ActivationCodeAdmin(StaffVisible, admin.ModelAdmin):
 
 
 @admin.register(Referral)
-class ReferralAdmin(admin.ModelAdmin):
+class ReferralAdmin(ReadOnlyAdmin, PolicyAdminMixin, admin.ModelAdmin):
     list_display = ["user", "distributor", "created_at"]
     search_fields = ["user__email", "distributor__email"]
     readonly_fields = ["user", "distributor", "code", "created_at"]
-
-    def has_module_permission(self, request):
-        return request.user.is_superuser
-
-    def has_view_permission(self, request, obj=None):
-        return request.user.is_superuser
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

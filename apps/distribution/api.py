@@ -4,11 +4,10 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
-from rest_framework.permissions import BasePermission
 from rest_framework.views import APIView
 
-from apps.accounts.models import Role
-from derpmgr.api import FormInvalid, IsStaffRole, ok, parse
+from apps.accounts import policy
+from derpmgr.api import FormInvalid, allowed, allowed_any, ok, parse
 from derpmgr.errors import NotFound, ServiceError
 from derpmgr.net import client_ip
 
@@ -16,15 +15,6 @@ from . import codes, services
 from .forms import AdminGenerateCodesForm, CodeFilterForm, GenerateCodesForm, RedeemForm, RevokeForm
 from .limits import redeem_counting_wrong_codes
 from .models import ActivationCode
-
-
-class IsDistributor(BasePermission):
-    def has_permission(self, request, view):
-        if not request.user.is_authenticated:
-            return False
-        if request.user.role != Role.DISTRIBUTOR:
-            raise NotFound(_("Not found."))
-        return True
 
 
 class CodeUserSerializer(serializers.Serializer):
@@ -62,7 +52,7 @@ def _generated(batch, order) -> dict:
 class DistributorGenerateView(APIView):
     """POST /api/distributor/serial/generate — a distributor buys a batch of codes."""
 
-    permission_classes = [IsDistributor]
+    permission_classes = [allowed(policy.DISTRIBUTOR)]
 
     def post(self, request):
         data = parse(GenerateCodesForm, request, defaults={"pay_with_balance": True})
@@ -76,7 +66,7 @@ class DistributorGenerateView(APIView):
 class AdminGenerateView(APIView):
     """POST /api/serial/generate — an admin issues codes (paid unless "paid": false)."""
 
-    permission_classes = [IsStaffRole]
+    permission_classes = [allowed("distribution.add_activationcode")]
 
     def post(self, request):
         data = parse(AdminGenerateCodesForm, request, defaults={"paid": True})
@@ -91,10 +81,9 @@ class CodeListView(ListAPIView):
     """GET /api/distributor/serials — the codes the caller may see, with who activated each."""
 
     serializer_class = ActivationCodeSerializer
+    permission_classes = [allowed_any(policy.DISTRIBUTOR, "distribution.view_activationcode")]
 
     def get_queryset(self):
-        if self.request.user.role == Role.USER:
-            raise NotFound(_("Not found."))
         form = CodeFilterForm(self.request.query_params)
         if not form.is_valid():
             fields = {name: [str(e) for e in errs] for name, errs in form.errors.items()}
@@ -116,6 +105,8 @@ class RedeemView(APIView):
 
 class RevokeView(APIView):
     """POST /api/serial/revoke — revoke unused codes ("ids" or "codes")."""
+
+    permission_classes = [allowed_any(policy.DISTRIBUTOR, "distribution.change_activationcode")]
 
     def post(self, request):
         data = parse(RevokeForm, request)

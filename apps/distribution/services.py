@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from apps.accounts import rentals
+from apps.accounts import policy, rentals
 from apps.accounts.models import Role, User
 from apps.audit import services as audit
 from apps.billing import services as billing
@@ -29,14 +29,22 @@ def _check_batch(quantity) -> int:
     return quantity
 
 
-def _check_servers(server_ids) -> list:
-    """The servers a batch pins its relays to; every id must name a server."""
+def _check_servers(server_ids, *, actor: User) -> list:
+    """The servers a batch pins its relays to; every id must name a server the actor can see.
+
+    An id the actor cannot see is refused exactly like one that does not exist, so ids cannot be
+    probed. Those who see no servers at all (distributors) are told pinning is not theirs,
+    whatever the ids.
+    """
     from apps.servers.models import Server
 
     wanted = set(server_ids or [])
     if not wanted:
         return []
-    found = list(Server.objects.filter(pk__in=[i for i in wanted if 0 < i < MAX_ID]))
+    if not policy.can(actor, "servers.view_server"):
+        message = _("Only operators pin codes to servers; leave server_ids out.")
+        raise PermissionDenied(message, code="pinning_not_allowed", fields={"server_ids": [message]})
+    found = list(Server.objects.visible_to(actor).filter(pk__in=[i for i in wanted if 0 < i < MAX_ID]))
     unknown = sorted(wanted - {s.pk for s in found})
     if unknown:
         raise NotFound(_("Unknown server ids: %(ids)s") % {"ids": ", ".join(map(str, unknown))},
@@ -72,11 +80,11 @@ def generate_codes(*, actor: User, plan: Plan, quantity: int, server_ids=None,
     paid then). Admins issue codes without an order; `paid=False` marks them as on credit.
     """
     _check_batch(quantity)
-    servers = _check_servers(server_ids)
+    servers = _check_servers(server_ids, actor=actor)
     valid_days = valid_days or settings.CODE_VALIDITY_DAYS
     if not plan.active:
         raise NotFound(_("This plan is not on sale."), code="plan_unknown")
-    if actor.role == Role.DISTRIBUTOR:
+    if policy.can(actor, policy.DISTRIBUTOR):
         profile = DistributorProfile.objects.select_related("tier").filter(user=actor).first()
         if profile is None:
             raise PermissionDenied(_("Your distributor account has no tier yet; ask your admin."),
@@ -84,8 +92,7 @@ def generate_codes(*, actor: User, plan: Plan, quantity: int, server_ids=None,
         return _distributor_batch(actor=actor, profile=profile, plan=plan, quantity=quantity,
                                   pay_with_balance=pay_with_balance, valid_days=valid_days, ip=ip,
                                   servers=servers)
-    if actor.role not in (Role.ADMIN, Role.SUPERADMIN):
-        raise PermissionDenied(_("Only distributors and operators generate codes."))
+    policy.require(actor, "distribution.add_activationcode")
     with transaction.atomic():
         batch = _make_codes(plan=plan, quantity=quantity, created_by=actor, order=None, paid=paid,
                             valid_days=valid_days, servers=servers)
@@ -140,7 +147,7 @@ def redeem(*, user: User, raw_code: str, ip: str | None = None) -> ActivationCod
     except codes.InvalidCode as exc:
         raise CodeRefused(_("This is not a valid code; check it for typos."),
                           code="code_malformed", fields={"code": [_("Check for typos.")]}) from exc
-    if user.role != Role.USER:
+    if not policy.can(user, policy.CUSTOMER):
         raise PermissionDenied(_("Only customer accounts activate codes."), code="not_a_customer")
     if not user.email_verified:
         raise PermissionDenied(_("Verify your e-mail address before activating a code."),
@@ -153,7 +160,7 @@ def redeem(*, user: User, raw_code: str, ip: str | None = None) -> ActivationCod
         code = ActivationCode.objects.select_related("plan", "created_by").filter(code=canonical).first()
         if not claimed:
             raise _why_not(code, user)
-        if code.created_by.role == Role.DISTRIBUTOR:
+        if code.created_by.role == Role.DISTRIBUTOR:  # who made it, not who may: a referral
             Referral.objects.get_or_create(user=user, defaults={"distributor": code.created_by,
                                                                  "code": code})
         audit.record(actor=user, action="distribution.code_redeemed", target=code, ip=ip,
@@ -177,6 +184,11 @@ def _why_not(code: ActivationCode | None, user: User) -> ServiceError:
     return CodeRefused(_("This code has expired."), code="code_expired", status=410)
 
 
+def _may_revoke(actor: User) -> bool:
+    return policy.can(actor, policy.DISTRIBUTOR) or policy.can(actor,
+                                                             "distribution.change_activationcode")
+
+
 def revoke(*, actor: User, code_ids: list[int], ip: str | None = None) -> int:
     """Revoke unused codes the actor may see; used ones stay used."""
     if not code_ids or any(isinstance(i, bool) or not isinstance(i, int) or not 0 < i < MAX_ID
@@ -184,7 +196,7 @@ def revoke(*, actor: User, code_ids: list[int], ip: str | None = None) -> int:
         raise NotFound(_("Some of these codes do not exist."), code="unknown_codes")
     with transaction.atomic():
         targets = ActivationCode.objects.visible_to(actor).filter(pk__in=code_ids)
-        if actor.role == Role.USER or targets.count() != len(set(code_ids)):
+        if not _may_revoke(actor) or targets.count() != len(set(code_ids)):
             raise NotFound(_("Some of these codes do not exist."), code="unknown_codes")
         revoked = targets.filter(status=CodeStatus.UNUSED).update(status=CodeStatus.REVOKED,
                                                                   revoked_at=timezone.now())

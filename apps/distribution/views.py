@@ -5,14 +5,12 @@ Views parse, call one service, render; the rules live in services.py.
 """
 
 import csv
-from functools import wraps
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count, F, Q, Sum
-from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -21,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
-from apps.accounts.models import Role
+from apps.accounts import policy
 from apps.billing import services as billing
 from apps.billing.models import Commission, CommissionStatus, Order, Plan, format_fen
 from derpmgr.errors import ServiceError
@@ -38,16 +36,8 @@ FRESH_BATCHES_KEPT = 10
 CSV_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def distributor_required(view):
-    """Signed in (else the sign-in page) and a distributor (else 404, as if the page did not exist)."""
-
-    @wraps(view)
-    def guarded(request, *args, **kwargs):
-        if request.user.role != Role.DISTRIBUTOR:
-            raise Http404
-        return view(request, *args, **kwargs)
-
-    return login_required(guarded)
+# Signed in (else the sign-in page) and a distributor (else 404, as if the page did not exist).
+distributor_required = policy.page_requires(policy.DISTRIBUTOR)
 
 
 def _profile(user) -> DistributorProfile | None:

@@ -3,7 +3,7 @@ from django.utils.translation import gettext as _
 from rest_framework.views import APIView
 
 from apps.accounts.models import User
-from derpmgr.api import IsStaffRole, ok, parse
+from derpmgr.api import allowed, ok, parse
 from derpmgr.errors import NotFound
 from derpmgr.net import client_ip
 
@@ -12,9 +12,10 @@ from .forms import ComposeForm
 
 
 class SendView(APIView):
-    """POST /api/notifications/send — queue an e-mail from an admin to one user."""
+    """POST /api/notifications/send — queue an e-mail from an admin to one user (staff holding
+    notifications.add_outboundemail: the admin role does)."""
 
-    permission_classes = [IsStaffRole]
+    permission_classes = [allowed("notifications.add_outboundemail")]
 
     def post(self, request):
         data = parse(ComposeForm, request)

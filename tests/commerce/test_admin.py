@@ -78,8 +78,9 @@ def test_an_admin_sees_customers_orders_but_not_distributors_or_top_ups(admin_us
 
 def test_an_admin_has_no_finance_page_and_no_finance_api(admin_user):
     client = signed_in_client(admin_user)
-    assert client.get(reverse("ops-finance")).status_code == 404
-    assert client.get("/api/finance/statistics").status_code == 404
+    assert client.get(reverse("ops-finance")).status_code == 403
+    response = client.get("/api/finance/statistics")
+    assert (response.status_code, response.json()["error"]["code"]) == (403, "forbidden")
 
 
 def test_the_generate_codes_view_makes_codes_for_a_super_admin(superadmin):

@@ -60,10 +60,20 @@ def test_the_chart_is_inline_svg_with_twelve_months_and_no_script(page):
     assert not re.search(r'<(script|link)[^>]+(src|href)="(https?:)?//', page)
 
 
-@pytest.mark.parametrize("persona", ["admin_user", "distributor", "customer"])
-def test_everyone_but_a_super_admin_gets_404(request, persona):
+@pytest.mark.parametrize("persona", ["distributor", "customer"])
+def test_everyone_outside_the_staff_gets_404(request, persona):
     user = request.getfixturevalue(persona)
     assert signed_in_client(user).get(URL).status_code == 404
+
+
+def test_an_admin_not_granted_finance_gets_the_translated_403_page(admin_user):
+    client = signed_in_client(admin_user)
+    client.cookies["django_language"] = "zh-hans"
+    response = client.get(URL, headers={"accept-language": "zh-hans"})
+    assert response.status_code == 403
+    assert "layouts/ops.html" in [t.name for t in response.templates]
+    page = response.content.decode()
+    assert "无权操作" in page and "可请超级管理员授予" in page
 
 
 def test_an_anonymous_visitor_is_sent_to_sign_in(anon_client):

@@ -61,17 +61,17 @@ ENDPOINTS = {
     "top up": (
         "post", lambda w: "/api/billing/top_up",
         lambda w: {"user_id": w["user"].pk, "amount_fen": 500, "reference": "bank 7"},
-        expect(404, superadmin=201)),
+        expect(404, superadmin=201, admin=403)),
     "orders": ("get", lambda w: "/api/orders", None, expect(200)),
     "mark order": (
         "post", lambda w: f"/api/orders/{w['pending'].number}/mark", lambda w: {"status": "cancelled"},
         expect(404, superadmin=200, admin=200)),
     "finance statistics": (
-        "get", lambda w: "/api/finance/statistics", None, expect(404, superadmin=200)),
+        "get", lambda w: "/api/finance/statistics", None, expect(404, superadmin=200, admin=403)),
     "settle commission": (
         "post", lambda w: "/api/finance/commission/settle",
         lambda w: {"distributor_id": w["distributor"].pk, "method": "credit"},
-        expect(404, superadmin=200)),
+        expect(404, superadmin=200, admin=403)),
 }
 
 
