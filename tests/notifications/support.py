@@ -100,18 +100,24 @@ def point_django_at(settings, server: SmtpServer) -> None:
 
 
 class FakeTransport:
-    """The transport interface (send/close) without a network; `fail_with` makes sends fail."""
+    """The transport interface (send/close) without a network; `fail_with` makes sends fail.
+
+    `attempts` holds every message it was given, `sent` those it accepted."""
 
     def __init__(self):
+        self.attempts: list[dict] = []
         self.sent: list[dict] = []
         self.fail_with: BaseException | None = None
         self.closed = 0
 
-    def send(self, *, to: str, subject: str, body_text: str, body_html: str) -> None:
+    def send(self, *, to: str, subject: str, body_text: str, body_html: str,
+             message_id: str) -> None:
+        message = {"to": to, "subject": subject, "body_text": body_text, "body_html": body_html,
+                   "message_id": message_id}
+        self.attempts.append(message)
         if self.fail_with is not None:
             raise self.fail_with
-        self.sent.append({"to": to, "subject": subject, "body_text": body_text,
-                          "body_html": body_html})
+        self.sent.append(message)
 
     def close(self) -> None:
         self.closed += 1
