@@ -24,8 +24,9 @@ def new_message_id() -> str:
     Every attempt to send the row carries it, so a receiving server can drop a second copy of
     mail that went out twice (a worker or the SMTP server died after the data had gone through).
     """
-    _name, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
-    domain = address.rpartition("@")[2] or urlparse(settings.PANEL_URL).hostname or "localhost"
+    _local, at, domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")
+    if not (at and domain):
+        domain = urlparse(settings.PANEL_URL).hostname or "localhost"
     return make_msgid(domain=domain)
 
 
