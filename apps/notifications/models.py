@@ -65,7 +65,8 @@ class OutboundEmail(models.Model):
     next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now, db_index=True)
     # When this row took one of its address's sending slots (set while sending and once sent).
     slot_at = models.DateTimeField(_("slot taken"), null=True, blank=True, db_index=True)
-    # A worker holds a claimed row until then; past it, a crashed worker's row is due again.
+    # A worker holds a claimed row until then (renewed while it sends, see lease.py); past it,
+    # a crashed worker's row is due again.
     lease_until = models.DateTimeField(null=True, blank=True)
     # Which claim holds the row while it is SENDING: only that worker may renew or finish it.
     claim_token = models.UUIDField(null=True, blank=True, editable=False)
