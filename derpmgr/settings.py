@@ -264,6 +264,9 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # The seed's rule: at most this many e-mails to one address in any window of this many seconds.
 EMAIL_RATE_LIMIT_COUNT = env.int("EMAIL_RATE_LIMIT_COUNT", default=5)
 EMAIL_RATE_LIMIT_WINDOW = env.int("EMAIL_RATE_LIMIT_WINDOW", default=600)
+# A worker holds an outbox row it is sending for this long, renewed while the send runs; past
+# it, the row is taken to be lost with its worker and sent again (with the same Message-ID).
+EMAIL_SEND_LEASE_SECONDS = env.int("EMAIL_SEND_LEASE_SECONDS", default=300)
 
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")

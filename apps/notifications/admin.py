@@ -17,9 +17,11 @@ class OutboundEmailAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     list_display = ["created_at", "to", "subject", "status", "attempts", "next_attempt_at",
                     "sent_at", "last_error"]
     list_filter = ["status", "template"]
-    search_fields = ["to", "subject"]
+    # The Message-ID finds the row a receiving server's bounce or complaint talks about.
+    search_fields = ["to", "subject", "message_id"]
     date_hierarchy = "created_at"
-    readonly_fields = [f.name for f in OutboundEmail._meta.fields if f.name != "body_html"]
+    readonly_fields = [f.name for f in OutboundEmail._meta.fields
+                       if f.name not in ("body_html", "claim_token")]
     exclude = ["body_html"]
     change_list_template = "admin/notifications/outboundemail/change_list.html"
 

@@ -1,3 +1,7 @@
+from email.utils import make_msgid, parseaddr
+from urllib.parse import urlparse
+
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -12,6 +16,18 @@ class EmailStatus(models.TextChoices):
 
 
 DUE_STATUSES = (EmailStatus.QUEUED, EmailStatus.DEFERRED)
+
+
+def new_message_id() -> str:
+    """A Message-ID for a new outbox row, under the sender's domain (else the panel's host).
+
+    Every attempt to send the row carries it, so a receiving server can drop a second copy of
+    mail that went out twice (a worker or the SMTP server died after the data had gone through).
+    """
+    _local, at, domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")
+    if not (at and domain):
+        domain = urlparse(settings.PANEL_URL).hostname or "localhost"
+    return make_msgid(domain=domain)
 
 
 class Recipient(models.Model):
@@ -49,8 +65,13 @@ class OutboundEmail(models.Model):
     next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now, db_index=True)
     # When this row took one of its address's sending slots (set while sending and once sent).
     slot_at = models.DateTimeField(_("slot taken"), null=True, blank=True, db_index=True)
-    # A worker holds a claimed row until then; past it, a crashed worker's row is due again.
+    # A worker holds a claimed row until then (renewed while it sends, see lease.py); past it,
+    # a crashed worker's row is due again.
     lease_until = models.DateTimeField(null=True, blank=True)
+    # Which claim holds the row while it is SENDING: only that worker may renew or finish it.
+    claim_token = models.UUIDField(null=True, blank=True, editable=False)
+    message_id = models.CharField(_("Message-ID"), max_length=255, unique=True,
+                                  default=new_message_id, editable=False)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
     last_error = models.TextField(_("last error"), blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)

@@ -5,6 +5,10 @@ claims due rows and hands them to the transport. The seed's limit — at most
 EMAIL_RATE_LIMIT_COUNT mails to one address in any EMAIL_RATE_LIMIT_WINDOW seconds — is a
 sliding window over the moments rows took a sending slot, checked while holding the address's
 `Recipient` row, so several workers cannot overrun it together.
+
+Delivery is exactly once as far as SMTP allows: a worker holds a claimed row under a lease it
+renews while sending (see lease.py), and when a worker or the SMTP server dies after the data went
+through, the re-send carries the row's own Message-ID, so the receiving side can drop the copy.
 """
 
 import dataclasses
@@ -22,13 +26,12 @@ from django.utils import timezone, translation
 from apps.audit import services as audit
 from derpmgr.errors import RateLimited, ServiceError
 
+from . import lease
 from .models import DUE_STATUSES, EmailStatus, OutboundEmail, Recipient
 from .transport import DjangoMailTransport, MailError
 
 logger = logging.getLogger(__name__)
 
-# How long a worker may hold a claimed row before another may take it back.
-SEND_LEASE = timedelta(minutes=5)
 MAX_BACKOFF = timedelta(hours=1)
 
 
@@ -140,6 +143,7 @@ class DispatchReport:
     deferred: int = 0
     failed: int = 0
     rate_limited: int = 0
+    lost_claims: int = 0  # sent, but another worker had taken the row over meanwhile
     stopped_early: bool = False
 
 
@@ -151,9 +155,13 @@ def _backoff(attempts: int) -> timedelta:
 
 
 def release_stale_leases(now: datetime) -> int:
-    """Rows a crashed worker held past its lease become due again."""
+    """Rows a crashed worker held past its lease become due again.
+
+    The row keeps its slot: the lost attempt may have reached the recipient, so the slot still
+    counts for the address's other mail until the row's next claim replaces it.
+    """
     return OutboundEmail.objects.filter(status=EmailStatus.SENDING, lease_until__lt=now).update(
-        status=EmailStatus.DEFERRED, next_attempt_at=now, lease_until=None,
+        status=EmailStatus.DEFERRED, next_attempt_at=now, lease_until=None, claim_token=None,
         last_error="worker lost while sending; retrying")
 
 
@@ -169,9 +177,12 @@ def _claim(email_id: int, report: DispatchReport) -> OutboundEmail | None:
         # server would otherwise stamp slots in the past (letting more mail into the window) and
         # leases that have already run out (letting another worker send the row again).
         now = timezone.now()
+        # The row's own earlier slot (left by a lost worker) is not in its way: this claim
+        # replaces it.
         slots = list(
             OutboundEmail.objects.filter(recipient_id=email.recipient_id,
                                          slot_at__gt=now - _window())
+            .exclude(pk=email.pk)
             .order_by("-slot_at").values_list("slot_at", flat=True)[:settings.EMAIL_RATE_LIMIT_COUNT]
         )
         if len(slots) >= settings.EMAIL_RATE_LIMIT_COUNT:
@@ -184,34 +195,45 @@ def _claim(email_id: int, report: DispatchReport) -> OutboundEmail | None:
             return None
         email.status = EmailStatus.SENDING
         email.slot_at = now
-        email.lease_until = now + SEND_LEASE
+        email.lease_until = now + lease.length()
+        email.claim_token = lease.new_token()
         email.attempts = F("attempts") + 1
-        email.save(update_fields=["status", "slot_at", "lease_until", "attempts"])
+        email.save(update_fields=["status", "slot_at", "lease_until", "claim_token", "attempts"])
     email.refresh_from_db(fields=["attempts"])
     return email
 
 
 def _deliver(email: OutboundEmail, transport, report: DispatchReport) -> MailError | None:
-    claimed = OutboundEmail.objects.filter(pk=email.pk, status=EmailStatus.SENDING)
     try:
-        transport.send(to=email.to, subject=email.subject, body_text=email.body_text,
-                       body_html=email.body_html)
+        with lease.kept_alive(email.pk, email.claim_token):
+            transport.send(to=email.to, subject=email.subject, body_text=email.body_text,
+                           body_html=email.body_html, message_id=email.message_id)
     except MailError as exc:
-        now = timezone.now()
         if exc.transient:
-            claimed.update(status=EmailStatus.DEFERRED, slot_at=None, lease_until=None,
-                           next_attempt_at=now + _backoff(email.attempts), last_error=str(exc))
-            report.deferred += 1
+            report.deferred += _finish(
+                email, report, status=EmailStatus.DEFERRED, slot_at=None, last_error=str(exc),
+                next_attempt_at=timezone.now() + _backoff(email.attempts))
         else:
-            claimed.update(status=EmailStatus.FAILED, slot_at=None, lease_until=None,
-                           last_error=str(exc))
-            report.failed += 1
+            report.failed += _finish(email, report, status=EmailStatus.FAILED, slot_at=None,
+                                     last_error=str(exc))
         logger.warning("e-mail %s not sent (%s): %s", email.pk,
                        "will retry" if exc.transient else "permanent", exc)
         return exc
-    claimed.update(status=EmailStatus.SENT, sent_at=timezone.now(), lease_until=None, last_error="")
-    report.sent += 1
+    report.sent += _finish(email, report, status=EmailStatus.SENT, sent_at=timezone.now(),
+                           last_error="")
     return None
+
+
+def _finish(email: OutboundEmail, report: DispatchReport, **outcome) -> int:
+    """Record how the send went (1) if this worker's claim still holds the row, else 0: a worker
+    whose row was taken over must not overwrite what the new holder does with it."""
+    finished = lease.held(email.pk, email.claim_token).update(lease_until=None, claim_token=None,
+                                                              **outcome)
+    if not finished:
+        report.lost_claims += 1
+        logger.warning("e-mail %s: another worker took it over during this send; the outcome "
+                       "is left to that worker", email.pk)
+    return finished
 
 
 def dispatch_outbox(*, batch: int = 200, transport=None) -> DispatchReport:

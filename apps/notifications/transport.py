@@ -56,9 +56,12 @@ class DjangoMailTransport:
     def __init__(self):
         self._connection = None
 
-    def send(self, *, to: str, subject: str, body_text: str, body_html: str) -> None:
+    def send(self, *, to: str, subject: str, body_text: str, body_html: str,
+             message_id: str) -> None:
+        """`message_id` is the row's own: every attempt at one row carries the same one."""
         message = EmailMultiAlternatives(subject=subject, body=body_text,
-                                         from_email=settings.DEFAULT_FROM_EMAIL, to=[to])
+                                         from_email=settings.DEFAULT_FROM_EMAIL, to=[to],
+                                         headers={"Message-ID": message_id})
         if body_html:
             message.attach_alternative(body_html, "text/html")
         try:

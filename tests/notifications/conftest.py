@@ -7,6 +7,7 @@ from apps.notifications import tasks
 from tests import parts
 
 from .support import T0, FakeTransport, Mailbox, SmtpServer, point_django_at
+from .worker_process import Broker, close_broker, open_broker
 
 
 @pytest.fixture
@@ -22,6 +23,14 @@ def smtp_server(settings):
 @pytest.fixture
 def mailbox(smtp_server) -> Mailbox:
     return smtp_server.mailbox
+
+
+@pytest.fixture
+def broker(tmp_path) -> Broker:
+    """A broker queue of the test's own for a real worker process (see worker_process.py)."""
+    broker = open_broker(tmp_path)
+    yield broker
+    close_broker(broker)
 
 
 @pytest.fixture

@@ -38,7 +38,8 @@ def test_the_dispatcher_sends_a_queued_row_and_marks_it_sent(customer, transport
     assert (report.sent, email.status, email.attempts) == (1, EmailStatus.SENT, 1)
     assert email.sent_at is not None
     assert transport.sent == [{"to": customer.email, "subject": email.subject,
-                               "body_text": email.body_text, "body_html": email.body_html}]
+                               "body_text": email.body_text, "body_html": email.body_html,
+                               "message_id": email.message_id}]
     assert transport.closed == 1
 
 
