@@ -19,5 +19,5 @@ def server_credentials_readable(app_configs=None, databases=None, **kwargs):
         names = unreadable_servers()
     except DatabaseError:
         return []  # unreachable or not migrated far enough; Django's own checks say so
-    return [checks.Warning(unreadable_message(name), hint=WHAT_TO_DO, id="servers.W001")
+    return [checks.Warning(unreadable_message(name), hint=WHAT_TO_DO, obj=Server, id="servers.W001")
             for name in names]

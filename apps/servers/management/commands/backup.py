@@ -2,13 +2,14 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from apps.servers.backup import BackupError, create_backup
 
 
 class Command(BaseCommand):
-    help = _("Write the database and the keys that read its server credentials into one archive "
-             "(tar.gz, mode 0600).")
+    help = _lazy("Write the database and the keys that read its server credentials into one "
+                 "archive (tar.gz, mode 0600).")
 
     def add_arguments(self, parser):
         parser.add_argument("--output", type=Path,

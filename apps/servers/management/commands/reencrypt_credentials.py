@@ -1,11 +1,12 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from apps.servers.credentials import WHAT_TO_DO, reencrypt_credentials
 
 
 class Command(BaseCommand):
-    help = _("Encrypt every server credential again with the first CREDENTIALS_KEY entry.")
+    help = _lazy("Encrypt every server credential again with the first CREDENTIALS_KEY entry.")
 
     def handle(self, *args, **options):
         report = reencrypt_credentials(actor_label="manage.py reencrypt_credentials")

@@ -2,13 +2,14 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from apps.servers.backup import BackupError, restore_backup
 
 
 class Command(BaseCommand):
-    help = _("Replace the database with a backup archive's and make its server credentials "
-             "readable. Stop the web server and the worker first.")
+    help = _lazy("Replace the database with a backup archive's and make its server "
+                 "credentials readable. Stop the web server and the worker first.")
 
     def add_arguments(self, parser):
         parser.add_argument("path", type=Path, help=_("Archive written by manage.py backup."))
