@@ -301,3 +301,24 @@ def test_a_missing_pg_dump_is_a_clear_error(monkeypatch, archive_path, tmp_path)
     assert "pg_dump is not installed" in str(refused.value)
     assert "postgresql-client-" in str(refused.value)
     assert not archive_path.exists()
+
+
+# --- Sealed with a passphrase -------------------------------------------------------------------
+
+def test_an_archive_sealed_with_a_passphrase_opens_only_with_it(make_server, archive_path, tmp_path):
+    make_server("sealed-1")
+    passphrase, wrong = tmp_path / "passphrase", tmp_path / "wrong"
+    passphrase.write_text("correct horse battery staple\n")
+    wrong.write_text("incorrect horse\n")
+
+    output = command("backup", "--output", str(archive_path), "--passphrase-file", str(passphrase))
+
+    assert "sealed" in output and stat.S_IMODE(archive_path.stat().st_mode) == 0o600
+    assert not tarfile.is_tarfile(archive_path)
+    with pytest.raises(CommandError, match="give --passphrase-file"):
+        command("restore", str(archive_path), "--force")
+    with pytest.raises(CommandError, match="passphrase does not open"):
+        command("restore", str(archive_path), "--force", "--passphrase-file", str(wrong))
+    wipe()
+    command("restore", str(archive_path), "--passphrase-file", str(passphrase))
+    assert Server.objects.get(name="sealed-1").ssh_secret() == CLIENT_KEY

@@ -17,8 +17,10 @@ from apps.servers.models import Server
 
 from . import archive, dumps, keys, manifest
 from .errors import BackupError
+from .sealing import read_passphrase
 
-__all__ = ["BackupError", "BackupReport", "RestoreReport", "create_backup", "restore_backup"]
+__all__ = ["BackupError", "BackupReport", "RestoreReport", "create_backup", "read_passphrase",
+           "restore_backup"]
 
 
 @dataclass
@@ -27,6 +29,7 @@ class BackupReport:
     size: int
     servers: int
     keys_included: bool
+    sealed: bool
 
 
 @dataclass
@@ -46,7 +49,8 @@ def default_output() -> Path:
 
 
 def create_backup(*, output: Path | None = None, include_keys: bool = True,
-                  using: str = DEFAULT_DB_ALIAS, actor_label: str = "") -> BackupReport:
+                  passphrase: str | None = None, using: str = DEFAULT_DB_ALIAS,
+                  actor_label: str = "") -> BackupReport:
     """Dump the database into a new archive at `output` (mode 0600); never replaces a file."""
     connection = connections[using]
     dumps.engine_of(connection)
@@ -57,22 +61,22 @@ def create_backup(*, output: Path | None = None, include_keys: bool = True,
         dump = dumps.dump(connection, Path(workdir))
         material = keys.key_material() if include_keys else None
         archive.write(output, manifest=manifest.build(connection, keys_included=include_keys),
-                      dump=dump, keys=material)
+                      dump=dump, keys=material, passphrase=passphrase)
     servers = Server.objects.using(using).count()
     record(actor=None, actor_label=actor_label, action="servers.backup_created",
            details={"path": str(output), "engine": connection.vendor, "servers": servers,
-                    "keys_included": include_keys})
+                    "keys_included": include_keys, "sealed": bool(passphrase)})
     return BackupReport(path=output, size=output.stat().st_size, servers=servers,
-                        keys_included=include_keys)
+                        keys_included=include_keys, sealed=bool(passphrase))
 
 
-def restore_backup(*, path: Path, force: bool = False, using: str = DEFAULT_DB_ALIAS,
-                   actor_label: str = "") -> RestoreReport:
+def restore_backup(*, path: Path, force: bool = False, passphrase: str | None = None,
+                   using: str = DEFAULT_DB_ALIAS, actor_label: str = "") -> RestoreReport:
     """Replace the database with the archive's, then make its server credentials readable."""
     connection = connections[using]
     engine = dumps.engine_of(connection)
     with tempfile.TemporaryDirectory(prefix="derpmgr-restore-") as workdir:
-        contents = archive.read(Path(path), Path(workdir))
+        contents = archive.read(Path(path), Path(workdir), passphrase=passphrase)
         _check_fits(contents.manifest, connection, engine)
         occupied = [] if force else _occupied_tables(connection)
         if occupied:

@@ -5,6 +5,8 @@ out, the keys that decrypt the server credentials in that dump.
                      "git_commit", "database_file", "keys_included"}
     database.pgdump / database.sqlite3
     keys.json       {"credentials_keys": [...], "secret_key": ... or null}
+
+Sealed with a passphrase, the same tar.gz is encrypted whole (sealing.py).
 """
 
 import io
@@ -19,6 +21,7 @@ from pathlib import Path
 
 from django.utils.translation import gettext as _
 
+from . import sealing
 from .errors import BackupError
 
 FORMAT_VERSION = 1
@@ -42,18 +45,23 @@ def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
     tar.addfile(info, io.BytesIO(data))
 
 
-def write(path: Path, *, manifest: dict, dump: Path, keys: dict | None) -> None:
+def write(path: Path, *, manifest: dict, dump: Path, keys: dict | None,
+          passphrase: str | None = None) -> None:
     """Write the archive whole under a temporary name (mkstemp: mode 0600), then link it into
-    place: a crash leaves no half archive, and an existing file is never replaced."""
+    place: a crash leaves no half archive, and an existing file is never replaced. With a
+    passphrase the whole archive is sealed (see sealing.py)."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
     try:
         with os.fdopen(fd, "wb") as raw:
-            with tarfile.open(fileobj=raw, mode="w:gz") as tar:
+            tar_target = io.BytesIO() if passphrase else raw
+            with tarfile.open(fileobj=tar_target, mode="w:gz") as tar:
                 _add_bytes(tar, MANIFEST, json.dumps(manifest, indent=2).encode())
                 tar.add(dump, arcname=manifest["database_file"], filter=_private)
                 if keys is not None:
                     _add_bytes(tar, KEYS, json.dumps(keys, indent=2).encode())
+            if passphrase:
+                raw.write(sealing.seal(tar_target.getvalue(), passphrase))
             raw.flush()
             os.fsync(raw.fileno())
         os.link(temporary, path)
@@ -69,10 +77,13 @@ def _private(info: tarfile.TarInfo) -> tarfile.TarInfo:
     return info
 
 
-def read(path: Path, workdir: Path) -> Contents:
+def read(path: Path, workdir: Path, *, passphrase: str | None = None) -> Contents:
     """The manifest, the dump (copied into `workdir`) and the keys, each checked before use."""
     if not path.is_file():
         raise BackupError(_("%(path)s does not exist or is not a file.") % {"path": path})
+    shown = path
+    if sealing.is_sealed(path):
+        path = sealing.unseal(path, passphrase, workdir / "unsealed.tar.gz")
     try:
         with tarfile.open(path, mode="r:gz") as tar:
             manifest = json.loads(tar.extractfile(MANIFEST).read())
@@ -87,7 +98,7 @@ def read(path: Path, workdir: Path) -> Contents:
         raise
     except _UNREADABLE as exc:
         raise BackupError(_("%(path)s is not a readable derpmgr backup (%(reason)s).")
-                          % {"path": path, "reason": str(exc) or type(exc).__name__}) from exc
+                          % {"path": shown, "reason": str(exc) or type(exc).__name__}) from exc
     return Contents(manifest=manifest, dump=dump, keys=keys)
 
 

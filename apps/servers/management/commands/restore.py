@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
-from apps.servers.backup import BackupError, restore_backup
+from apps.servers.backup import BackupError, read_passphrase, restore_backup
 
 
 class Command(BaseCommand):
@@ -15,10 +15,14 @@ class Command(BaseCommand):
         parser.add_argument("path", type=Path, help=_("Archive written by manage.py backup."))
         parser.add_argument("--force", action="store_true",
                             help=_("Restore even though the database holds data (it is replaced)."))
+        parser.add_argument("--passphrase-file", type=Path,
+                            help=_("The passphrase of a sealed archive, in this file."))
 
-    def handle(self, *args, path, force=False, **options):
+    def handle(self, *args, path, force=False, passphrase_file=None, **options):
         try:
-            report = restore_backup(path=path, force=force, actor_label="manage.py restore")
+            passphrase = read_passphrase(passphrase_file) if passphrase_file else None
+            report = restore_backup(path=path, force=force, passphrase=passphrase,
+                                    actor_label="manage.py restore")
         except BackupError as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(self.style.SUCCESS(
