@@ -6,6 +6,7 @@ cache, Celery on kombu's filesystem broker with beat embedded in the worker, e-m
 Set DERPMGR_ENV=production for the production checks (a real SECRET_KEY, no DEBUG).
 """
 
+import base64
 import os
 import secrets
 import tempfile
@@ -214,9 +215,31 @@ RATE_REDEEM_PER_USER = env.str("RATE_REDEEM_PER_USER", default="10/h")
 RATE_REDEEM_PER_IP = env.str("RATE_REDEEM_PER_IP", default="30/h")
 
 # --- Fleet ----------------------------------------------------------------------------------
-# Key that encrypts server credentials at rest (Fernet, 32 url-safe base64 bytes). Unset: derived
-# from SECRET_KEY, so rotating SECRET_KEY then needs the credentials entered again.
-CREDENTIALS_KEY = env.str("CREDENTIALS_KEY", default="")
+
+
+def _fernet_keys(keys: list[str]) -> list[str]:
+    """CREDENTIALS_KEY's entries, each checked to be a Fernet key (never echoed in the error)."""
+    for position, key in enumerate(keys, start=1):
+        try:
+            valid = len(base64.urlsafe_b64decode(key.encode())) == 32
+        except (ValueError, TypeError):
+            valid = False
+        if not valid:
+            raise ImproperlyConfigured(
+                f"CREDENTIALS_KEY entry {position} is not a Fernet key (32 url-safe base64 bytes; "
+                "make one with: python -c 'from cryptography.fernet import Fernet; "
+                "print(Fernet.generate_key().decode())').")
+    return keys
+
+
+# Keys that encrypt server credentials at rest (Fernet), comma-separated: the first encrypts, every
+# one decrypts, so a new key goes first and the old one stays second until reencrypt_credentials
+# has run. Unset: one key derived from SECRET_KEY (tried last in any case, to move off it).
+CREDENTIALS_KEY = _fernet_keys([k.strip() for k in env.list("CREDENTIALS_KEY", default=[]) if k.strip()])
+# Decrypt-only keys installed by `manage.py restore` from a backup's key material (mode 0600).
+CREDENTIALS_KEYRING = env.str("CREDENTIALS_KEYRING", default=str(DATA_DIR / "credentials_keyring"))
+# Where `manage.py backup` writes its archive when no --output is given.
+BACKUP_DIR = env.str("BACKUP_DIR", default=str(DATA_DIR / "backups"))
 # The relay image and its arguments; {port}, {hostname}, {certdir}, {verify_url} are filled per
 # instance, each as one argument (no shell is involved).
 DERP_IMAGE = env.str("DERP_IMAGE", default="fredliang/derper:latest")

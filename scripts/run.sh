@@ -11,6 +11,10 @@ BIND=${DERPMGR_BIND:-127.0.0.1:8000}
 ensure_venv requirements.txt
 say "Preparing the database"
 "$VENV/bin/python" manage.py migrate --noinput -v0
+# Server credentials no key can decrypt: said loudly, but the panel still starts (only fleet work
+# needs them; see README, "Backups" for what to do).
+"$VENV/bin/python" manage.py check_credentials \
+  || say "WARNING: some server credentials cannot be decrypted (see above); the panel starts anyway"
 "$VENV/bin/python" manage.py createcachetable
 "$VENV/bin/python" manage.py sync_schedules
 "$VENV/bin/python" manage.py collectstatic --noinput -v0
