@@ -141,3 +141,26 @@ def test_a_frozen_database_ends_the_request_with_503_after_the_statement_limit(d
                 assert status == 503 and response_headers["Retry-After"] == str(RETRY_AFTER)
                 assert 0.9 < took < 5, f"{path} took {took:.2f}s"  # it waited for the lock, 1 s
         assert get(port, "/accounts/me/", session)[0] == 302  # and recovers once the lock goes
+
+
+# --- Redis down -------------------------------------------------------------------------------
+
+def test_redis_down_a_rate_limited_call_answers_503(db, tmp_path):
+    """The rate limits count in Redis (REDIS_URL): with Redis gone, sign-in answers 503, quickly."""
+    port = free_port()
+    env = panel_env(parts.database_url_for_subprocess(), REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
+    log = tmp_path / "panel.log"
+    with serve(bind="127.0.0.1", port=port, env=env, log=log):
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        started = time.monotonic()
+        connection.request("POST", "/api/user/login", body=json.dumps(
+            {"email": "someone@example.com", "password": "whatever-it-is"}),
+            headers={"Content-Type": "application/json", "Accept-Language": "en"})
+        response = connection.getresponse()
+        took = time.monotonic() - started
+        body = json.loads(response.read())
+        connection.close()
+    assert response.status == 503 and response.getheader("Retry-After") == str(RETRY_AFTER)
+    assert body["error"]["code"] == "unavailable"
+    assert took < 3, f"{took:.2f}s"
+    assert "WARNING derpmgr.unavailable redis unavailable" in log.read_text()
