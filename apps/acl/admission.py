@@ -14,6 +14,10 @@ Two ways to keep entries right, by cache:
   file in DATA_DIR that every process has memory-mapped (a memory read per request, no system
   call, no query); entries stored under another generation no longer count.
 
+When parts fail: a cache hit needs no database, so cached answers keep coming with the database
+down or frozen (a miss then refuses that one device, after at most LOAD_TIMEOUT_MS on
+PostgreSQL); with Redis down or frozen the database decides (README, "When parts fail").
+
 Last-seen times (at most once a minute per device and process) and denied counts are written in
 batches by a background thread, never on the request path.
 """
