@@ -1,4 +1,4 @@
-# The panel's image (web, worker and beat run from it; see docker-compose.yml).
+# The panel's image (web, admission, worker and beat run from it; see docker-compose.yml).
 FROM python:3.11-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 DERPMGR_DATA_DIR=/data
 WORKDIR /app
@@ -8,5 +8,5 @@ COPY . .
 RUN SECRET_KEY=collectstatic-only DERPMGR_DATA_DIR=/tmp/build python manage.py collectstatic --noinput -v0 && useradd -r -u 10001 derpmgr \
     && mkdir -p /data && chown derpmgr /data
 USER derpmgr
-EXPOSE 8000
+EXPOSE 8000 8001
 CMD ["gunicorn", "derpmgr.wsgi", "--bind", "0.0.0.0:8000", "--workers", "4", "--access-logfile", "-"]

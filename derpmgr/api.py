@@ -13,6 +13,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from derpmgr import unavailable
 from derpmgr.errors import RateLimited, ServiceError
 
 logger = logging.getLogger(__name__)
@@ -50,6 +51,8 @@ def _field_errors(detail) -> dict:
 
 
 def exception_handler(exc, context):
+    if (response := unavailable.response_for(context["request"], exc)) is not None:
+        return response  # the database or Redis is down or too slow: 503 + Retry-After
     if isinstance(exc, RateLimited):
         response = Response(error_body(exc.code, exc.message, retry_after=exc.retry_after),
                             status=exc.status)

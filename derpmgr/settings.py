@@ -16,6 +16,8 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from derpmgr import db_timeouts
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -70,6 +72,11 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # Public base URL of the panel: links in e-mails and the relays' admission URL are built on it.
 PANEL_URL = env.str("PANEL_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Base URL the relays call for admission (derper's --verify-client-url); empty: PANEL_URL. Point
+# it at the admission process (ADMISSION_BIND, behind the same proxy) so slow pages cannot starve it.
+ADMISSION_URL = env.str("ADMISSION_URL", default="").rstrip("/")
+# Where scripts/run.sh serves the admission process (derpmgr/admission_wsgi.py).
+ADMISSION_BIND = env.str("ADMISSION_BIND", default="127.0.0.1:8001")
 # How many reverse proxies in front of the panel append to X-Forwarded-For (0: trust none).
 NUM_PROXIES = env.int("NUM_PROXIES", default=0)
 
@@ -101,6 +108,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # Relays ask /api/acl/admit/<token> on every client connection: answered before the rest.
     "apps.acl.admission_view.AdmissionFastPath",
+    # The database or Redis down or too slow: 503 with Retry-After, not a 500 (derpmgr/unavailable.py).
+    "derpmgr.unavailable.UnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -142,19 +151,34 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         # IMMEDIATE takes the write lock when a transaction starts, so the web server and the
         # Celery worker serialise their writes instead of failing with "database is locked".
         "transaction_mode": "IMMEDIATE",
-        "timeout": 30,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
     # A file, not memory, so that worker and server processes started by tests see it.
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# A database that is down or frozen must not hold a request (or a gunicorn worker) forever: seconds
+# to connect, and seconds any one statement or lock wait may take (0: no limit). The web limit
+# stays under gunicorn's 30-second worker timeout; Celery workers get their own (derpmgr/celery.py).
+DATABASE_CONNECT_TIMEOUT = env.float("DATABASE_CONNECT_TIMEOUT", default=5)
+DATABASE_STATEMENT_TIMEOUT = env.float("DATABASE_STATEMENT_TIMEOUT", default=20)
+WORKER_DATABASE_STATEMENT_TIMEOUT = env.float("WORKER_DATABASE_STATEMENT_TIMEOUT", default=300)
+db_timeouts.apply(DATABASES["default"], connect=DATABASE_CONNECT_TIMEOUT,
+                  statement=DATABASE_STATEMENT_TIMEOUT)
+# What a client is told (Retry-After, seconds) when the database or Redis is unavailable.
+UNAVAILABLE_RETRY_AFTER = env.int("UNAVAILABLE_RETRY_AFTER", default=30)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, sessions ------------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
+# Seconds to reach Redis and to wait for its answer before it counts as unavailable: for the cache
+# and rate limits, and (shorter, they answer relays) for the admission answers.
+REDIS_TIMEOUT = env.float("REDIS_TIMEOUT", default=2)
+ADMISSION_REDIS_TIMEOUT = env.float("ADMISSION_REDIS_TIMEOUT", default=0.3)
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                          "LOCATION": REDIS_URL, "KEY_PREFIX": "derpmgr"}}
+                          "LOCATION": REDIS_URL, "KEY_PREFIX": "derpmgr",
+                          "OPTIONS": {"socket_connect_timeout": REDIS_TIMEOUT,
+                                      "socket_timeout": REDIS_TIMEOUT}}}
 else:
     # Shared by every process on the machine, with an atomic increment for rate limits.
     CACHES = {"default": {"BACKEND": "derpmgr.cache.AtomicDatabaseCache",

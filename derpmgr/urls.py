@@ -48,7 +48,7 @@ api_patterns = [
     path("<path:unknown>", json_not_found),
 ]
 
-handler500 = "derpmgr.api.server_error"
+handler500 = "derpmgr.unavailable.server_error"  # 503 when a part is down, else derpmgr.api's
 
 urlpatterns = [
     path("", accounts_views.home, name="home"),

@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
 BIND=${DERPMGR_BIND:-127.0.0.1:8000}
+ADMISSION_BIND=${ADMISSION_BIND:-127.0.0.1:8001}
 
 ensure_venv requirements.txt
 say "Preparing the database"
@@ -29,12 +30,17 @@ stop() {
 }
 trap stop INT TERM EXIT
 
-say "Starting the web server on http://$BIND and a Celery worker with embedded beat"
+say "Starting the web server on http://$BIND, relay admission on http://$ADMISSION_BIND and a Celery worker with embedded beat"
 "$VENV/bin/gunicorn" derpmgr.wsgi --bind "$BIND" --workers "${WEB_WORKERS:-2}" \
   --access-logfile - --log-level info &
+pids+=($!)
+# Relay admission in its own processes: slow pages cannot take its workers (README, "When parts
+# fail"). Threads: a cache miss waiting on the database does not hold up the cached answers.
+"$VENV/bin/gunicorn" derpmgr.admission_wsgi --bind "$ADMISSION_BIND" --workers 1 --threads 8 \
+  --log-level info &
 pids+=($!)
 "$VENV/bin/celery" -A derpmgr worker -B --loglevel=INFO --concurrency "${CELERY_CONCURRENCY:-2}" \
   --schedule "${DERPMGR_DATA_DIR:-data}/celerybeat-schedule" &
 pids+=($!)
-say "Sign in at http://$BIND/accounts/login/  (Ctrl-C stops both)"
+say "Sign in at http://$BIND/accounts/login/  (Ctrl-C stops them all)"
 wait -n "${pids[@]}"

@@ -14,11 +14,16 @@ Two ways to keep entries right, by cache:
   file in DATA_DIR that every process has memory-mapped (a memory read per request, no system
   call, no query); entries stored under another generation no longer count.
 
+When parts fail: a cache hit needs no database, so cached answers keep coming with the database
+down or frozen (a miss then refuses that one device, after at most LOAD_TIMEOUT_MS on
+PostgreSQL); with Redis down or frozen the database decides (README, "When parts fail").
+
 Last-seen times (at most once a minute per device and process) and denied counts are written in
 batches by a background thread, never on the request path.
 """
 
 import atexit
+import contextlib
 import hashlib
 import ipaddress
 import json
@@ -34,9 +39,13 @@ from django.conf import settings
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
+from derpmgr import unavailable
+
 logger = logging.getLogger(__name__)
 
 ENTRY_TTL = 300  # seconds; a safety net, invalidation is what keeps entries right
+# A cache miss waits at most this long for a frozen PostgreSQL, then that one device is refused.
+LOAD_TIMEOUT_MS = 2000
 STAMP_TTL = 7 * 24 * 3600  # a stamp outlives every entry stored under it
 
 
@@ -44,28 +53,64 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+class CacheUnavailable(Exception):
+    """Redis could not be reached or did not answer in time: decide from the database."""
+
+
 class _SharedEntries:
     """Entries in Redis, shared by every process, each valid under its token's stamp. One MGET per
-    decision, on one client per process (Django's cache would build a client per call)."""
+    decision, on one client per process (Django's cache would build a client per call).
+
+    Redis down or frozen costs a decision at most ADMISSION_REDIS_TIMEOUT (no retries), and then
+    nothing for RETRY_AFTER seconds: reads fail at once and decisions come from the database.
+    An invalidation Redis missed is kept and sent with this process's next round trip."""
 
     PREFIX = "derpmgr-admission:"
+    RETRY_AFTER = 5.0
 
     def __init__(self):
         self._client = None
         self._pid = 0
+        self._down_until = 0.0
+        self._pending: set[str] = set()  # hashes whose invalidation has not reached Redis yet
 
     def _redis(self):
         if self._client is None or self._pid != os.getpid():  # a forked worker dials its own
             import redis
+            from redis.backoff import NoBackoff
+            from redis.retry import Retry
 
-            self._client, self._pid = redis.Redis.from_url(settings.REDIS_URL), os.getpid()
+            timeout = settings.ADMISSION_REDIS_TIMEOUT
+            self._client = redis.Redis.from_url(
+                settings.REDIS_URL, socket_connect_timeout=timeout, socket_timeout=timeout,
+                retry=Retry(NoBackoff(), 0))
+            self._pid = os.getpid()
         return self._client
+
+    @contextlib.contextmanager
+    def _round_trip(self, *, unless_down: bool = True):
+        """The client; a Redis error comes out as CacheUnavailable and (for `unless_down` calls)
+        makes the next RETRY_AFTER seconds' calls fail at once."""
+        import redis
+
+        if unless_down and time.monotonic() < self._down_until:
+            raise CacheUnavailable("Redis was unavailable moments ago")
+        try:
+            yield self._redis()
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+            if time.monotonic() >= self._down_until:
+                logger.warning("admission cache (Redis) unavailable, deciding from the database: %s",
+                               unavailable.describe(exc))
+            self._down_until = time.monotonic() + self.RETRY_AFTER
+            raise CacheUnavailable(str(exc)) from exc
 
     def _keys(self, hashed: str) -> tuple[str, str]:
         return f"{self.PREFIX}entry:{hashed}", f"{self.PREFIX}stamp:{hashed}"
 
     def get(self, hashed: str):
-        raw, stamp = self._redis().mget(self._keys(hashed))
+        with self._round_trip() as client:
+            self._send_pending(client)
+            raw, stamp = client.mget(self._keys(hashed))
         stamp = stamp.decode() if stamp is not None else ""
         if raw is not None:
             entry = json.loads(raw)
@@ -74,16 +119,25 @@ class _SharedEntries:
         return None, stamp
 
     def put(self, hashed: str, entry: dict, stamp) -> None:
-        self._redis().set(self._keys(hashed)[0], json.dumps({**entry, "stamp": stamp}), ex=ENTRY_TTL)
+        with self._round_trip() as client:
+            client.set(self._keys(hashed)[0], json.dumps({**entry, "stamp": stamp}), ex=ENTRY_TTL)
 
     def invalidate(self, hashes: list[str]) -> None:
-        stamp = secrets.token_hex(8)
-        with self._redis().pipeline(transaction=False) as pipe:
+        self._pending.update(hashes)
+        with contextlib.suppress(CacheUnavailable), self._round_trip(unless_down=False) as client:
+            self._send_pending(client)
+
+    def _send_pending(self, client) -> None:
+        if not self._pending:
+            return
+        hashes, stamp = list(self._pending), secrets.token_hex(8)
+        with client.pipeline(transaction=False) as pipe:
             for hashed in hashes:
                 entry_key, stamp_key = self._keys(hashed)
                 pipe.set(stamp_key, stamp, ex=STAMP_TTL)
                 pipe.delete(entry_key)
             pipe.execute()
+        self._pending.difference_update(hashes)
 
 
 class _LocalEntries:
@@ -151,7 +205,16 @@ def _entries():
 
 
 def _load(token: str) -> dict:
-    """What the database says about one token (the cache miss path)."""
+    """What the database says about one token (the cache miss path), within LOAD_TIMEOUT_MS on
+    PostgreSQL (inside a caller's transaction the caller's limits stay)."""
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('statement_timeout', %s, true)", [str(LOAD_TIMEOUT_MS)])
+            return _read(token)
+    return _read(token)
+
+
+def _read(token: str) -> dict:
     from apps.accounts.models import RentalState
     from apps.containers.models import DerpInstance, InstanceStatus
 
@@ -176,13 +239,20 @@ def _load(token: str) -> dict:
 
 
 def decide(token: str, node_key: str, source: str) -> bool:
-    """True if the relay behind `token` may admit `node_key` now."""
+    """True if the relay behind `token` may admit `node_key` now. A cache hit touches no database;
+    with the cache unavailable the database decides; a database error on a miss propagates (the
+    view refuses that one request)."""
     hashed = token_hash(token)
     entries = _entries()
-    entry, stamp = entries.get(hashed)
+    try:
+        entry, stamp = entries.get(hashed)
+    except CacheUnavailable:
+        entry, stamp = None, None
     if entry is None:
         entry = _load(token)
-        entries.put(hashed, entry, stamp)
+        if stamp is not None:
+            with contextlib.suppress(CacheUnavailable):
+                entries.put(hashed, entry, stamp)
     device_id = entry["allow"].get(node_key)
     allowed = device_id is not None and time.time() < entry["until"]
     _recorder.note(device_id if allowed else None, entry["instance"], source)
@@ -267,8 +337,12 @@ class _Recorder:
     def _write(self, batch) -> None:
         try:
             self.flush(batch)
-        except Exception:  # never let bookkeeping take the thread down
-            logger.exception("could not record %d admission results", len(batch))
+        except Exception as exc:  # never let bookkeeping take the thread down
+            if unavailable.part_down(exc) is None:
+                logger.exception("could not record %d admission results", len(batch))
+            else:
+                logger.warning("could not record %d admission results: %s", len(batch),
+                               unavailable.describe(exc))
 
     def flush(self, batch) -> None:
         """One batch of (device id or None, instance id or None, source, time) into the database:

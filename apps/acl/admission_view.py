@@ -2,7 +2,9 @@
 
 derper posts {"NodePublic": "nodekey:<hex>", "Source": "<ip>"} without a Content-Type and needs
 200 {"Allow": true} to admit; anything else rejects. No session, cookies or CSRF here: the token
-in the URL is the authentication. Bad input is a refusal, never an error page.
+in the URL is the authentication. Bad input is a refusal, never an error page. Without an answer
+(the database unavailable on a cache miss) the refusal is a 503 {"Allow": false}: derper rejects
+whatever is not 200 {"Allow": true}, and the status tells operators why.
 """
 
 import json
@@ -10,6 +12,8 @@ import logging
 
 from django.http import HttpResponse
 from django.views.decorators.csrf import csrf_exempt
+
+from derpmgr import unavailable
 
 from . import admission
 from .models import NODE_KEY
@@ -57,8 +61,11 @@ def admit(request, token: str):
         return _answer(False)
     try:
         return _answer(admission.decide(token, *asked))
-    except Exception:  # the database or cache is down: refuse (derper fails closed), and say so
-        logger.exception("admission decision failed")
+    except Exception as exc:  # no answer without the database: refuse (derper fails closed)
+        if unavailable.part_down(exc) is None:
+            logger.exception("admission decision failed")
+        else:
+            logger.warning("admission refused, the database is unavailable: %s", unavailable.describe(exc))
         return _answer(False, status=503)
 
 

@@ -46,7 +46,8 @@ def cert_dir(server) -> str:
 
 
 def verify_url(instance) -> str:
-    return f"{settings.PANEL_URL}/api/acl/admit/{instance.admission_token}"
+    """The admission URL the relay calls: on ADMISSION_URL (the admission process), else PANEL_URL."""
+    return f"{settings.ADMISSION_URL or settings.PANEL_URL}/api/acl/admit/{instance.admission_token}"
 
 
 def relay_command(instance) -> list[str]:
