@@ -31,3 +31,29 @@ def require(user, action: str, obj=None) -> None:
     if user is not None and user.is_authenticated and user.is_active and user.is_staff_role:
         raise PermissionDenied(_("You do not have permission to do this. A super admin can grant it."))
     raise NotFound(_("Not found."))
+
+
+def page_requires(*actions: str):
+    """Decorate a page view: signed in (else the sign-in page) and allowed every action (else
+    404 outside the staff, 403 for staff lacking a grant)."""
+    from functools import wraps
+
+    from django.contrib.auth.decorators import login_required
+    from django.core.exceptions import PermissionDenied as PageForbidden
+    from django.http import Http404
+
+    def decorate(view):
+        @wraps(view)
+        def guarded(request, *args, **kwargs):
+            for action in actions:
+                try:
+                    require(request.user, action)
+                except PermissionDenied as refusal:
+                    raise PageForbidden(refusal.message) from None
+                except NotFound:
+                    raise Http404 from None
+            return view(request, *args, **kwargs)
+
+        return login_required(guarded)
+
+    return decorate

@@ -20,6 +20,17 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "distribution.view_distributorprofile",
         "distribution.add_distributorprofile",
         "distribution.change_distributorprofile",
+        # The fleet, day to day. Adding and deleting servers costs money: a super admin grants
+        # servers.add_server / servers.delete_server per admin.
+        "servers.view_server",
+        "servers.change_server",
+        "servers.operate_server",
+        "containers.view_derpinstance",
+        "containers.add_derpinstance",
+        "containers.change_derpinstance",
+        "containers.delete_derpinstance",
+        "operations.view_operation",
+        "operations.cancel_operation",
     ],
     Role.DISTRIBUTOR: [],
     Role.USER: [],
