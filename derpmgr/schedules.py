@@ -25,4 +25,9 @@ DEFAULT_SCHEDULES: dict[str, dict] = {
         "every_seconds": 3600,
         "description": "Active rentals get a new 32-day derpMap a few days before the old one ends.",
     },
+    "Send lost operations again": {
+        "task": "operations.sweep",
+        "every_seconds": 30,
+        "description": "Re-queue operations a lost broker message or a killed worker left behind.",
+    },
 }

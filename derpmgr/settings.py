@@ -103,6 +103,7 @@ INSTALLED_APPS = [
     "apps.servers",
     "apps.containers",
     "apps.acl",
+    "apps.operations",
 ]
 
 MIDDLEWARE = [
@@ -281,7 +282,6 @@ SSH_COMMAND_TIMEOUT = env.int("SSH_COMMAND_TIMEOUT", default=60)
 # Relays per rental when a plan does not say otherwise.
 DEFAULT_SERVERS_PER_RENTAL = env.int("DEFAULT_SERVERS_PER_RENTAL", default=3)
 # Provisioning retries for transient failures before it rolls back.
-PROVISION_MAX_RETRIES = env.int("PROVISION_MAX_RETRIES", default=3)
 # The container engine the services drive (tests swap in their own).
 CONTAINER_ENGINE = "apps.containers.engine.DockerEngine"
 # Devices per customer when no plan says otherwise.
@@ -328,12 +328,28 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
 CELERY_TASK_IGNORE_RESULT = True
+# The queue tasks go to (and workers consume) unless told otherwise: panels sharing one broker
+# give each its own.
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Publishing is a hint (the operation row is the record): a broker that is down must not hold
+# a request for long.
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
+
+# --- Operations (remote work as rows; see apps/operations) -----------------------------------
+# A worker's claim on an operation lasts this long unless renewed (a heartbeat renews it every
+# third of it); after that, a killed worker's operation is taken up again.
+OPERATION_LEASE_SECONDS = env.int("OPERATION_LEASE_SECONDS", default=120)
+# A queued operation no worker picked up this long after it was sent is sent again.
+OPERATION_REQUEUE_SECONDS = env.int("OPERATION_REQUEUE_SECONDS", default=60)
+# Attempts per operation (transient failures are retried after 10, 20, 40 … seconds).
+OPERATION_MAX_ATTEMPTS = env.int("OPERATION_MAX_ATTEMPTS", default=4)
+OPERATION_RETRY_BASE_SECONDS = env.int("OPERATION_RETRY_BASE_SECONDS", default=10)
 
 # --- API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -66,5 +66,7 @@ urlpatterns = [
     path("", include("apps.containers.urls")),
     # derpMaps and devices: /acl/… pages, the derpMap URL and /api/acl/… (before the catch-all).
     path("", include("apps.acl.urls")),
+    # Remote work as rows: /ops/operations/… pages and /api/operations/… (before the catch-all).
+    path("", include("apps.operations.urls")),
     path("api/", include((api_patterns, "api"))),
 ]

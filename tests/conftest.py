@@ -107,3 +107,11 @@ def fake_engine(settings):
     engine_module._engine.cache_clear()
     yield engine()
     engine_module._engine.cache_clear()
+
+
+@pytest.fixture
+def run_operations(db):
+    """Carry out the queued operations here and now, as a worker would; returns how many ran."""
+    from apps.operations import services as operations
+
+    return operations.run_due

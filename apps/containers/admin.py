@@ -1,15 +1,18 @@
 """Relays in the Django admin: admins and super admins list them and operate on a selection.
 Rows are made and changed by the services only; the admission token is never shown."""
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
+from apps.accounts.policy import can
+from apps.operations.models import OperationKind
+from apps.operations.views import tell_queued
 from apps.servers.models import Server
 from derpmgr.errors import ServiceError
 from derpmgr.net import client_ip
 
-from . import services
+from . import requests
 from .models import DerpInstance
 
 SHOWN_FIELDS = ["user", "server", "port", "status", "container_name", "container_id", "replaces",
@@ -32,14 +35,14 @@ class DerpInstanceAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return DerpInstance.objects.visible_to(request.user).select_related("user", "server")
 
-    def has_module_permission(self, request):
-        return request.user.is_staff_role
-
-    def has_view_permission(self, request, obj=None):
-        return request.user.is_staff_role
-
     def has_operate_permission(self, request):
-        return request.user.is_staff_role
+        return can(request.user, "containers.change_derpinstance")
+
+    def has_remove_permission(self, request):
+        return can(request.user, "containers.delete_derpinstance")
+
+    def has_reconcile_permission(self, request):
+        return can(request.user, "servers.operate_server")
 
     def has_add_permission(self, request):
         return False  # relays come from provisioning, the API or the actions here
@@ -54,53 +57,44 @@ class DerpInstanceAdmin(admin.ModelAdmin):
     def error_summary(self, obj):
         return Truncator(obj.last_error).chars(80)
 
-    def _each(self, request, queryset, operation, done_message):
-        done, refused = 0, []
+    def _each(self, request, queryset, ask):
+        queued, refused = [], []
         for instance in queryset:
             try:
-                operation(actor=request.user, instance=instance, ip=client_ip(request))
+                queued.append(ask(instance))
             except ServiceError as error:
                 refused.append(f"{instance}: {error.message}")
-            else:
-                done += 1
-        if done:
-            self.message_user(request, done_message % {"n": done}, messages.SUCCESS)
-        for line in refused:
-            self.message_user(request, line, messages.ERROR)
+        tell_queued(request, queued, refused=refused)
+
+    def _relay_action(self, request, queryset, kind):
+        self._each(request, queryset, lambda instance: requests.relay_action(
+            kind, actor=request.user, instance=instance, ip=client_ip(request)))
 
     @admin.action(description=_("Start the selected relays"), permissions=["operate"])
     def start(self, request, queryset):
-        self._each(request, queryset, services.start_stopped_instance, _("%(n)d relay(s) started."))
+        self._relay_action(request, queryset, OperationKind.START)
 
     @admin.action(description=_("Stop the selected relays"), permissions=["operate"])
     def stop(self, request, queryset):
-        self._each(request, queryset, services.stop_instance, _("%(n)d relay(s) stopped."))
+        self._relay_action(request, queryset, OperationKind.STOP)
 
     @admin.action(description=_("Restart the selected relays"), permissions=["operate"])
     def restart(self, request, queryset):
-        self._each(request, queryset, services.restart_instance, _("%(n)d relay(s) restarted."))
+        self._relay_action(request, queryset, OperationKind.RESTART)
 
-    @admin.action(description=_("Remove the selected relays"), permissions=["operate"])
+    @admin.action(description=_("Remove the selected relays"), permissions=["remove"])
     def remove(self, request, queryset):
-        self._each(request, queryset, services.remove_instance, _("%(n)d relay(s) removed."))
+        self._relay_action(request, queryset, OperationKind.REMOVE)
 
     @admin.action(description=_("Move the selected relays to the least loaded server"),
                   permissions=["operate"])
     def migrate(self, request, queryset):
-        self._each(request, queryset, services.migrate_instance, _("%(n)d relay(s) moved."))
+        self._each(request, queryset, lambda instance: requests.migrate(
+            actor=request.user, instance=instance, ip=client_ip(request)))
 
     @admin.action(description=_("Reconcile the servers of the selected relays"),
-                  permissions=["operate"])
+                  permissions=["reconcile"])
     def reconcile(self, request, queryset):
-        for server in Server.objects.filter(pk__in=queryset.values("server_id")):
-            report = services.reconcile_server(server=server, actor=request.user)
-            if report.error:
-                self.message_user(request, _("%(server)s: not reconciled: %(why)s")
-                                  % {"server": server.name, "why": report.error}, messages.ERROR)
-                continue
-            self.message_user(request, _(
-                "%(server)s: %(started)d started, %(stopped)d stopped, %(orphans)d orphan(s) "
-                "removed, %(recreated)d re-created, %(removals)d removal(s) finished.") % {
-                "server": server.name, "started": len(report.started), "stopped": len(report.stopped),
-                "orphans": len(report.removed_orphans), "recreated": len(report.recreated),
-                "removals": len(report.finished_removals)}, messages.SUCCESS)
+        queued = [requests.reconcile(actor=request.user, server=server, ip=client_ip(request))
+                  for server in Server.objects.filter(pk__in=queryset.values("server_id"))]
+        tell_queued(request, queued)

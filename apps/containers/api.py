@@ -8,16 +8,19 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
+from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.models import RentalState, Role, User
+from apps.operations.api import OperationSerializer, accepted
+from apps.operations.models import OperationKind
 from apps.servers.models import Server
-from derpmgr.api import FormInvalid, IsStaffRole, ok, parse
+from derpmgr.api import FormInvalid, allowed, ok, parse
 from derpmgr.errors import NotFound, ServiceError
 from derpmgr.fields import IntegerListField, StrictIntegerField
 from derpmgr.net import client_ip
 
-from . import services, tasks
+from . import requests, services
 from .models import DerpInstance, InstanceStatus
 
 MAX_ID = 2**63 - 1  # a primary key is a signed 64-bit integer
@@ -131,118 +134,108 @@ def _one(instance: DerpInstance) -> dict:
 
 
 # --- Operators -------------------------------------------------------------------------------
+# Every change is recorded as an operation and answered 202 with it; a worker does the SSH part
+# (GET /api/operations/<id> follows it).
+
+CAN_PLACE = allowed("containers.add_derpinstance")
+CAN_OPERATE = allowed("containers.change_derpinstance")
+
 
 class AssignView(APIView):
-    """POST /api/container/assign — provision a customer's relays now (pinned servers first)."""
+    """POST /api/container/assign — set up a customer's relays (pinned servers first): 202."""
 
-    permission_classes = [IsStaffRole]
+    permission_classes = [CAN_PLACE]
 
     def post(self, request):
         data = parse(AssignForm, request)
         user = _customer(request.user, data["user_id"], needs_rental=True)
         pinned = _servers(request.user, data["server_ids"])
-        report = services.provision_rental(
-            user_id=user.pk, servers=data.get("servers") or settings.DEFAULT_SERVERS_PER_RENTAL,
-            pinned_ids=[s.pk for s in pinned], actor=request.user, ip=client_ip(request))
-        for instance_id in report.failed:  # transient failures: retried like the activation's
-            tasks.start_instance.apply_async((instance_id,), countdown=5)
-        live = DerpInstance.objects.filter(user=user).exclude(status=InstanceStatus.REMOVED)
-        return ok({"report": {"created": report.created, "restarted": report.restarted,
-                              "retrying": report.failed, "failed": report.rolled_back,
-                              "missing": report.missing},
-                   "instances": _instances(live)})
+        operation = requests.provision(
+            actor=request.user, user=user,
+            servers=data.get("servers") or settings.DEFAULT_SERVERS_PER_RENTAL,
+            pinned_ids=[s.pk for s in pinned], ip=client_ip(request))
+        return accepted(request, operation)
 
 
 class AllocateView(APIView):
-    """POST /api/container/allocate — one relay for a customer on the server named."""
+    """POST /api/container/allocate — one relay for a customer on the server named: 202."""
 
-    permission_classes = [IsStaffRole]
+    permission_classes = [CAN_PLACE]
 
     def post(self, request):
         data = parse(AllocateForm, request)
         user = _customer(request.user, data["user_id"])
         server = _servers(request.user, [data["server_id"]])[0]
-        instance = services.allocate_instance(actor=request.user, user=user, server=server,
-                                              ip=client_ip(request))
-        if instance.status != InstanceStatus.RUNNING:
-            raise ServiceError(_("The relay could not be started on %(server)s: %(why)s")
-                               % {"server": server.name, "why": instance.last_error},
-                               code="start_failed", status=502)
-        return ok({"instance": _one(instance)}, status_code=201)
+        return accepted(request, requests.allocate(actor=request.user, user=user, server=server,
+                                                   ip=client_ip(request)))
 
 
 class StopView(APIView):
-    """POST /api/container/stop — one relay ("instance_id") or all of a user's ("user_id")."""
+    """POST /api/container/stop — one relay ("instance_id") or all of a user's ("user_id"): 202."""
 
-    permission_classes = [IsStaffRole]
+    permission_classes = [CAN_OPERATE]
 
     def post(self, request):
         data = parse(StopForm, request)
         ip = client_ip(request)
         if data.get("instance_id"):
             instance = _instance(request.user, str(data["instance_id"]))
-            return ok({"instance": _one(services.stop_instance(actor=request.user, instance=instance,
-                                                                ip=ip))})
+            return accepted(request, requests.relay_action(OperationKind.STOP, actor=request.user,
+                                                           instance=instance, ip=ip))
         user = _customer(request.user, data["user_id"])
-        stopped, failed = [], {}
-        running = DerpInstance.objects.filter(user=user, status=InstanceStatus.RUNNING)
-        for instance in running.select_related("server", "user"):
-            try:
-                stopped.append(services.stop_instance(actor=request.user, instance=instance, ip=ip))
-            except ServiceError as error:
-                failed[str(instance.pk)] = str(error.message)
-        return ok({"instances": [_one(i) for i in stopped], "failed": failed})
+        operations = requests.stop_all(actor=request.user, user=user, ip=ip)
+        return Response({"success": True, "operations": OperationSerializer(
+            operations, many=True, context={"request": request}).data}, status=202)
 
 
 class _InstanceAction(APIView):
-    permission_classes = [IsStaffRole]
-
-    def act(self, request, instance):  # pragma: no cover - each subclass says what it does
-        raise NotImplementedError
+    permission_classes = [CAN_OPERATE]
+    kind = ""
 
     def post(self, request, pk):
         instance = _instance(request.user, pk)
-        return ok({"instance": _one(self.act(request, instance))})
+        return accepted(request, requests.relay_action(self.kind, actor=request.user,
+                                                       instance=instance, ip=client_ip(request)))
 
 
 class StartView(_InstanceAction):
-    """POST /api/container/<id>/start — start a stopped relay."""
+    """POST /api/container/<id>/start — start a stopped relay: 202."""
 
-    def act(self, request, instance):
-        return services.start_stopped_instance(actor=request.user, instance=instance,
-                                               ip=client_ip(request))
+    kind = OperationKind.START
 
 
 class RestartView(_InstanceAction):
-    """POST /api/container/<id>/restart — stop (if running) and start a relay."""
+    """POST /api/container/<id>/restart — stop (if running) and start a relay: 202."""
 
-    def act(self, request, instance):
-        return services.restart_instance(actor=request.user, instance=instance, ip=client_ip(request))
+    kind = OperationKind.RESTART
 
 
 class RemoveView(_InstanceAction):
-    """POST /api/container/<id>/remove — take a relay down for good and free its port."""
+    """POST /api/container/<id>/remove — take a relay down for good and free its port: 202."""
 
-    def act(self, request, instance):
-        return services.remove_instance(actor=request.user, instance=instance, ip=client_ip(request))
+    permission_classes = [allowed("containers.delete_derpinstance")]
+    kind = OperationKind.REMOVE
 
 
-class MigrateView(_InstanceAction):
+class MigrateView(APIView):
     """POST /api/container/<id>/migrate — move a relay (to "target_server_id" or the least
-    loaded server), make-before-break."""
+    loaded server), make-before-break: 202."""
 
-    def act(self, request, instance):
+    permission_classes = [CAN_OPERATE]
+
+    def post(self, request, pk):
+        instance = _instance(request.user, pk)
         data = parse(MigrateForm, request)
         target = (_servers(request.user, [data["target_server_id"]])[0]
                   if data.get("target_server_id") else None)
-        return services.migrate_instance(actor=request.user, instance=instance, target=target,
-                                         ip=client_ip(request))
+        return accepted(request, requests.migrate(actor=request.user, instance=instance,
+                                                  target=target, ip=client_ip(request)))
 
 
 class InstanceListView(ListAPIView):
     """GET /api/container/list — relays, newest first (?user_id=, ?server_id=, ?status=)."""
 
-    permission_classes = [IsStaffRole]
+    permission_classes = [allowed("containers.view_derpinstance")]
     serializer_class = InstanceSerializer
 
     def get_queryset(self):
@@ -256,16 +249,12 @@ class InstanceListView(ListAPIView):
 
 
 class FailoverView(APIView):
-    """POST /api/ha/failover — move the relays of every server marked unhealthy."""
+    """POST /api/ha/failover — move the relays of every server marked unhealthy: 202."""
 
-    permission_classes = [IsStaffRole]
+    permission_classes = [allowed("servers.operate_server")]
 
     def post(self, request):
-        reports = services.failover(actor=request.user, ip=client_ip(request))
-        return ok({"servers": [{"server": server_id, "moved": report.moved,
-                                "failed": [{"instance": pk, "message": message}
-                                           for pk, message in report.failed.items()]}
-                               for server_id, report in reports.items()]})
+        return accepted(request, requests.failover(actor=request.user, ip=client_ip(request)))
 
 
 # --- Customers -------------------------------------------------------------------------------

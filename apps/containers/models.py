@@ -51,6 +51,12 @@ class DerpInstance(models.Model):
     # Set on the new instance of a migration: the one it replaces.
     replaces = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
                                  related_name="+", verbose_name=_("replaces"))
+    # While MIGRATING: the status to return to if the move fails (and to move the relay in).
+    status_before_move = models.CharField(max_length=10, blank=True, editable=False)
+    # The operation that made the relay: a later attempt of it finishes this one, not a new one.
+    operation = models.ForeignKey("operations.Operation", null=True, blank=True,
+                                  on_delete=models.SET_NULL, related_name="+",
+                                  verbose_name=_("made by"))
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     last_error = models.TextField(_("last error"), blank=True)
     rx_bytes = models.PositiveBigIntegerField(_("received"), default=0)

@@ -21,7 +21,7 @@ from apps.audit import services as audit
 from apps.servers.drivers import RemoteError
 from apps.servers.models import Server, ServerStatus
 from apps.servers.services import record_remote_failure
-from derpmgr.errors import Conflict, NotFound, ServiceError
+from derpmgr.errors import Conflict, ServiceError
 
 from .engine import container_name, get_engine
 from .models import LIVE_STATUSES, DerpInstance, InstanceStatus
@@ -65,7 +65,8 @@ def _free_port(server: Server, host_used: set[int], also_excluded: set[int]) -> 
 
 
 def create_instance(*, user: User, server: Server, host_used: set[int] | None = None,
-                    replaces: DerpInstance | None = None) -> DerpInstance:
+                    replaces: DerpInstance | None = None, operation_id: int | None = None
+                    ) -> DerpInstance:
     """A pending relay row with the lowest port free in the database and on the host.
 
     The port is chosen under the server's row lock and inserted under the partial unique
@@ -84,7 +85,7 @@ def create_instance(*, user: User, server: Server, host_used: set[int] | None = 
                 if port is None:
                     raise NoCapacity(_("%(server)s has no free relay port.") % {"server": server.name})
                 instance = DerpInstance.objects.create(user=user, server=server, port=port,
-                                                       replaces=replaces)
+                                                       replaces=replaces, operation_id=operation_id)
                 instance.container_name = container_name(instance)
                 instance.save(update_fields=["container_name"])
                 return instance
@@ -98,12 +99,17 @@ def create_instance(*, user: User, server: Server, host_used: set[int] | None = 
 
 # --- Provisioning ----------------------------------------------------------------------------
 
-def request_provisioning(*, user: User, servers: int | None = None, pinned_ids=()) -> None:
-    """After the caller's transaction commits, make sure the user's relays exist and run."""
-    from .tasks import provision_rental
+def request_provisioning(*, user: User, servers: int | None = None, pinned_ids=(),
+                         actor=None):
+    """Record that the user's relays must exist and run (in the caller's transaction: the
+    payment and the work commit together); a worker does it once that commits."""
+    from apps.operations import services as operations
+    from apps.operations.models import OperationKind
 
     count = servers or settings.DEFAULT_SERVERS_PER_RENTAL
-    transaction.on_commit(lambda: provision_rental.delay(user.pk, count, list(pinned_ids)))
+    return operations.enqueue(OperationKind.PROVISION, actor=actor, customer=user,
+                              args={"servers": count, "pinned_ids": list(pinned_ids)},
+                              dedupe_key=f"provision:user:{user.pk}")
 
 
 @dataclasses.dataclass
@@ -116,11 +122,13 @@ class ProvisionReport:
 
 
 def provision_rental(*, user_id: int, servers: int, pinned_ids=(), actor=None,
-                     ip: str | None = None) -> ProvisionReport:
-    """Idempotent: tops the user's live relays up to `servers`, restarts stopped ones. Each new
-    relay is placed and started in a thread of its own (one per server), so the wait is that of
-    the slowest server, not the sum. A relay that failed transiently stays pending for the
-    task's retries (report.failed). Safe to run twice."""
+                     ip: str | None = None, operation_id: int | None = None,
+                     final_attempt: bool = False) -> ProvisionReport:
+    """Idempotent: tops the user's live relays up to `servers`, restarts stopped ones, and
+    finishes relays an earlier attempt left half-made (pending rows of this operation or of one
+    that no longer runs). Each new relay is placed and started in a thread of its own (one per
+    server), so the wait is that of the slowest server, not the sum. A relay that failed
+    transiently stays pending for the next attempt (report.failed). Safe to run twice."""
     report = ProvisionReport()
     user = User.objects.filter(pk=user_id, rental_state=RentalState.ACTIVE, is_active=True).first()
     if user is None:
@@ -129,6 +137,13 @@ def provision_rental(*, user_id: int, servers: int, pinned_ids=(), actor=None,
     for instance in DerpInstance.objects.filter(user=user, status=InstanceStatus.STOPPED):
         if _resume(instance, engine):
             report.restarted.append(instance.pk)
+    for instance_id in _orphaned_pending(user, operation_id):
+        if start_instance(instance_id=instance_id, final_attempt=final_attempt):
+            report.created.append(instance_id)
+        elif DerpInstance.objects.filter(pk=instance_id, status=InstanceStatus.PENDING).exists():
+            report.failed.append(instance_id)
+        else:
+            report.rolled_back.append(instance_id)
     live = DerpInstance.objects.live().filter(user=user).count()
     need, tried, placed = max(0, servers - live), set(), []
     while need > 0:  # a server that cannot take the relay is replaced by the next best one
@@ -139,7 +154,8 @@ def provision_rental(*, user_id: int, servers: int, pinned_ids=(), actor=None,
             break
         tried.update(server.pk for server in chosen)
         for instance_id, ok in [outcome for outcome in _each_in_parallel(
-                lambda server: _place_and_start(user, server, engine), chosen) if outcome is not None]:
+                lambda server: _place_and_start(user, server, engine, operation_id, final_attempt),
+                chosen) if outcome is not None]:
             placed.append((instance_id, ok))
             if ok:
                 report.created.append(instance_id)
@@ -150,44 +166,66 @@ def provision_rental(*, user_id: int, servers: int, pinned_ids=(), actor=None,
                 continue
             need -= 1
     report.missing = need
-    if placed or report.missing:
+    if placed or report.missing or report.created:
         with transaction.atomic():
             audit.record(actor=actor, action="containers.provisioning", target=user, ip=ip,
                          details={"instances": [pk for pk, _ok in placed], "failed": report.failed,
-                                  "missing": report.missing})
+                                  "missing": report.missing, "resumed": report.created})
     return report
 
 
-def _place_and_start(user: User, server: Server, engine) -> tuple[int, bool] | None:
+def _orphaned_pending(user: User, operation_id: int | None) -> list[int]:
+    """Pending relays of the user nobody is working on: made by this operation on an earlier
+    attempt, or by an operation that has ended (its worker was killed, say)."""
+    from apps.operations.models import ACTIVE_STATES, Operation
+
+    pending = DerpInstance.objects.filter(user=user, status=InstanceStatus.PENDING)
+    busy = Operation.objects.filter(state__in=ACTIVE_STATES).exclude(pk=operation_id)
+    return list(pending.exclude(operation__in=busy).values_list("pk", flat=True))
+
+
+def _place_and_start(user: User, server: Server, engine, operation_id: int | None = None,
+                     final_attempt: bool = False) -> tuple[int, bool] | None:
     """Reserve a port on `server` (as the host sees it too) and start the relay there.
     None: the server could not take it (unreachable, full, or the user is there already)."""
     try:
-        instance = create_instance(user=user, server=server, host_used=engine.used_ports(server))
+        instance = create_instance(user=user, server=server, host_used=engine.used_ports(server),
+                                   operation_id=operation_id)
     except RemoteError as error:
         record_remote_failure(server, error)
         return None
     except (NoCapacity, Conflict):
         return None
-    return instance.pk, start_instance(instance_id=instance.pk, final_attempt=False)
+    return instance.pk, start_instance(instance_id=instance.pk, final_attempt=final_attempt)
 
 
-def allocate_instance(*, actor, user: User, server: Server, ip: str | None = None) -> DerpInstance:
-    """One relay for a user on a server the operator chose, started now (final attempt: the
-    operator sees the outcome). The server must take new relays; a full one is NoCapacity."""
+def check_placeable(server: Server) -> None:
+    """The server takes new relays now (healthy, under quota), else a Conflict saying why."""
     if server.status != ServerStatus.HEALTHY or (
             server.monthly_quota_bytes and server.traffic_month_bytes >= server.monthly_quota_bytes):
         raise Conflict(_("%(server)s takes no new relays now (%(status)s).")
                        % {"server": server.name, "status": server.get_status_display()},
                        code="server_not_placeable")
-    try:
-        instance = create_instance(user=user, server=server)
-    except RemoteError as error:
-        record_remote_failure(server, error)
-        raise ServiceError(str(error), code=error.code, status=502) from error
-    with transaction.atomic():
-        audit.record(actor=actor, action="containers.allocated", target=instance, ip=ip,
-                     details={"server": server.pk, "port": instance.port})
-    start_instance(instance_id=instance.pk)
+
+
+def allocate_instance(*, actor, user: User, server: Server, ip: str | None = None,
+                      operation_id: int | None = None, final_attempt: bool = True) -> DerpInstance:
+    """One relay for a user on a server the operator chose, started now. Run again by the same
+    operation, it finishes the relay it made before instead of making a second."""
+    instance = (DerpInstance.objects.filter(operation_id=operation_id, user=user, server=server)
+                .exclude(status=InstanceStatus.REMOVED).first() if operation_id else None)
+    if instance is None:
+        check_placeable(server)
+        try:
+            instance = create_instance(user=user, server=server, operation_id=operation_id)
+        except RemoteError as error:
+            record_remote_failure(server, error)
+            raise
+        with transaction.atomic():
+            audit.record(actor=actor, action="containers.allocated", target=instance, ip=ip,
+                         details={"server": server.pk, "port": instance.port})
+    if instance.status == InstanceStatus.PENDING:
+        start_instance(instance_id=instance.pk, final_attempt=final_attempt)
     instance.refresh_from_db()
     return instance
 
@@ -288,40 +326,45 @@ def user_message(instance: DerpInstance) -> str:
 
 # --- Operations ------------------------------------------------------------------------------
 
-def _visible_instance(actor, instance_id) -> DerpInstance:
-    instance = (DerpInstance.objects.visible_to(actor).select_related("server", "user")
-                .filter(pk=instance_id).first())
-    if instance is None:
-        raise NotFound(_("No such relay."))
-    return instance
+def _engine_step(server: Server, step, *args) -> None:
+    """A remote step of an operation: a failure is kept on the server and goes up unchanged
+    (the operation retries a transient one)."""
+    try:
+        step(*args)
+    except RemoteError as error:
+        record_remote_failure(server, error)
+        raise
 
 
 def stop_instance(*, actor, instance: DerpInstance, ip: str | None = None) -> DerpInstance:
+    """Stop a running relay (idempotent: a relay already stopped stays so)."""
+    if instance.status == InstanceStatus.STOPPED:
+        return instance
     if instance.status != InstanceStatus.RUNNING:
         raise Conflict(_("Only a running relay can be stopped."), code="not_running")
-    try:
-        get_engine().stop(instance)
-    except RemoteError as error:
-        record_remote_failure(instance.server, error)
-        raise ServiceError(str(error), code=error.code, status=502) from error
+    _engine_step(instance.server, get_engine().stop, instance)
     with transaction.atomic():
-        DerpInstance.objects.filter(pk=instance.pk).update(status=InstanceStatus.STOPPED,
-                                                           stopped_at=timezone.now())
-        audit.record(actor=actor, action="containers.stopped", target=instance, ip=ip)
+        if DerpInstance.objects.filter(pk=instance.pk, status=InstanceStatus.RUNNING).update(
+                status=InstanceStatus.STOPPED, stopped_at=timezone.now()):
+            audit.record(actor=actor, action="containers.stopped", target=instance, ip=ip)
     instance.refresh_from_db()
     _instances_changed(instance.user)  # its relay no longer admits anyone
     return instance
 
 
 def start_stopped_instance(*, actor, instance: DerpInstance, ip: str | None = None) -> DerpInstance:
+    """Start a stopped relay (idempotent: a running relay stays so)."""
+    if instance.status == InstanceStatus.RUNNING:
+        return instance
     if instance.status != InstanceStatus.STOPPED:
         raise Conflict(_("Only a stopped relay can be started."), code="not_stopped")
-    if not _resume(instance, get_engine()):
-        instance.refresh_from_db()
-        raise ServiceError(instance.last_error, code="remote_error", status=502)
+    _engine_step(instance.server, get_engine().start, instance)
     with transaction.atomic():
-        audit.record(actor=actor, action="containers.started", target=instance, ip=ip)
+        if DerpInstance.objects.filter(pk=instance.pk, status=InstanceStatus.STOPPED).update(
+                status=InstanceStatus.RUNNING, started_at=timezone.now(), last_error=""):
+            audit.record(actor=actor, action="containers.started", target=instance, ip=ip)
     instance.refresh_from_db()
+    _instances_changed(instance.user)  # it admits the user's devices again
     return instance
 
 
@@ -332,18 +375,16 @@ def restart_instance(*, actor, instance: DerpInstance, ip: str | None = None) ->
 
 
 def remove_instance(*, actor, instance: DerpInstance, ip: str | None = None) -> DerpInstance:
-    """Take a relay down for good: its port is released once the container is gone."""
-    if not instance.is_live and instance.status != InstanceStatus.ERROR:
-        raise Conflict(_("This relay is already removed."), code="already_removed")
+    """Take a relay down for good: its port is released once the container is gone. Run again
+    after an interruption, it finishes the removal."""
+    if instance.status == InstanceStatus.REMOVED:
+        return instance
     DerpInstance.objects.filter(pk=instance.pk).update(status=InstanceStatus.REMOVING)
     try:
-        get_engine().remove(instance)
+        _engine_step(instance.server, get_engine().remove, instance)
     except RemoteError as error:
-        record_remote_failure(instance.server, error)
         DerpInstance.objects.filter(pk=instance.pk).update(last_error=str(error)[:2000])
-        raise ServiceError(_("The server could not be reached; the relay will be removed by the "
-                             "next reconcile. (%(why)s)") % {"why": error},
-                           code=error.code, status=502) from error
+        raise
     with transaction.atomic():
         DerpInstance.objects.filter(pk=instance.pk).update(status=InstanceStatus.REMOVED,
                                                            stopped_at=timezone.now())
@@ -419,38 +460,59 @@ def reconcile_server(*, server: Server, actor=None) -> ReconcileReport:
 
 # --- Migration -------------------------------------------------------------------------------
 
+def check_movable(instance: DerpInstance, target: Server | None) -> None:
+    """What a move needs before it is asked for: a running or stopped relay, a target that is
+    another server taking new relays (or, with none named, some server that does)."""
+    if instance.status not in (InstanceStatus.RUNNING, InstanceStatus.STOPPED):
+        raise Conflict(_("Only a running or stopped relay can be moved."), code="not_movable")
+    if target is None:
+        if not choose_servers(user=instance.user, count=1):
+            raise NoCapacity(_("No other server can take this relay now."))
+    elif target.pk == instance.server_id:
+        raise ServiceError(_("The relay is already on that server."), code="same_server")
+    elif not placeable_servers().filter(pk=target.pk).exists():
+        raise NoCapacity(_("%(server)s takes no new relays now (unhealthy, full or over "
+                           "quota).") % {"server": target.name})
+
+
 def migrate_instance(*, actor, instance: DerpInstance, target: Server | None = None,
-                     ip: str | None = None) -> DerpInstance:
+                     ip: str | None = None, operation_id: int | None = None,
+                     final_attempt: bool = True) -> DerpInstance:
     """Make-before-break: a new relay on the target, then the old one removed. If the target
-    fails, the source keeps running untouched."""
+    fails, the source keeps running untouched. Run again by the same operation after an
+    interruption, it carries on with the replacement it made before."""
+    replacement = (DerpInstance.objects.live().filter(replaces=instance, operation_id=operation_id)
+                   .first() if operation_id else None)
     with transaction.atomic():
         source = DerpInstance.objects.select_for_update().select_related("server", "user") \
             .filter(pk=instance.pk).first()
-        if source is None or source.status not in (InstanceStatus.RUNNING, InstanceStatus.STOPPED):
+        if source is None:
             raise Conflict(_("Only a running or stopped relay can be moved."), code="not_movable")
-        previous_status = source.status
-        if target is None:
-            choices = choose_servers(user=source.user, count=1)
-            if not choices:
-                raise NoCapacity(_("No other server can take this relay now."))
-            target = choices[0]
-        elif target.pk == source.server_id:
-            raise ServiceError(_("The relay is already on that server."), code="same_server")
-        elif not placeable_servers().filter(pk=target.pk).exists():
-            raise NoCapacity(_("%(server)s takes no new relays now (unhealthy, full or over "
-                               "quota).") % {"server": target.name})
-        DerpInstance.objects.filter(pk=source.pk).update(status=InstanceStatus.MIGRATING)
+        if replacement is None:
+            check_movable(source, target)
+            previous_status = source.status
+            DerpInstance.objects.filter(pk=source.pk).update(status=InstanceStatus.MIGRATING,
+                                                             status_before_move=previous_status)
+        else:
+            previous_status = source.status_before_move or InstanceStatus.RUNNING
     engine = get_engine()
-    try:
-        replacement = create_instance(user=source.user, server=target, replaces=source)
-    except (RemoteError, NoCapacity, Conflict) as error:
-        DerpInstance.objects.filter(pk=source.pk).update(status=previous_status)
-        if isinstance(error, RemoteError):
-            raise ServiceError(str(error), code=error.code, status=502) from error
-        raise
-    if not start_instance(instance_id=replacement.pk):
-        DerpInstance.objects.filter(pk=source.pk).update(status=previous_status)
+    if replacement is None:
+        target = target or (choose_servers(user=source.user, count=1) or [None])[0]
+        try:
+            if target is None:
+                raise NoCapacity(_("No other server can take this relay now."))
+            replacement = create_instance(user=source.user, server=target, replaces=source,
+                                          operation_id=operation_id)
+        except (RemoteError, NoCapacity, Conflict):
+            _back_to(source, previous_status)
+            raise
+    if replacement.status == InstanceStatus.PENDING and not start_instance(
+            instance_id=replacement.pk, final_attempt=final_attempt):
         replacement.refresh_from_db()
+        if replacement.status == InstanceStatus.PENDING:  # transient: the operation tries again
+            raise RemoteError(replacement.last_error or "the target did not start the relay",
+                              transient=True)
+        _back_to(source, previous_status)
         raise ServiceError(_("The target server could not start the relay; it stays where it "
                              "was. (%(why)s)") % {"why": replacement.last_error},
                            code="migration_failed", status=502)
@@ -463,13 +525,29 @@ def migrate_instance(*, actor, instance: DerpInstance, target: Server | None = N
             status=InstanceStatus.REMOVED if removed else InstanceStatus.REMOVING,
             stopped_at=timezone.now())
         audit.record(actor=actor, action="containers.migrated", target=replacement, ip=ip,
-                     details={"from_server": source.server_id, "to_server": target.pk,
+                     details={"from_server": source.server_id, "to_server": replacement.server_id,
                               "old_instance": source.pk, "old_port": source.port,
                               "new_port": replacement.port})
         _notify_moved(source.user, replacement)
     replacement.refresh_from_db()
     _instances_changed(source.user)
     return replacement
+
+
+def _back_to(source: DerpInstance, status: str) -> None:
+    DerpInstance.objects.filter(pk=source.pk, status=InstanceStatus.MIGRATING).update(
+        status=status, status_before_move="")
+
+
+def abandon_migration(instance_id: int) -> None:
+    """A move given up for good: the source goes back to what it was; a replacement that never
+    started is marked failed (reconcile removes its leftovers)."""
+    source = DerpInstance.objects.filter(pk=instance_id, status=InstanceStatus.MIGRATING).first()
+    if source is None:
+        return
+    DerpInstance.objects.filter(replaces=source, status=InstanceStatus.PENDING).update(
+        status=InstanceStatus.ERROR, last_error="the move was given up")
+    _back_to(source, source.status_before_move or InstanceStatus.RUNNING)
 
 
 def _notify_moved(user: User, replacement: DerpInstance) -> None:
@@ -487,25 +565,39 @@ class DrainReport:
 
 
 def drain_server(*, actor, server: Server, status: str = ServerStatus.DRAINING,
-                 ip: str | None = None) -> DrainReport:
-    """Move every relay off a server (it takes no new ones meanwhile)."""
+                 ip: str | None = None, progress=None, check_cancelled=None) -> DrainReport:
+    """Move every relay off a server (it takes no new ones meanwhile). `progress(done, total,
+    message)` and `check_cancelled()` come from the operation running it."""
     with transaction.atomic():
-        Server.objects.filter(pk=server.pk).update(status=status)
-        audit.record(actor=actor, action="servers.draining", target=server, ip=ip,
-                     details={"status": status})
+        if Server.objects.filter(pk=server.pk).exclude(status=status).update(status=status):
+            audit.record(actor=actor, action="servers.draining", target=server, ip=ip,
+                         details={"status": status})
     report = DrainReport()
-    for instance in DerpInstance.objects.filter(
-            server=server, status__in=(InstanceStatus.RUNNING, InstanceStatus.STOPPED)):
+    relays = list(DerpInstance.objects.select_related("server", "user").filter(
+        server=server, status__in=(InstanceStatus.RUNNING, InstanceStatus.STOPPED,
+                                   InstanceStatus.MIGRATING)))
+    for done, instance in enumerate(relays):
+        if check_cancelled is not None:
+            check_cancelled()
+        if progress is not None:
+            progress(done, len(relays), _("Moving relay %(n)d of %(total)d")
+                     % {"n": done + 1, "total": len(relays)})
+        if instance.status == InstanceStatus.MIGRATING:  # an interrupted move: undo, then redo
+            abandon_migration(instance.pk)
+            instance.refresh_from_db()
         try:
             report.moved.append(migrate_instance(actor=actor, instance=instance, ip=ip).pk)
         except ServiceError as error:
             report.failed[instance.pk] = str(error.message)
+        except RemoteError as error:
+            report.failed[instance.pk] = str(error)
     return report
 
 
-def failover(*, actor, ip: str | None = None) -> dict[int, DrainReport]:
+def failover(*, actor, ip: str | None = None, progress=None,
+             check_cancelled=None) -> dict[int, DrainReport]:
     """Move the relays of every server marked unhealthy (POST /api/ha/failover)."""
     return {server.pk: drain_server(actor=actor, server=server, status=ServerStatus.UNHEALTHY,
-                                    ip=ip)
+                                    ip=ip, progress=progress, check_cancelled=check_cancelled)
             for server in Server.objects.filter(status=ServerStatus.UNHEALTHY)
             if DerpInstance.objects.live().filter(server=server).exists()}

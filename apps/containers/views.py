@@ -6,6 +6,7 @@ from django.http import Http404
 from django.shortcuts import render
 
 from apps.accounts.models import Role
+from apps.operations.models import Operation
 
 from . import services
 from .api import customer_relays
@@ -20,8 +21,10 @@ def my_relays(request):
     if request.user.role != Role.USER:
         raise Http404
     relays = customer_relays(request.user)
+    under_way = list(Operation.objects.visible_to(request.user).active().order_by("created_at"))
     template = "containers/_my_relays.html" if request.htmx else "containers/my_relays.html"
     return render(request, template, {
         "rows": [{"relay": relay, "message": services.user_message(relay)} for relay in relays],
-        "polling": any(relay.status in IN_PROGRESS for relay in relays),
+        "under_way": under_way,
+        "polling": bool(under_way) or any(relay.status in IN_PROGRESS for relay in relays),
     })

@@ -1,22 +1,24 @@
 """Servers in the Django admin, for admins and super admins (servers are operations, not
-settings). Adding runs the service (SSH, host key, engine, certificate) before anything is
-saved; editing changes only the settings that need no remote work; deletion, re-pinning,
-reconcile and drain are actions that call their services. The credential is never shown."""
+settings), as far as their permissions reach (apps.accounts.policy). Adding saves the server and
+queues its set-up (SSH, host key, engine, certificate) for a worker; editing changes only the
+settings that need no remote work; deletion, re-pinning, reconcile and drain are actions that
+queue operations. The credential is never shown."""
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
-from apps.containers import services as containers
+from apps.accounts.policy import can
+from apps.containers import requests as relay_requests
 from apps.containers.models import DerpInstance
+from apps.operations.views import tell_queued
 from derpmgr.admin_mixins import ReadOnlyAdmin, confirm_action, render_form_page
 from derpmgr.errors import ServiceError
 from derpmgr.net import client_ip
 
-from . import drivers, services
+from . import drivers, requests, services
 from .forms import AddServerForm, RepinForm, ServerChangeForm, apply_service_error
 from .models import Server
 
@@ -39,7 +41,7 @@ class LiveRelayInline(ReadOnlyAdmin, admin.TabularInline):
                 .order_by("port"))
 
     def has_view_permission(self, request, obj=None):
-        return request.user.is_staff_role
+        return can(request.user, "containers.view_derpinstance")
 
 
 @admin.register(Server)
@@ -96,24 +98,18 @@ class ServerAdmin(admin.ModelAdmin):
     def host_key_fingerprint(self, server):
         return _fingerprint(server)
 
-    # --- Who may do what: every admin and super admin; nobody deletes the stock way ---
-
-    def has_module_permission(self, request):
-        return request.user.is_staff_role
-
-    def has_view_permission(self, request, obj=None):
-        return request.user.is_staff_role
-
-    def has_add_permission(self, request):
-        return request.user.is_staff_role
-
-    def has_change_permission(self, request, obj=None):
-        return request.user.is_staff_role
+    # --- Who may do what: the policy (model permissions); nobody deletes the stock way ---
 
     def has_delete_permission(self, request, obj=None):
         return False  # "Delete servers" reclaims what is on the server first
 
-    # --- Adding runs the service; the row is never saved without the remote steps ---
+    def has_operate_permission(self, request):
+        return can(request.user, "servers.operate_server")
+
+    def has_reclaim_permission(self, request):
+        return can(request.user, "servers.delete_server")
+
+    # --- Adding saves the row and queues the remote set-up ---
 
     def add_view(self, request, form_url="", extra_context=None):
         if not self.has_add_permission(request):
@@ -122,16 +118,14 @@ class ServerAdmin(admin.ModelAdmin):
         status = None
         if form.is_bound and form.is_valid():
             try:
-                server = services.add_server(actor=request.user, data=form.new_server(),
-                                             ip=client_ip(request))
+                _server, operation = requests.add(actor=request.user, data=form.new_server(),
+                                                 ip=client_ip(request))
             except ServiceError as error:
                 apply_service_error(form, error)
                 status = error.status
             else:
-                messages.success(request, _("%(name)s was added. Its SSH host key %(fingerprint)s "
-                                            "is pinned.") % {"name": server.name,
-                                                             "fingerprint": _fingerprint(server)})
-                return redirect("admin:servers_server_change", server.pk)
+                tell_queued(request, [operation])
+                return redirect("operations:detail", operation.pk)
         response = render_form_page(self, request, form=form, title=_("Add a server"),
                                     button=_("Connect and add"))
         if status:
@@ -144,33 +138,24 @@ class ServerAdmin(admin.ModelAdmin):
         services.update_server(actor=request.user, server=obj, changes=form.changes(),
                                ip=client_ip(request))
 
-    # --- Actions ---
+    # --- Actions: each queues one operation per server ---
 
-    def _each(self, request, queryset, operation, done_message):
-        done = 0
+    def _each(self, request, queryset, ask):
+        queued, refused = [], []
         for server in queryset:
             try:
-                operation(server)
-                done += 1
+                queued.append(ask(server))
             except ServiceError as error:
-                self.message_user(request, f"{server.name}: {error.message}", messages.ERROR)
-        if done:
-            self.message_user(request, done_message(done))
+                refused.append(f"{server.name}: {error.message}")
+        tell_queued(request, queued, refused=refused)
 
-    @admin.action(description=_("Reconcile the selected servers"))
+    @admin.action(description=_("Reconcile the selected servers"), permissions=["operate"])
     def reconcile(self, request, queryset):
-        for server in queryset:
-            report = containers.reconcile_server(server=server, actor=request.user)
-            if report.error:
-                self.message_user(request, f"{server.name}: {report.error}", messages.ERROR)
-                continue
-            changes = (len(report.started) + len(report.stopped) + len(report.removed_orphans)
-                       + len(report.recreated) + len(report.finished_removals))
-            self.message_user(request, ngettext("%(name)s: %(n)d change.",
-                                                "%(name)s: %(n)d changes.", changes)
-                              % {"name": server.name, "n": changes})
+        self._each(request, queryset, lambda server: relay_requests.reconcile(
+            actor=request.user, server=server, ip=client_ip(request)))
 
-    @admin.action(description=_("Drain the selected servers (move their relays elsewhere)"))
+    @admin.action(description=_("Drain the selected servers (move their relays elsewhere)"),
+                  permissions=["operate"])
     def drain(self, request, queryset):
         page = confirm_action(self, request, queryset, title=_("Drain servers"),
                               question=_("Every relay on these servers moves to other servers; "
@@ -178,19 +163,12 @@ class ServerAdmin(admin.ModelAdmin):
                               button=_("Drain"))
         if page is not None:
             return page
-        for server in queryset:
-            report = containers.drain_server(actor=request.user, server=server,
-                                             ip=client_ip(request))
-            self.message_user(request, ngettext("%(name)s: %(n)d relay moved.",
-                                                "%(name)s: %(n)d relays moved.", len(report.moved))
-                              % {"name": server.name, "n": len(report.moved)})
-            for instance_id, why in report.failed.items():
-                self.message_user(request, _("%(name)s: relay %(id)d could not be moved: %(why)s")
-                                  % {"name": server.name, "id": instance_id, "why": why},
-                                  messages.ERROR)
+        self._each(request, queryset, lambda server: relay_requests.drain(
+            actor=request.user, server=server, ip=client_ip(request)))
         return None
 
-    @admin.action(description=_("Re-pin the SSH host keys of the selected servers"))
+    @admin.action(description=_("Re-pin the SSH host keys of the selected servers"),
+                  permissions=["change"])
     def repin_host_keys(self, request, queryset):
         form = RepinForm(request.POST if "apply" in request.POST else None)
         if form.is_bound and form.is_valid() and form.cleaned_data["expected_fingerprint"] \
@@ -204,14 +182,13 @@ class ServerAdmin(admin.ModelAdmin):
         if page is not None:
             return page
         expected = form.cleaned_data["expected_fingerprint"]
-        self._each(request, queryset, lambda server: services.repin_host_key(
+        self._each(request, queryset, lambda server: requests.repin(
             actor=request.user, server=server, expected_fingerprint=expected,
-            ip=client_ip(request)),
-            lambda n: ngettext("%(n)d host key re-pinned.", "%(n)d host keys re-pinned.", n)
-            % {"n": n})
+            ip=client_ip(request)))
         return None
 
-    @admin.action(description=_("Delete the selected servers (empty or drained only)"))
+    @admin.action(description=_("Delete the selected servers (empty or drained only)"),
+                  permissions=["reclaim"])
     def delete_servers(self, request, queryset):
         page = confirm_action(self, request, queryset, title=_("Delete servers"),
                               question=_("The panel's containers, certificates and files are "
@@ -220,7 +197,6 @@ class ServerAdmin(admin.ModelAdmin):
                               button=_("Delete"))
         if page is not None:
             return page
-        self._each(request, queryset, lambda server: services.delete_server(
-            actor=request.user, server=server, ip=client_ip(request)),
-            lambda n: ngettext("%(n)d server deleted.", "%(n)d servers deleted.", n) % {"n": n})
+        self._each(request, queryset, lambda server: requests.delete(
+            actor=request.user, server=server, ip=client_ip(request)))
         return None

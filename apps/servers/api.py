@@ -1,23 +1,21 @@
 """The fleet over the API: add, list, check, re-pin, change status, reconcile, drain, delete.
 Admins and super admins only; anyone else signed in is told nothing is here (404)."""
 
-import dataclasses
-
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers
-from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.containers import services as containers
-from derpmgr.api import FormInvalid, IsStaffRole, error_body, ok, parse
+from apps.containers import requests as relay_requests
+from apps.operations.api import accepted
+from derpmgr.api import FormInvalid, allowed, ok, parse
 from derpmgr.errors import NotFound
 from derpmgr.net import client_ip
 
-from . import drivers, services
+from . import drivers, requests, services
 from .forms import AddServerForm, RepinForm, ServerChoiceForm, StatusForm
-from .models import Server
+from .models import Server, ServerStatus
 
 
 class ServerSerializer(serializers.ModelSerializer):
@@ -65,28 +63,32 @@ def _fresh(server: Server) -> dict:
     return ServerSerializer(services.with_relay_counts(Server.objects.filter(pk=server.pk))[0]).data
 
 
+CAN_VIEW = allowed("servers.view_server")
+CAN_CHANGE = allowed("servers.change_server")
+CAN_OPERATE = allowed("servers.operate_server")
+
+
 class AddServerView(APIView):
-    """POST /api/server/add — connect, pin the host key, check the engine, upload the
-    certificate, save. Nothing is saved when any step fails."""
+    """POST /api/server/add — check the details, save the server (taking no relays yet) and
+    answer 202: a worker connects, pins the host key, checks the engine and uploads the
+    certificate (GET the operation for the outcome). If that fails, nothing stays."""
 
-    permission_classes = [IsStaffRole]
+    permission_classes = [allowed("servers.add_server")]
 
-    @extend_schema(request=OpenApiTypes.OBJECT, responses={201: OpenApiTypes.OBJECT})
+    @extend_schema(request=OpenApiTypes.OBJECT, responses={202: OpenApiTypes.OBJECT})
     def post(self, request):
         if not hasattr(request.data, "get"):
             raise exceptions.ParseError(_("Send a JSON object."))
         form = _valid(AddServerForm(data=request.data))
-        server = services.add_server(actor=request.user, data=form.new_server(),
-                                     ip=client_ip(request))
-        return ok({"server": _fresh(server),
-                   "host_key_fingerprint": drivers.host_key_fingerprint(server.ssh_host_key)},
-                  status_code=201)
+        server, operation = requests.add(actor=request.user, data=form.new_server(),
+                                          ip=client_ip(request))
+        return accepted(request, operation, server=_fresh(server))
 
 
 class ServerListView(APIView):
     """GET /api/server/list — every server with its relay count and traffic."""
 
-    permission_classes = [IsStaffRole]
+    permission_classes = [CAN_VIEW]
 
     @extend_schema(responses=ServerSerializer(many=True))
     def get(self, request):
@@ -96,61 +98,62 @@ class ServerListView(APIView):
 
 
 class HealthCheckView(APIView):
-    """GET /api/server/health_check[?server_id=] — SSH response time and engine version, checked
-    now. A read: nothing is recorded or marked."""
+    """GET /api/server/health_check[?server_id=] — check SSH and the container engine now: 202
+    with the check's operation (its result lists each server's SSH time and engine version).
+    Asking again while a check of the same servers runs answers with that one."""
 
-    permission_classes = [IsStaffRole]
+    permission_classes = [CAN_OPERATE]
 
     @extend_schema(parameters=[OpenApiParameter("server_id", int, required=False)],
-                   responses=OpenApiTypes.OBJECT)
+                   responses={202: OpenApiTypes.OBJECT})
     def get(self, request):
         form = _valid(ServerChoiceForm(request.query_params))
-        servers = Server.objects.visible_to(request.user)
+        servers = list(Server.objects.visible_to(request.user).exclude(
+            status=ServerStatus.SETTING_UP))
         if form.cleaned_data["server_id"]:
             servers = [_server(request, form.cleaned_data["server_id"])]
-        probes = services.probe_many(servers)
-        return ok({"count": len(probes), "servers": [{
-            "id": probe.server.pk, "name": probe.server.name, "public_ip": probe.server.public_ip,
-            "status": probe.server.status, "ok": probe.ok, "ssh_ms": probe.ssh_ms,
-            "engine_version": probe.engine_version or None, "error": probe.error or None,
-            "error_code": probe.error_code or None} for probe in probes]})
+        if not servers:
+            return ok({"count": 0, "servers": []})
+        return accepted(request, requests.probe(actor=request.user, servers=servers,
+                                                ip=client_ip(request)))
 
 
 class ServerDetailView(APIView):
-    """GET /api/server/<id> — one server; DELETE — reclaim an empty (or drained) server."""
+    """GET /api/server/<id> — one server; DELETE — reclaim an empty (or drained) server: 202."""
 
-    permission_classes = [IsStaffRole]
+    def get_permissions(self):
+        action = "servers.delete_server" if self.request.method == "DELETE" else "servers.view_server"
+        return [allowed(action)()]
 
     @extend_schema(responses=ServerSerializer)
     def get(self, request, pk):
         return ok({"server": ServerSerializer(_server(request, pk)).data})
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses={202: OpenApiTypes.OBJECT})
     def delete(self, request, pk):
         server = _server(request, pk)
-        services.delete_server(actor=request.user, server=server, ip=client_ip(request))
-        return ok({"deleted": pk})
+        return accepted(request, requests.delete(actor=request.user, server=server,
+                                                 ip=client_ip(request)))
 
 
 class RepinView(APIView):
-    """POST /api/server/<id>/repin — accept the host key the server presents now."""
+    """POST /api/server/<id>/repin — accept the host key the server presents now: 202."""
 
-    permission_classes = [IsStaffRole]
+    permission_classes = [CAN_CHANGE]
 
-    @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+    @extend_schema(request=OpenApiTypes.OBJECT, responses={202: OpenApiTypes.OBJECT})
     def post(self, request, pk):
         server = _server(request, pk)
         data = parse(RepinForm, request)
-        seen = services.repin_host_key(actor=request.user, server=server,
-                                       expected_fingerprint=data["expected_fingerprint"],
-                                       ip=client_ip(request))
-        return ok({"host_key_fingerprint": seen, "server": _fresh(server)})
+        return accepted(request, requests.repin(
+            actor=request.user, server=server, expected_fingerprint=data["expected_fingerprint"],
+            ip=client_ip(request)))
 
 
 class StatusView(APIView):
     """POST /api/server/<id>/status — {"status": healthy|unhealthy|over_quota|draining|maintenance}."""
 
-    permission_classes = [IsStaffRole]
+    permission_classes = [CAN_CHANGE]
 
     @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
     def post(self, request, pk):
@@ -162,31 +165,26 @@ class StatusView(APIView):
 
 
 class ReconcileView(APIView):
-    """POST /api/server/<id>/reconcile — make the containers match the database; the report says
-    what changed. 502 with the report when the server could not be reached."""
+    """POST /api/server/<id>/reconcile — make the containers match the database: 202 (the
+    operation's result says what changed)."""
 
-    permission_classes = [IsStaffRole]
+    permission_classes = [CAN_OPERATE]
 
-    @extend_schema(request=None, responses=OpenApiTypes.OBJECT)
+    @extend_schema(request=None, responses={202: OpenApiTypes.OBJECT})
     def post(self, request, pk):
         server = _server(request, pk)
-        report = containers.reconcile_server(server=server, actor=request.user)
-        body = {**dataclasses.asdict(report), "changed": report.changed}
-        if report.error:
-            return Response(error_body("server_unreachable", report.error, report=body),
-                            status=502)
-        return ok({"report": body})
+        return accepted(request, relay_requests.reconcile(actor=request.user, server=server,
+                                                          ip=client_ip(request)))
 
 
 class DrainView(APIView):
-    """POST /api/server/<id>/drain — move every relay elsewhere; the server takes no new ones."""
+    """POST /api/server/<id>/drain — the server takes no new relays; a worker moves every relay
+    elsewhere: 202."""
 
-    permission_classes = [IsStaffRole]
+    permission_classes = [CAN_OPERATE]
 
-    @extend_schema(request=None, responses=OpenApiTypes.OBJECT)
+    @extend_schema(request=None, responses={202: OpenApiTypes.OBJECT})
     def post(self, request, pk):
         server = _server(request, pk)
-        report = containers.drain_server(actor=request.user, server=server, ip=client_ip(request))
-        return ok({"report": {"moved": report.moved,
-                              "failed": {str(k): v for k, v in report.failed.items()}},
-                   "server": _fresh(server)})
+        operation = relay_requests.drain(actor=request.user, server=server, ip=client_ip(request))
+        return accepted(request, operation, server=_fresh(server))

@@ -259,7 +259,8 @@ class ServerChangeForm(forms.ModelForm):
 
 
 class StatusForm(forms.Form):
-    status = forms.ChoiceField(label=_("Status"), choices=ServerStatus.choices)
+    status = forms.ChoiceField(label=_("Status"), choices=[
+        (value, label) for value, label in ServerStatus.choices if value != ServerStatus.SETTING_UP])
 
 
 class RepinForm(forms.Form):

@@ -18,6 +18,7 @@ class ServerStatus(models.TextChoices):
     OVER_QUOTA = "over_quota", _("Over quota")
     DRAINING = "draining", _("Draining")
     MAINTENANCE = "maintenance", _("Maintenance")
+    SETTING_UP = "setting_up", _("Being set up")
 
 
 class SshAuth(models.TextChoices):
@@ -90,6 +91,9 @@ class Server(models.Model):
     derp_image = models.CharField(_("relay image"), max_length=255, blank=True,
                                   help_text=_("Empty: the panel's default image."))
     cert_pem = models.TextField(_("certificate"), blank=True, editable=False)
+    # The certificate's private key, encrypted like the SSH credential: uploaded when the server
+    # is set up (by a worker, after the request that added it) and again if it is reinstalled.
+    cert_key_encrypted = models.TextField(blank=True, editable=False)
     cert_fingerprint = models.CharField(_("certificate fingerprint (sha256-raw)"), max_length=64,
                                         blank=True, editable=False)
     last_error = models.TextField(_("last error"), blank=True, editable=False)
@@ -102,6 +106,7 @@ class Server(models.Model):
         verbose_name = _("server")
         verbose_name_plural = _("servers")
         ordering = ["name"]
+        permissions = [("operate_server", _("Can reconcile, drain, fail over and check servers"))]
         constraints = [
             models.CheckConstraint(condition=Q(port_range_start__lte=models.F("port_range_end")),
                                    name="servers_port_range_ordered"),
@@ -132,3 +137,9 @@ class Server(models.Model):
 
     def set_ssh_secret(self, plain: str) -> None:
         self.ssh_secret_encrypted = secrets_box.encrypt(plain)
+
+    def cert_key_pem(self) -> str:
+        return secrets_box.decrypt(self.cert_key_encrypted) if self.cert_key_encrypted else ""
+
+    def set_cert_key_pem(self, plain: str) -> None:
+        self.cert_key_encrypted = secrets_box.encrypt(plain)

@@ -106,8 +106,9 @@ def _upload_certificate(server: Server, cert_pem: bytes, key_pem: bytes) -> None
     drivers.put_file(server, f"{directory}/{server.hostname}.key", key_pem, mode=0o600)
 
 
-def add_server(*, actor, data: NewServer, ip: str | None = None) -> Server:
-    """Connect, pin the host key, check the container engine, upload the certificate, save."""
+def register_server(*, data: NewServer) -> Server:
+    """The part of adding a server that needs no connection: checks, the certificate, and the
+    row (status "being set up", taking no relays). `set_up_server` does the remote part."""
     _check_ranges(data)
     if Server.objects.filter(name=data.name).exists():
         raise Conflict(_("A server with this name exists."), fields={"name": [_("Taken.")]})
@@ -119,7 +120,8 @@ def add_server(*, actor, data: NewServer, ip: str | None = None) -> Server:
                     ssh_user=data.ssh_user, ssh_auth=data.ssh_auth,
                     port_range_start=data.port_range_start, port_range_end=data.port_range_end,
                     max_containers=data.max_containers, monthly_quota_bytes=data.monthly_quota_bytes,
-                    quota_reset_day=data.quota_reset_day, derp_image=data.derp_image)
+                    quota_reset_day=data.quota_reset_day, derp_image=data.derp_image,
+                    status=ServerStatus.SETTING_UP)
     server.set_ssh_secret(data.ssh_secret)
     if server.ssh_auth == SshAuth.KEY:
         try:
@@ -129,29 +131,74 @@ def add_server(*, actor, data: NewServer, ip: str | None = None) -> Server:
                                  "PEM key."), code="bad_key",
                                fields={"ssh_secret": [_("Not a usable key.")]}) from exc
     cert_pem, key_pem, fingerprint = _certificate_for(data, server.hostname)
+    server.cert_pem, server.cert_fingerprint = cert_pem.decode(), fingerprint
+    server.set_cert_key_pem(key_pem.decode())
     try:
-        server.ssh_host_key = drivers.fetch_host_key(server.ssh_host, server.ssh_port)
-        seen = drivers.host_key_fingerprint(server.ssh_host_key)
-        if data.expected_host_key_fingerprint and data.expected_host_key_fingerprint != seen:
-            raise ServiceError(_("The server presented host key %(seen)s, not the expected %(want)s.")
-                               % {"seen": seen, "want": data.expected_host_key_fingerprint},
-                               code="host_key_mismatch", status=409)
         with transaction.atomic():
-            try:
-                server.save()  # an id for the certificate directory; rolled back on failure below
-            except IntegrityError:  # added a moment ago by someone else: nothing remote done yet
-                raise Conflict(_("A server with this name or IP exists."), code="conflict") from None
-            engine_version = _engine().check(server)
-            _upload_certificate(server, cert_pem, key_pem)
-            server.cert_pem, server.cert_fingerprint = cert_pem.decode(), fingerprint
-            server.save(update_fields=["cert_pem", "cert_fingerprint"])
-            audit.record(actor=actor, action="servers.added", target=server, ip=ip,
-                         details={"host_key_fingerprint": seen, "engine": engine_version,
-                                  "cert_sha256_raw": fingerprint})
-    except drivers.RemoteError as error:
-        _clean_up_after_failed_add(server)
-        raise _remote_refusal(error) from error
+            server.save()
+    except IntegrityError:  # added a moment ago by someone else
+        raise Conflict(_("A server with this name or IP exists."), code="conflict") from None
     return server
+
+
+def set_up_server(*, actor, server: Server, expected_fingerprint: str = "",
+                  ip: str | None = None) -> Server:
+    """Connect, pin the host key (once: a retry keeps the key pinned first), check the
+    container engine, upload the certificate; then the server takes relays. A transient
+    failure goes up as RemoteError (the operation retries); others as a ServiceError."""
+    try:
+        if not server.ssh_host_key:
+            host_key = drivers.fetch_host_key(server.ssh_host, server.ssh_port)
+            seen = drivers.host_key_fingerprint(host_key)
+            if expected_fingerprint and expected_fingerprint != seen:
+                raise ServiceError(_("The server presented host key %(seen)s, not the expected "
+                                     "%(want)s.") % {"seen": seen, "want": expected_fingerprint},
+                                   code="host_key_mismatch", status=409)
+            server.ssh_host_key = host_key
+            server.save(update_fields=["ssh_host_key", "updated_at"])
+        engine_version = _engine().check(server)
+        _upload_certificate(server, server.cert_pem.encode(), server.cert_key_pem().encode())
+    except drivers.RemoteError as error:
+        if error.transient:
+            raise
+        raise _remote_refusal(error) from error
+    with transaction.atomic():
+        Server.objects.filter(pk=server.pk, status=ServerStatus.SETTING_UP).update(
+            status=ServerStatus.HEALTHY, last_error="")
+        audit.record(actor=actor, action="servers.added", target=server, ip=ip,
+                     details={"host_key_fingerprint": drivers.host_key_fingerprint(
+                         server.ssh_host_key), "engine": engine_version,
+                         "cert_sha256_raw": server.cert_fingerprint})
+    server.refresh_from_db()
+    return server
+
+
+def abandon_set_up(*, server_id: int, reason: str) -> None:
+    """Adding the server failed for good: take back what was put on it and forget the row, so
+    the operator can add it again with corrected details."""
+    server = Server.objects.filter(pk=server_id, status=ServerStatus.SETTING_UP).first()
+    if server is None:
+        return
+    with transaction.atomic():
+        audit.record(actor=None, action="servers.add_failed", target=server,
+                     details={"name": server.name, "public_ip": server.public_ip,
+                              "error": reason[:500]})
+        _clean_up_after_failed_add(server)
+        Server.objects.filter(pk=server_id).delete()
+
+
+def add_server(*, actor, data: NewServer, ip: str | None = None) -> Server:
+    """Register and set up in one go (fixtures, commands): nothing stays when a step fails."""
+    server = register_server(data=data)
+    try:
+        return set_up_server(actor=actor, server=server,
+                             expected_fingerprint=data.expected_host_key_fingerprint, ip=ip)
+    except drivers.RemoteError as error:
+        abandon_set_up(server_id=server.pk, reason=str(error))
+        raise _remote_refusal(error) from error
+    except ServiceError as error:
+        abandon_set_up(server_id=server.pk, reason=str(error.message))
+        raise
 
 
 def _clean_up_after_failed_add(server: Server) -> None:
@@ -164,7 +211,6 @@ def _clean_up_after_failed_add(server: Server) -> None:
     except drivers.RemoteError:
         logger.warning("could not remove the certificate left on %s", server.ssh_host)
     drivers.forget_client(server)  # before the id goes: cached connections are keyed by it
-    server.pk = None
 
 
 def repin_host_key(*, actor, server: Server, expected_fingerprint: str = "",
@@ -198,22 +244,30 @@ def record_remote_failure(server: Server, error: drivers.RemoteError) -> None:
                          details={"error": str(error)})
 
 
+def check_empty(server: Server) -> None:
+    from apps.containers.models import DerpInstance
+
+    live = DerpInstance.objects.live().filter(server=server).count()
+    if live:
+        raise Conflict(_("The server still runs %(n)d relay(s); drain it first.")
+                       % {"n": live}, code="server_not_empty")
+
+
 def delete_server(*, actor, server: Server, ip: str | None = None) -> None:
     """Reclaim an empty (or drained) server: its leftover containers and certificates go, then
     the row. Refused while any relay still lives there."""
     from apps.containers.engine import cert_dir
     from apps.containers.models import DerpInstance
 
-    live = DerpInstance.objects.live().filter(server=server)
-    if live.exists():
-        raise Conflict(_("The server still runs %(n)d relay(s); drain it first.")
-                       % {"n": live.count()}, code="server_not_empty")
+    check_empty(server)
     engine = _engine()
     try:
         for container in engine.list_relays(server):
             engine.remove_by_name(server, container.name)
         drivers.remove_path(server, cert_dir(server))
     except drivers.RemoteError as error:
+        if error.transient:
+            raise  # the operation tries again
         raise _remote_refusal(error) from error
     drivers.forget_client(server)  # while it still has its id: cached connections are keyed by it
     with transaction.atomic():
@@ -224,8 +278,10 @@ def delete_server(*, actor, server: Server, ip: str | None = None) -> None:
 
 
 def set_status(*, actor, server: Server, status: str, ip: str | None = None) -> Server:
-    if status not in ServerStatus.values:
+    if status not in ServerStatus.values or status == ServerStatus.SETTING_UP:
         raise ServiceError(_("Unknown server status."), code="invalid_status")
+    if server.status == ServerStatus.SETTING_UP:
+        raise Conflict(_("The server is still being set up."), code="setting_up")
     with transaction.atomic():
         previous = server.status
         Server.objects.filter(pk=server.pk).update(status=status)

@@ -1,36 +1,26 @@
-"""The operators' server pages: the list, adding a server, one server with its relays, and the
-actions on it (each confirmed on its own page first). Staff only: anyone else gets 404,
-anonymous visitors the sign-in page. Views parse, call one service, render."""
-
-from functools import wraps
+"""The operators' server pages: the list, adding a server, one server with its relays and
+recent tasks, and the actions on it (each confirmed on its own page first). Each action queues
+an operation and leads to its page, which follows the progress. Who may do what is the policy's
+(apps.accounts.policy): anyone outside the staff gets 404, anonymous visitors the sign-in page.
+Views parse, call one service, render."""
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
-from apps.containers import services as containers
+from apps.accounts.policy import page_requires
+from apps.containers import requests as relay_requests
 from apps.containers.models import DerpInstance
+from apps.operations.models import Operation
+from apps.operations.views import tell_queued
 from derpmgr.errors import ServiceError
 from derpmgr.net import client_ip
 
-from . import drivers, services
+from . import drivers, requests, services
 from .forms import AddServerForm, RepinForm, apply_service_error
 from .models import Server
 
-
-def staff_required(view):
-    """Signed in (else the sign-in page) and an admin or super admin (else 404)."""
-
-    @wraps(view)
-    def guarded(request, *args, **kwargs):
-        if not request.user.is_staff_role:
-            raise Http404
-        return view(request, *args, **kwargs)
-
-    return login_required(guarded)
+RECENT_OPERATIONS = 10
 
 
 def _visible(request, pk: int) -> Server:
@@ -42,40 +32,44 @@ def _fingerprint(server: Server) -> str:
     return drivers.host_key_fingerprint(server.ssh_host_key) if server.ssh_host_key else ""
 
 
-@staff_required
+@page_requires("servers.view_server")
 def server_list(request):
     servers = services.with_relay_counts(Server.objects.visible_to(request.user))
     return render(request, "ops/servers/list.html", {"servers": servers})
 
 
-@staff_required
+@page_requires("servers.add_server")
 def add(request):
     form = AddServerForm(request.POST if request.method == "POST" else None)
     status = 200
     if form.is_bound and form.is_valid():
         try:
-            server = services.add_server(actor=request.user, data=form.new_server(),
-                                         ip=client_ip(request))
+            server, operation = requests.add(actor=request.user, data=form.new_server(),
+                                             ip=client_ip(request))
         except ServiceError as error:
             apply_service_error(form, error)
             status = error.status
         else:
-            messages.success(request, _("%(name)s was added. Its SSH host key %(fingerprint)s is "
-                                        "pinned: check it against the server's console.")
-                             % {"name": server.name, "fingerprint": _fingerprint(server)})
-            return redirect("servers:detail", pk=server.pk)
+            messages.success(request, _("%(name)s is being set up: the panel connects, pins its "
+                                        "SSH host key (check it against the server's console), "
+                                        "checks the container engine and uploads the "
+                                        "certificate.") % {"name": server.name})
+            return redirect("operations:detail", pk=operation.pk)
     elif form.is_bound:
         status = 400
     return render(request, "ops/servers/add.html", {"form": form}, status=status)
 
 
-@staff_required
+@page_requires("servers.view_server")
 def detail(request, pk):
     server = _visible(request, pk)
     relays = (DerpInstance.objects.visible_to(request.user).live().filter(server=server)
               .select_related("user").order_by("port"))
+    operations = (Operation.objects.visible_to(request.user).about(server=server)
+                  .select_related("requested_by")[:RECENT_OPERATIONS])
     return render(request, "ops/servers/detail.html", {
-        "server": server, "relays": relays, "host_key_fingerprint": _fingerprint(server)})
+        "server": server, "relays": relays, "host_key_fingerprint": _fingerprint(server),
+        "operations": operations})
 
 
 # --- Actions: GET asks, POST does ------------------------------------------------------------
@@ -86,105 +80,80 @@ def _confirm(request, server, *, title, question, button, form=None, error="", s
         "error": error}, status=status)
 
 
-def _reconcile_summary(report) -> str:
-    parts = []
-    for label, items in ((_("started"), report.started), (_("stopped"), report.stopped),
-                         (_("orphans removed"), report.removed_orphans),
-                         (_("re-created"), report.recreated)):
-        if items:
-            parts.append(f"{label}: {', '.join(items)}")
-    if report.finished_removals:
-        parts.append(_("removals finished: %(n)d") % {"n": len(report.finished_removals)})
-    return "; ".join(parts)
+def _queued(request, server, ask, **confirm):
+    """POST: queue the work and go to its page; a refusal shows on the confirmation page."""
+    try:
+        operation = ask()
+    except ServiceError as error:
+        return _confirm(request, server, error=error.message, status=error.status, **confirm)
+    tell_queued(request, [operation])
+    return redirect("operations:detail", pk=operation.pk)
 
 
-@staff_required
+@page_requires("servers.operate_server")
 def reconcile(request, pk):
     server = _visible(request, pk)
+    confirm = dict(title=_("Reconcile %(name)s") % {"name": server.name},
+                   question=_("Compare the relays in the database with the containers on the "
+                              "server, start or stop what differs, re-create what is missing "
+                              "and remove orphans?"), button=_("Reconcile"))
     if request.method != "POST":
-        return _confirm(request, server, title=_("Reconcile %(name)s") % {"name": server.name},
-                        question=_("Compare the relays in the database with the containers on "
-                                   "the server, start or stop what differs, re-create what is "
-                                   "missing and remove orphans?"), button=_("Reconcile"))
-    report = containers.reconcile_server(server=server, actor=request.user)
-    if report.error:
-        messages.error(request, _("The server could not be reconciled: %(why)s")
-                       % {"why": report.error})
-    elif report.changed:
-        messages.success(request, _("Reconciled: %(what)s.") % {"what": _reconcile_summary(report)})
-    else:
-        messages.success(request, _("Reconciled: the server already matched the database."))
-    return redirect("servers:detail", pk=server.pk)
+        return _confirm(request, server, **confirm)
+    return _queued(request, server, lambda: relay_requests.reconcile(
+        actor=request.user, server=server, ip=client_ip(request)), **confirm)
 
 
-@staff_required
+@page_requires("servers.operate_server")
 def drain(request, pk):
     server = _visible(request, pk)
+    confirm = dict(title=_("Drain %(name)s") % {"name": server.name},
+                   question=_("Move every relay on this server to other servers? It takes no new "
+                              "relays until its status is set back to healthy."),
+                   button=_("Drain"))
     if request.method != "POST":
-        return _confirm(request, server, title=_("Drain %(name)s") % {"name": server.name},
-                        question=_("Move every relay on this server to other servers? It takes "
-                                   "no new relays until its status is set back to healthy."),
-                        button=_("Drain"))
-    report = containers.drain_server(actor=request.user, server=server, ip=client_ip(request))
-    messages.success(request, ngettext("%(n)d relay moved.", "%(n)d relays moved.",
-                                       len(report.moved)) % {"n": len(report.moved)})
-    for instance_id, why in report.failed.items():
-        messages.error(request, _("Relay %(id)d could not be moved: %(why)s")
-                       % {"id": instance_id, "why": why})
-    return redirect("servers:detail", pk=server.pk)
+        return _confirm(request, server, **confirm)
+    return _queued(request, server, lambda: relay_requests.drain(
+        actor=request.user, server=server, ip=client_ip(request)), **confirm)
 
 
-@staff_required
+@page_requires("servers.change_server")
 def repin(request, pk):
     server = _visible(request, pk)
     form = RepinForm(request.POST if request.method == "POST" else None)
-    title = _("Re-pin the host key of %(name)s") % {"name": server.name}
-    question = _("Accept the SSH host key the server presents now? Do this only when you know "
-                 "why it changed (a reinstall, say): a changed key can also mean someone is "
-                 "intercepting the connection.")
+    confirm = dict(title=_("Re-pin the host key of %(name)s") % {"name": server.name},
+                   question=_("Accept the SSH host key the server presents now? Do this only "
+                              "when you know why it changed (a reinstall, say): a changed key "
+                              "can also mean someone is intercepting the connection."),
+                   button=_("Re-pin"), form=form)
     if not form.is_bound:
-        return _confirm(request, server, title=title, question=question, button=_("Re-pin"),
-                        form=form)
+        return _confirm(request, server, **confirm)
     if not form.is_valid():
-        return _confirm(request, server, title=title, question=question, button=_("Re-pin"),
-                        form=form, status=400)
-    try:
-        seen = services.repin_host_key(actor=request.user, server=server,
-                                       expected_fingerprint=form.cleaned_data["expected_fingerprint"],
-                                       ip=client_ip(request))
-    except ServiceError as error:
-        return _confirm(request, server, title=title, question=question, button=_("Re-pin"),
-                        form=form, error=error.message, status=error.status)
-    messages.success(request, _("Host key %(fingerprint)s pinned.") % {"fingerprint": seen})
-    return redirect("servers:detail", pk=server.pk)
+        return _confirm(request, server, status=400, **confirm)
+    return _queued(request, server, lambda: requests.repin(
+        actor=request.user, server=server,
+        expected_fingerprint=form.cleaned_data["expected_fingerprint"], ip=client_ip(request)),
+        **confirm)
 
 
-@staff_required
+@page_requires("servers.delete_server")
 def delete(request, pk):
     server = _visible(request, pk)
-    title = _("Delete %(name)s") % {"name": server.name}
-    question = _("Remove the panel's containers, certificates and files from this server and "
-                 "forget it? Only an empty (or drained) server can be deleted.")
+    confirm = dict(title=_("Delete %(name)s") % {"name": server.name},
+                   question=_("Remove the panel's containers, certificates and files from this "
+                              "server and forget it? Only an empty (or drained) server can be "
+                              "deleted."), button=_("Delete"))
     if request.method != "POST":
-        return _confirm(request, server, title=title, question=question, button=_("Delete"))
-    try:
-        services.delete_server(actor=request.user, server=server, ip=client_ip(request))
-    except ServiceError as error:
-        return _confirm(request, server, title=title, question=question, button=_("Delete"),
-                        error=error.message, status=error.status)
-    messages.success(request, _("%(name)s was deleted.") % {"name": server.name})
-    return redirect("servers:list")
+        return _confirm(request, server, **confirm)
+    return _queued(request, server, lambda: requests.delete(
+        actor=request.user, server=server, ip=client_ip(request)), **confirm)
 
 
-@staff_required
+@page_requires("servers.operate_server")
 def check(request, pk):
-    """Check now: SSH response time and the engine's version (nothing is recorded)."""
+    """Check now: SSH response time and the engine's version, by a worker."""
     server = _visible(request, pk)
-    if request.method == "POST":
-        probe = services.probe_health(server=server)
-        if probe.ok:
-            messages.success(request, _("SSH answered in %(ms)s ms; container engine %(version)s.")
-                             % {"ms": probe.ssh_ms, "version": probe.engine_version})
-        else:
-            messages.error(request, _("The check failed: %(why)s") % {"why": probe.error})
+    if request.method != "POST":
+        return redirect("servers:detail", pk=server.pk)
+    tell_queued(request, [requests.probe(actor=request.user, servers=[server],
+                                         ip=client_ip(request))])
     return redirect("servers:detail", pk=server.pk)

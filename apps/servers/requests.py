@@ -1,0 +1,70 @@
+"""Asking for server work: adding, re-pinning, deleting and checking servers. Pages, the API and
+the admin call these; each checks what the database can tell, records an operation and its audit
+event in one transaction, and leaves the SSH part to a worker."""
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from apps.audit import services as audit
+from apps.operations import services as operations
+from apps.operations.models import Operation, OperationKind
+from derpmgr.errors import Conflict
+
+from . import services
+from .models import Server, ServerStatus
+
+
+def _record(kind: str, *, actor, server: Server | None, ip: str | None, dedupe_key: str,
+            args: dict | None = None, max_attempts: int | None = None,
+            label: str = "") -> Operation:
+    with transaction.atomic():
+        operation = operations.enqueue(kind, actor=actor, server=server, args=args,
+                                       dedupe_key=dedupe_key, max_attempts=max_attempts,
+                                       label=label)
+        if operation.kind != kind:
+            raise Conflict(_("Another operation (#%(id)d, %(kind)s) is under way on this server; "
+                             "wait for it to finish.") % {"id": operation.pk,
+                                                          "kind": operation.get_kind_display()},
+                           code="operation_in_progress")
+        audit.record(actor=actor, action="operations.requested", target=operation, ip=ip,
+                     details={"kind": kind, **({"server": server.pk} if server else {})})
+    return operation
+
+
+def add(*, actor, data: services.NewServer, ip: str | None = None) -> tuple[Server, Operation]:
+    """Save the server (taking no relays yet) and ask a worker to connect, pin its host key,
+    check its engine and upload its certificate. If that fails, the row goes again."""
+    with transaction.atomic():
+        server = services.register_server(data=data)
+        operation = _record(OperationKind.ADD_SERVER, actor=actor, server=server, ip=ip,
+                            dedupe_key=f"server:{server.pk}", max_attempts=1,
+                            args={"expected_fingerprint": data.expected_host_key_fingerprint})
+    return server, operation
+
+
+def repin(*, actor, server: Server, expected_fingerprint: str = "",
+          ip: str | None = None) -> Operation:
+    return _record(OperationKind.REPIN, actor=actor, server=server, ip=ip, max_attempts=1,
+                   dedupe_key=f"server:{server.pk}",
+                   args={"expected_fingerprint": expected_fingerprint})
+
+
+def delete(*, actor, server: Server, ip: str | None = None) -> Operation:
+    """Refused while relays live there; otherwise the server takes no relays from now on and a
+    worker reclaims it (containers, certificates, then the row)."""
+    services.check_empty(server)
+    with transaction.atomic():
+        operation = _record(OperationKind.DELETE_SERVER, actor=actor, server=server, ip=ip,
+                            dedupe_key=f"server:{server.pk}")
+        Server.objects.filter(pk=server.pk).exclude(status=ServerStatus.SETTING_UP).update(
+            status=ServerStatus.MAINTENANCE)
+    return operation
+
+
+def probe(*, actor, servers: list[Server], ip: str | None = None) -> Operation:
+    """Check SSH and the container engine of the servers now (all of them when none named)."""
+    ids = sorted(server.pk for server in servers)
+    key = "probe:" + (",".join(map(str, ids)) if len(ids) <= 10 else f"{len(ids)}-servers")
+    return _record(OperationKind.PROBE, actor=actor, server=servers[0] if len(servers) == 1 else None,
+                   ip=ip, dedupe_key=key[:120], args={"server_ids": ids}, max_attempts=1,
+                   label=_("%(n)d server(s)") % {"n": len(ids)})
