@@ -326,6 +326,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         # Broadcast (control) messages; kombu's default is a folder in the working directory.
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
+        # How often an idle worker looks for new messages (kombu waits 1 s by default).
+        "polling_interval": 0.2,
     }
 CELERY_TASK_IGNORE_RESULT = True
 # The queue tasks go to (and workers consume) unless told otherwise: panels sharing one broker

@@ -239,11 +239,19 @@ def reissue_expiring(*, within: timedelta = REISSUE_BEFORE) -> int:
                                rental_expiry__gt=timezone.now())
            .annotate(valid_until=Max("acl_configs__expires_at"))
            .filter(Q(valid_until__isnull=True) | Q(valid_until__lte=soon)))
-    count = 0
-    for user in due:
+    return sum(_renew_if_still_due(user=user, soon=soon) for user in due)
+
+
+def _renew_if_still_due(*, user: User, soon) -> bool:
+    """Re-issue under the user's row lock, after looking again: a run that overlaps another (a
+    second beat, a slow run) finds the new version and issues nothing."""
+    with transaction.atomic():
+        User.objects.select_for_update().filter(pk=user.pk).first()
+        valid_until = AclConfig.objects.filter(user=user).aggregate(v=Max("expires_at"))["v"]
+        if valid_until is not None and valid_until > soon:
+            return False
         issue_version(user=user, reason="renewed", notify=False)
-        count += 1
-    return count
+    return True
 
 
 def destroy_all(*, user: User, actor=None, ip: str | None = None) -> int:

@@ -108,10 +108,10 @@ def send_to_user(*, user, template: str, context: dict | None = None) -> Outboun
 
 
 def _kick_dispatcher():
-    from .tasks import dispatch_outbox
+    from .tasks import dispatch_outbox_now
 
     try:
-        dispatch_outbox.delay()
+        dispatch_outbox_now.delay()
     except Exception:  # the minutely beat run sends it anyway
         logger.warning("could not enqueue dispatch_outbox; the periodic run will send the mail",
                        exc_info=True)

@@ -7,4 +7,6 @@ class OperationsConfig(AppConfig):
     verbose_name = _("Operations")
 
     def ready(self):
-        from . import signals  # noqa: F401  (the sweeper runs when a worker starts)
+        from . import services, signals  # noqa: F401  (the sweeper runs when a worker starts)
+
+        services.discover_handlers()

@@ -28,8 +28,6 @@ class OperationKind(models.TextChoices):
     DELETE_SERVER = "delete_server", _("Reclaim a server")
     REPIN = "repin", _("Re-pin a host key")
     PROBE = "probe", _("Check servers")
-    SPEED_TEST = "speed_test", _("Speed test")
-    REISSUE = "reissue", _("Re-issue a derpMap")
 
 
 class OperationState(models.TextChoices):

@@ -32,8 +32,7 @@ logger = logging.getLogger(__name__)
 
 # Kinds that may be stopped while running: they check for cancellation between safe steps.
 CANCELLABLE_WHILE_RUNNING = frozenset({OperationKind.DRAIN, OperationKind.FAILOVER,
-                                       OperationKind.PROBE, OperationKind.SPEED_TEST,
-                                       OperationKind.RECONCILE})
+                                       OperationKind.PROBE, OperationKind.RECONCILE})
 
 
 class RetryLater(Exception):
@@ -69,18 +68,17 @@ def handles(kind: str, *, give_up: Callable | None = None):
     return register
 
 
-def _handler(kind: str) -> Handler:
-    if kind not in _handlers:
-        from django.apps import apps
+def discover_handlers() -> None:
+    """Import each app's `operations` module, where its handlers register (at start-up)."""
+    from django.apps import apps
 
-        for config in apps.get_app_configs():  # handlers live in each app's operations module
-            if config.name.startswith("apps."):
-                try:
-                    __import__(f"{config.name}.operations")
-                except ModuleNotFoundError as error:
-                    if error.name != f"{config.name}.operations":
-                        raise
-    return _handlers[kind]
+    for config in apps.get_app_configs():
+        if config.name.startswith("apps."):
+            try:
+                __import__(f"{config.name}.operations")
+            except ModuleNotFoundError as error:
+                if error.name != f"{config.name}.operations":
+                    raise
 
 
 # --- Recording -------------------------------------------------------------------------------
@@ -224,7 +222,11 @@ def execute(operation_id: int) -> Operation | None:
     if operation.attempts > operation.max_attempts:  # the worker was lost on every attempt
         return _give_up(context, _("Gave up after %(n)d attempts: the worker running it was lost.")
                         % {"n": operation.max_attempts}, "worker_lost")
-    handler = _handler(operation.kind)
+    handler = _handlers.get(operation.kind)
+    if handler is None:  # written by a newer version of the panel, say
+        return _finish(context, OperationState.FAILED, code="unknown_kind",
+                       error=_("No worker here knows how to do this (%(kind)s).")
+                       % {"kind": operation.kind})
     renew = context._mine().update
     with Heartbeat(lambda: renew(lease_until=_lease_end()), settings.OPERATION_LEASE_SECONDS / 3):
         try:
@@ -274,8 +276,8 @@ def _retry_or_give_up(context: Context, error: str, code: str) -> Operation | No
 
 
 def _give_up(context: Context, error: str, code: str) -> Operation | None:
-    handler = _handlers.get(context.operation.kind) or _handler(context.operation.kind)
-    if handler.give_up is not None:
+    handler = _handlers.get(context.operation.kind)
+    if handler is not None and handler.give_up is not None:
         try:
             handler.give_up(context.operation, error)
         except Exception:

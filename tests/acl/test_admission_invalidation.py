@@ -55,10 +55,7 @@ def test_a_stopped_relay_admits_nobody(client, relays, admitted, admin_user, fak
 
 
 def test_a_change_of_rental_state_takes_effect_at_once(client, renter, relays, admitted, superadmin,
-                                                       django_capture_on_commit_callbacks, monkeypatch):
-    from apps.containers import tasks
-
-    monkeypatch.setattr(tasks.provision_rental, "delay", lambda *args: None)
+                                                       django_capture_on_commit_callbacks):
     give_rental(renter, state=RentalState.SUSPENDED)  # (suspension itself arrives later)
     with django_capture_on_commit_callbacks(execute=True):
         services.issue_version(user=renter, reason="test")  # any change would do to drop the cache

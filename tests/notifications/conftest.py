@@ -50,6 +50,6 @@ def kicks(monkeypatch) -> list:
     """Committed mail asks Celery for a dispatch run. Record the request instead of publishing
     it, so that no test leaves messages in a broker that other test runs share."""
     requests = []
-    monkeypatch.setattr(tasks.dispatch_outbox, "delay", lambda *a, **kw: requests.append((a, kw)))
+    monkeypatch.setattr(tasks.dispatch_outbox_now, "delay", lambda *a, **kw: requests.append((a, kw)))
     return requests
 

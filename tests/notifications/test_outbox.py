@@ -124,7 +124,7 @@ def test_an_unreachable_broker_loses_no_mail(customer, monkeypatch, caplog,
     def broker_down(*args, **kwargs):
         raise ConnectionRefusedError("broker down")
 
-    monkeypatch.setattr(tasks.dispatch_outbox, "delay", broker_down)
+    monkeypatch.setattr(tasks.dispatch_outbox_now, "delay", broker_down)
 
     with caplog.at_level(logging.WARNING), django_capture_on_commit_callbacks(execute=True):
         email = queue_mail(customer.email)

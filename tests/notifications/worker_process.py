@@ -28,7 +28,7 @@ class Broker:
     worker_env: dict
 
     def dispatch(self) -> None:
-        self.app.send_task("notifications.dispatch_outbox", queue=self.queue)
+        self.app.send_task("notifications.dispatch_outbox_now", queue=self.queue)
 
 
 def open_broker(tmp_path: Path) -> Broker:
