@@ -115,3 +115,32 @@ def run_operations(db):
     from apps.operations import services as operations
 
     return operations.run_due
+
+
+@pytest.fixture
+def celery_broker(tmp_path):
+    """A queue of the test's own on the suite's broker, for real worker and beat processes."""
+    from tests import workers
+
+    with workers.private_broker(tmp_path) as broker:
+        yield broker
+
+
+@pytest.fixture
+def celery_processes():
+    """Worker and beat processes the test starts: stopped (by PID) at teardown."""
+    started = []
+    yield started
+    for process in started:
+        process.stop()
+
+
+@pytest.fixture
+def sweeper(transactional_db, celery_broker):
+    """Beat asks for the operations sweep every second, on the test's queue."""
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    every_second, _ = IntervalSchedule.objects.get_or_create(every=1,
+                                                             period=IntervalSchedule.SECONDS)
+    PeriodicTask.objects.create(name="sweep (test)", task="operations.sweep",
+                                interval=every_second, queue=celery_broker.queue)

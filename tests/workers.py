@@ -150,3 +150,35 @@ def wait_until(condition, *, processes: list[CeleryProcess], timeout: float = 60
             logs = "\n---\n".join(p.log()[-3000:] for p in processes)
             pytest.fail(f"no {what} within {timeout} s; logs:\n{logs}")
         time.sleep(0.1)  # polling interval
+
+
+@contextlib.contextmanager
+def redis_server(port: int):
+    """A redis-server of the test's own on 127.0.0.1:port (a broker that can go down and come
+    back), stopped by its PID."""
+    import shutil
+
+    import redis
+
+    from tests.fleet import infra
+
+    binary = shutil.which("redis-server")
+    parts.require(binary is not None, "redis-server (apt-get install redis-server)")
+    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                                "--appendonly", "no"], stdout=subprocess.DEVNULL,
+                               stdin=subprocess.DEVNULL, start_new_session=True)
+    probe = redis.Redis(port=port, socket_timeout=0.5)
+
+    def answers() -> bool:
+        try:
+            return probe.ping()
+        except redis.exceptions.ConnectionError:
+            return False
+
+    try:
+        infra.wait_for(lambda: process.poll() is not None or answers(), timeout=10,
+                       what=f"redis-server on port {port}")
+        yield process
+    finally:
+        probe.close()
+        infra.kill_tree(process)

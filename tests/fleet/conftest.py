@@ -67,3 +67,15 @@ def fleet(fleet_settings, loopback, superadmin):
     fleet = infra.Fleet(loopback, actor=superadmin)
     yield fleet
     fleet.remove_containers()
+
+
+@pytest.fixture
+def fleet_worker_env(fleet_settings):
+    """The settings a real worker process needs to drive this test's fleet, as its environment;
+    short leases so that a killed worker's operations are taken up within the test."""
+    from django.conf import settings
+
+    return {"DOCKER_DIAL_COMMAND": settings.DOCKER_DIAL_COMMAND, "DERP_IMAGE": settings.DERP_IMAGE,
+            "DERP_HOST_CERT_DIR": settings.DERP_HOST_CERT_DIR, "PANEL_ID": settings.PANEL_ID,
+            "SSH_CONNECT_TIMEOUT": 5, "SSH_COMMAND_TIMEOUT": 60, "OPERATION_LEASE_SECONDS": 3,
+            "OPERATION_REQUEUE_SECONDS": 1, "OPERATION_RETRY_BASE_SECONDS": 1}

@@ -15,7 +15,6 @@ import time
 import pytest
 from django.conf import settings
 from django.db import transaction
-from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from apps.containers import services as containers
 from apps.containers.engine import LABEL_PANEL, LABEL_USER
@@ -28,14 +27,6 @@ from tests.fleet.support import renter
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-LEASE_SECONDS = 3  # short, so that a dead worker's claim runs out within the test
-
-
-@pytest.fixture
-def broker(tmp_path):
-    with workers.private_broker(tmp_path) as broker:
-        yield broker
-
 
 @pytest.fixture
 def gate(tmp_path):
@@ -44,30 +35,10 @@ def gate(tmp_path):
 
 
 @pytest.fixture
-def worker_env(fleet_settings, gate):
+def worker_env(fleet_worker_env, gate):
+    """The fleet's worker settings, with engine calls held at the gate."""
     dial = f"while [ ! -e {shlex.quote(str(gate))} ]; do sleep 0.05; done; exec {infra.DIAL_COMMAND}"
-    return {"DOCKER_DIAL_COMMAND": f"sh -c {shlex.quote(dial)}",
-            "DERP_IMAGE": settings.DERP_IMAGE, "DERP_HOST_CERT_DIR": settings.DERP_HOST_CERT_DIR,
-            "PANEL_ID": settings.PANEL_ID, "SSH_CONNECT_TIMEOUT": 5, "SSH_COMMAND_TIMEOUT": 60,
-            "OPERATION_LEASE_SECONDS": LEASE_SECONDS, "OPERATION_REQUEUE_SECONDS": 1,
-            "OPERATION_RETRY_BASE_SECONDS": 1}
-
-
-@pytest.fixture
-def sweeper(broker):
-    """Beat asks for the sweep every second, on the test's queue."""
-    every_second, _ = IntervalSchedule.objects.get_or_create(every=1,
-                                                             period=IntervalSchedule.SECONDS)
-    PeriodicTask.objects.create(name="sweep (test)", task="operations.sweep",
-                                interval=every_second, queue=broker.queue)
-
-
-@pytest.fixture
-def processes():
-    started = []
-    yield started
-    for process in started:
-        process.stop()
+    return {**fleet_worker_env, "DOCKER_DIAL_COMMAND": f"sh -c {shlex.quote(dial)}"}
 
 
 def _provisioning(user, servers: int = 3) -> Operation:
@@ -75,9 +46,9 @@ def _provisioning(user, servers: int = 3) -> Operation:
         return containers.request_provisioning(user=user, servers=servers)
 
 
-def _run(broker, operation: Operation) -> None:
-    with broker.app() as app:
-        app.send_task("operations.run", args=[operation.pk], queue=broker.queue)
+def _run(celery_broker, operation: Operation) -> None:
+    with celery_broker.app() as app:
+        app.send_task("operations.run", args=[operation.pk], queue=celery_broker.queue)
 
 
 def _relays_pending(user, count: int):
@@ -104,14 +75,15 @@ def _assert_exactly_running(fleet, user, count: int) -> None:
 
 
 def test_a_worker_killed_whole_mid_provisioning_is_finished_after_the_sweeper(
-        fleet, broker, gate, worker_env, sweeper, processes, tmp_path):
+        fleet, celery_broker, gate, worker_env, sweeper, celery_processes, tmp_path):
     fleet.add(3)
     user = renter()
     operation = _provisioning(user)
-    first = workers.start_worker(broker, tmp_path / "first.log", beat=True, name="first",
+    first = workers.start_worker(celery_broker, tmp_path / "first.log", beat=True,
+                                 name="first",
                                  **worker_env)
-    processes.append(first)
-    _run(broker, operation)
+    celery_processes.append(first)
+    _run(celery_broker, operation)
     workers.wait_until(lambda: _relays_pending(user, 3), processes=[first],
                        what="three relays being set up")
 
@@ -120,9 +92,10 @@ def test_a_worker_killed_whole_mid_provisioning_is_finished_after_the_sweeper(
     operation.refresh_from_db()
     assert operation.state == OperationState.RUNNING  # held by a dead worker until its lease ends
 
-    second = workers.start_worker(broker, tmp_path / "second.log", beat=True, name="second",
+    second = workers.start_worker(celery_broker, tmp_path / "second.log", beat=True,
+                                  name="second",
                                   **worker_env)
-    processes.append(second)
+    celery_processes.append(second)
     workers.wait_until(lambda: _finished(operation), processes=[second], timeout=90,
                        what="the provisioning to finish")
 
@@ -131,15 +104,16 @@ def test_a_worker_killed_whole_mid_provisioning_is_finished_after_the_sweeper(
     _assert_exactly_running(fleet, user, 3)
 
 
-def test_a_killed_pool_process_loses_nothing(fleet, broker, gate, worker_env, sweeper, processes,
-                                             tmp_path):
+def test_a_killed_pool_process_loses_nothing(fleet, celery_broker, gate, worker_env, sweeper,
+                                             celery_processes, tmp_path):
     fleet.add(3)
     user = renter()
     operation = _provisioning(user)
-    worker = workers.start_worker(broker, tmp_path / "worker.log", name="pool", **worker_env)
-    beat = workers.start_beat(broker, tmp_path / "beat.log", **worker_env)
-    processes.extend([worker, beat])
-    _run(broker, operation)
+    worker = workers.start_worker(celery_broker, tmp_path / "worker.log", name="pool",
+                                  **worker_env)
+    beat = workers.start_beat(celery_broker, tmp_path / "beat.log", **worker_env)
+    celery_processes.extend([worker, beat])
+    _run(celery_broker, operation)
     workers.wait_until(lambda: _relays_pending(user, 3), processes=[worker],
                        what="three relays being set up")
     [pool_process] = worker.pool_children()
@@ -153,17 +127,17 @@ def test_a_killed_pool_process_loses_nothing(fleet, broker, gate, worker_env, sw
     _assert_exactly_running(fleet, user, 3)
 
 
-def test_a_move_is_answered_at_once_and_done_by_the_worker(fleet, broker, gate, worker_env,
-                                                           sweeper, processes, tmp_path,
+def test_a_move_is_answered_at_once_and_done_by_the_worker(fleet, celery_broker, gate, worker_env,
+                                                           sweeper, celery_processes, tmp_path,
                                                            superadmin):
     source_server, target = fleet.add(2)
     user = renter()
     gate.touch()  # the servers answer at once here: what is measured is the request alone
     containers.provision_rental(user_id=user.pk, servers=1, pinned_ids=[source_server.pk])
     relay = DerpInstance.objects.get(user=user, status=InstanceStatus.RUNNING)
-    worker = workers.start_worker(broker, tmp_path / "worker.log", beat=True, name="move",
+    worker = workers.start_worker(celery_broker, tmp_path / "worker.log", beat=True, name="move",
                                   **worker_env)
-    processes.append(worker)
+    celery_processes.append(worker)
     client = signed_in_client(superadmin)
     # A warm process, as in production: one request of the same shape has been served before.
     assert client.post(f"/api/server/{target.pk}/reconcile").status_code == 202

@@ -1,8 +1,7 @@
 """Periodic jobs run once per interval: a second beat, or a run slower than its interval, never
 doubles one up."""
 
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
@@ -12,7 +11,7 @@ from apps.operations.jobs import interval_of, run_once_per_interval
 from apps.operations.models import JobLock
 
 pytestmark = pytest.mark.django_db
-START = datetime(2026, 11, 29, 10, 0, 0, tzinfo=dt_timezone.utc)
+START = datetime(2026, 11, 29, 10, 0, 0, tzinfo=UTC)
 
 
 def _schedule(task: str, seconds: int) -> None:
@@ -59,9 +58,8 @@ def test_a_run_still_going_keeps_the_next_interval_from_starting_another():
 
 def test_a_crashed_run_s_hold_runs_out(settings):
     _schedule("test.job", 60)
-    with time_machine.travel(START, tick=False):
-        with pytest.raises(RuntimeError):
-            run_once_per_interval("test.job", _crash)
+    with time_machine.travel(START, tick=False), pytest.raises(RuntimeError):
+        run_once_per_interval("test.job", _crash)
     # The hold was released by the crash itself; a killed process leaves it until it expires.
     JobLock.objects.filter(name="test.job").update(
         locked_until=START + timedelta(seconds=settings.OPERATION_LEASE_SECONDS), holder="dead")
