@@ -281,9 +281,8 @@ SSH_CONNECT_TIMEOUT = env.int("SSH_CONNECT_TIMEOUT", default=10)
 SSH_COMMAND_TIMEOUT = env.int("SSH_COMMAND_TIMEOUT", default=60)
 # Relays per rental when a plan does not say otherwise.
 DEFAULT_SERVERS_PER_RENTAL = env.int("DEFAULT_SERVERS_PER_RENTAL", default=3)
-# Provisioning retries for transient failures before it rolls back.
-# The container engine the services drive (tests swap in their own).
-CONTAINER_ENGINE = "apps.containers.engine.DockerEngine"
+# The container engine the services drive (a dotted path; tests and benchmarks swap in theirs).
+CONTAINER_ENGINE = env.str("CONTAINER_ENGINE", default="apps.containers.engine.DockerEngine")
 # Devices per customer when no plan says otherwise.
 DEFAULT_MAX_DEVICES = env.int("DEFAULT_MAX_DEVICES", default=10)
 # Add InsecureForTests to derpMap nodes: only for old clients that cannot pin a certificate.
