@@ -200,12 +200,15 @@ def _place_and_start(user: User, server: Server, engine, operation_id: int | Non
 
 
 def check_placeable(server: Server) -> None:
-    """The server takes new relays now (healthy, under quota), else a Conflict saying why."""
+    """The server takes new relays now (healthy, under quota, not full), else a Conflict (or
+    NoCapacity) saying why."""
     if server.status != ServerStatus.HEALTHY or (
             server.monthly_quota_bytes and server.traffic_month_bytes >= server.monthly_quota_bytes):
         raise Conflict(_("%(server)s takes no new relays now (%(status)s).")
                        % {"server": server.name, "status": server.get_status_display()},
                        code="server_not_placeable")
+    if DerpInstance.objects.live().filter(server=server).count() >= server.max_containers:
+        raise NoCapacity(_("%(server)s is full.") % {"server": server.name})
 
 
 def allocate_instance(*, actor, user: User, server: Server, ip: str | None = None,
