@@ -49,6 +49,10 @@ def provision(operation: Operation, context) -> dict:
     if report.failed:
         raise RetryLater(_("%(n)d relay(s) could not be started yet; trying again.")
                          % {"n": len(report.failed)}, code="start_retrying")
+    if report.missing:  # rolled back for good, or no server could take them: not done
+        raise ServiceError(_("%(n)d relay(s) could not be set up: no server could take them, "
+                             "or they failed to start for good.") % {"n": report.missing},
+                           code="provision_incomplete")
     return dataclasses.asdict(report)
 
 

@@ -7,6 +7,7 @@ does the remote part. No verb here talks to a server.
 
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from apps.accounts.models import User
 from apps.audit import services as audit
@@ -65,13 +66,13 @@ def allocate(*, actor, user: User, server: Server, ip: str | None = None) -> Ope
 
 
 _NEEDS = {
-    OperationKind.STOP: ((InstanceStatus.RUNNING,), _("Only a running relay can be stopped.")),
-    OperationKind.START: ((InstanceStatus.STOPPED,), _("Only a stopped relay can be started.")),
+    OperationKind.STOP: ((InstanceStatus.RUNNING,), gettext_lazy("Only a running relay can be stopped.")),
+    OperationKind.START: ((InstanceStatus.STOPPED,), gettext_lazy("Only a stopped relay can be started.")),
     OperationKind.RESTART: ((InstanceStatus.RUNNING, InstanceStatus.STOPPED),
-                            _("Only a running or stopped relay can be restarted.")),
+                            gettext_lazy("Only a running or stopped relay can be restarted.")),
     OperationKind.REMOVE: ((InstanceStatus.PENDING, InstanceStatus.RUNNING, InstanceStatus.STOPPED,
                             InstanceStatus.REMOVING, InstanceStatus.ERROR),
-                           _("This relay is already removed or being moved.")),
+                           gettext_lazy("This relay is already removed or being moved.")),
 }
 
 
@@ -79,7 +80,7 @@ def relay_action(kind: str, *, actor, instance: DerpInstance, ip: str | None = N
     """Start, stop, restart or remove one relay."""
     allowed, refusal = _NEEDS[kind]
     if instance.status not in allowed:
-        raise Conflict(refusal, code="wrong_state")
+        raise Conflict(str(refusal), code="wrong_state")  # in the asker's language
     return _record(kind, actor=actor, ip=ip, instance=instance, dedupe_key=_relay_key(instance))
 
 

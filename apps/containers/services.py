@@ -137,6 +137,7 @@ def provision_rental(*, user_id: int, servers: int, pinned_ids=(), actor=None,
     for instance in DerpInstance.objects.filter(user=user, status=InstanceStatus.STOPPED):
         if _resume(instance, engine):
             report.restarted.append(instance.pk)
+    tried: set[int] = set()  # servers that failed this user in this run: not asked again now
     for instance_id in _orphaned_pending(user, operation_id):
         if start_instance(instance_id=instance_id, final_attempt=final_attempt):
             report.created.append(instance_id)
@@ -144,8 +145,9 @@ def provision_rental(*, user_id: int, servers: int, pinned_ids=(), actor=None,
             report.failed.append(instance_id)
         else:
             report.rolled_back.append(instance_id)
+            tried.add(DerpInstance.objects.values_list("server_id", flat=True).get(pk=instance_id))
     live = DerpInstance.objects.live().filter(user=user).count()
-    need, tried, placed = max(0, servers - live), set(), []
+    need, placed = max(0, servers - live), []
     while need > 0:  # a server that cannot take the relay is replaced by the next best one
         chosen = [server for server in choose_servers(user=user, count=need + len(tried),
                                                       pinned_ids=pinned_ids)
@@ -200,12 +202,15 @@ def _place_and_start(user: User, server: Server, engine, operation_id: int | Non
 
 
 def check_placeable(server: Server) -> None:
-    """The server takes new relays now (healthy, under quota), else a Conflict saying why."""
+    """The server takes new relays now (healthy, under quota, not full), else a Conflict (or
+    NoCapacity) saying why."""
     if server.status != ServerStatus.HEALTHY or (
             server.monthly_quota_bytes and server.traffic_month_bytes >= server.monthly_quota_bytes):
         raise Conflict(_("%(server)s takes no new relays now (%(status)s).")
                        % {"server": server.name, "status": server.get_status_display()},
                        code="server_not_placeable")
+    if DerpInstance.objects.live().filter(server=server).count() >= server.max_containers:
+        raise NoCapacity(_("%(server)s is full.") % {"server": server.name})
 
 
 def allocate_instance(*, actor, user: User, server: Server, ip: str | None = None,

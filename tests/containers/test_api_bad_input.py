@@ -1,8 +1,10 @@
-"""Bad input to the relay API: a clear message in the envelope, a 4xx, and nothing changed."""
+"""Bad input to the relay API: a clear message in the envelope, a 4xx at once (no server is
+asked), and nothing changed or queued."""
 
 import pytest
 
 from apps.containers.models import DerpInstance, InstanceStatus
+from apps.operations.models import Operation
 from apps.servers.models import ServerStatus
 from tests.conftest import token_client
 from tests.containers.conftest import make_server, relay
@@ -78,11 +80,11 @@ CASES = {  # name: (path, body, status, error code)
     "stop unknown instance": ("/api/container/stop", lambda w: {"instance_id": 987654}, 404,
                               "not_found"),
     "stop a stopped relay": ("/api/container/stop", lambda w: {"instance_id": w["stopped"].pk}, 409,
-                             "not_running"),
+                             "wrong_state"),
     "stop for an unknown user": ("/api/container/stop", lambda w: {"user_id": 987654}, 404,
                                  "unknown_user"),
     "start a running relay": (lambda w: f"/api/container/{w['running'].pk}/start", None, 409,
-                              "not_stopped"),
+                              "wrong_state"),
     "start an unknown relay": ("/api/container/987654/start", None, 404, "not_found"),
     "start a huge id": (f"/api/container/{HUGE}/start", None, 404, "not_found"),
     "start a word": ("/api/container/abc/start", None, 404, "not_found"),
@@ -119,7 +121,8 @@ def test_bad_input_is_refused_and_changes_nothing(world, fake_engine, case):
     error = response.json()["error"]
     assert error["code"] == code and error["message"]
     assert snapshot() == before
-    assert not any(op in ("run_relay", "stop", "start", "remove") for op, _s, _n in fake_engine.calls)
+    assert not Operation.objects.exists()
+    assert fake_engine.calls == []
 
 
 @pytest.mark.parametrize("query", ["user_id=abc", "server_id=1.5", f"user_id={HUGE}", "status=lost",
@@ -138,10 +141,28 @@ def test_unknown_ids_in_list_filters_find_nothing(world):
 def test_stopping_a_user_with_nothing_running_stops_nothing(world, fake_engine):
     response = token_client(world["admin"]).post(
         "/api/container/stop", {"user_id": world["no_rental"].pk}, format="json")
-    assert response.json() == {"success": True, "instances": [], "failed": {}}
+    assert response.status_code == 202
+    assert response.json() == {"success": True, "operations": []}
+    assert not Operation.objects.exists()
 
 
 def test_a_pending_relay_cannot_be_moved(world, fake_engine):
     pending = relay(UserFactory(), world["servers"][3], status=InstanceStatus.PENDING)
     response = token_client(world["admin"]).post(f"/api/container/{pending.pk}/migrate")
     assert response.status_code == 409 and response.json()["error"]["code"] == "not_movable"
+    assert not Operation.objects.exists()
+
+
+def test_a_relay_with_work_under_way_refuses_other_work(world, fake_engine):
+    client = token_client(world["admin"])
+    stopping = client.post("/api/container/stop", {"instance_id": world["running"].pk},
+                           format="json")
+    assert stopping.status_code == 202
+
+    response = client.post(f"/api/container/{world['running'].pk}/migrate")
+
+    assert response.status_code == 409
+    error = response.json()["error"]
+    assert error["code"] == "operation_in_progress"
+    assert f"#{stopping.json()['operation']['id']}" in error["message"]
+    assert list(Operation.objects.values_list("kind", flat=True)) == ["stop"]

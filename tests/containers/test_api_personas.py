@@ -1,9 +1,11 @@
-"""Every relay endpoint and page, asked by each persona: operators act, customers read their
-own relays, everyone else is told nothing is there (404), anonymous callers authenticate."""
+"""Every relay endpoint and page, asked by each persona: operators act (202: the work is queued
+as an operation), customers read their own relays, everyone else is told nothing is there (404)
+and queues nothing, anonymous callers authenticate."""
 
 import pytest
 
 from apps.containers.models import DerpInstance
+from apps.operations.models import Operation
 from tests.conftest import signed_in_client, token_client
 
 PERSONAS = ["superadmin", "admin", "distributor", "user", "stranger"]
@@ -14,22 +16,22 @@ def expect(default: int = 404, **by_persona) -> dict:
 
 
 STAFF_200 = expect(superadmin=200, admin=200)
+STAFF_202 = expect(superadmin=202, admin=202)
 CUSTOMERS_200 = expect(user=200, stranger=200)
 
 ENDPOINTS = {  # name: (method, path, body, expected status per persona)
     "assign": ("post", lambda f: "/api/container/assign",
-               lambda f: {"user_id": f["renter"].pk, "servers": 3}, STAFF_200),
+               lambda f: {"user_id": f["renter"].pk, "servers": 3}, STAFF_202),
     "allocate": ("post", lambda f: "/api/container/allocate",
-                 lambda f: {"user_id": f["renter"].pk, "server_id": f["servers"][2].pk},
-                 expect(superadmin=201, admin=201)),
+                 lambda f: {"user_id": f["renter"].pk, "server_id": f["servers"][2].pk}, STAFF_202),
     "stop": ("post", lambda f: "/api/container/stop",
-             lambda f: {"instance_id": f["running"].pk}, STAFF_200),
-    "start": ("post", lambda f: f"/api/container/{f['stopped'].pk}/start", None, STAFF_200),
-    "restart": ("post", lambda f: f"/api/container/{f['running'].pk}/restart", None, STAFF_200),
-    "remove": ("post", lambda f: f"/api/container/{f['running'].pk}/remove", None, STAFF_200),
-    "migrate": ("post", lambda f: f"/api/container/{f['running'].pk}/migrate", None, STAFF_200),
+             lambda f: {"instance_id": f["running"].pk}, STAFF_202),
+    "start": ("post", lambda f: f"/api/container/{f['stopped'].pk}/start", None, STAFF_202),
+    "restart": ("post", lambda f: f"/api/container/{f['running'].pk}/restart", None, STAFF_202),
+    "remove": ("post", lambda f: f"/api/container/{f['running'].pk}/remove", None, STAFF_202),
+    "migrate": ("post", lambda f: f"/api/container/{f['running'].pk}/migrate", None, STAFF_202),
     "list": ("get", lambda f: "/api/container/list", None, STAFF_200),
-    "failover": ("post", lambda f: "/api/ha/failover", None, STAFF_200),
+    "failover": ("post", lambda f: "/api/ha/failover", None, STAFF_202),
     "mine": ("get", lambda f: "/api/container/mine", None, CUSTOMERS_200),
 }
 
@@ -56,9 +58,15 @@ def test_each_persona_gets_the_right_answer(personas, fleet, fake_engine, endpoi
     body = response.json()
     assert body["success"] is (expected < 400)
     assert fleet["running"].admission_token not in response.content.decode()
+    # A request never talks to a server nor changes a relay: the operation does, later.
+    assert snapshot() == before and fake_engine.calls == []
+    if expected == 202:
+        assert Operation.objects.get().requested_by == personas[persona]
+        assert body["operation"]["id"] == Operation.objects.get().pk
+    else:
+        assert not Operation.objects.exists()
     if expected == 404:
         assert body["error"]["code"] == "not_found"
-        assert snapshot() == before and fake_engine.calls == []
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
@@ -68,6 +76,7 @@ def test_anonymous_callers_are_asked_to_authenticate(anon_api, fleet, fake_engin
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "not_authenticated"
     assert snapshot() == before and fake_engine.calls == []
+    assert not Operation.objects.exists()
 
 
 PAGE = "/relays/mine/"

@@ -1,12 +1,16 @@
-"""Stop, start, restart and remove: each moves the relay and its container together, refuses a
-relay in the wrong state (Conflict), and reports a server that does not answer."""
+"""Stop, start, restart and remove: each moves the relay and its container together, is
+idempotent (asked again, a relay already there stays so), refuses a relay in a state it cannot
+leave that way (Conflict), and lets a server that does not answer go up as a RemoteError: the
+operation running it tries again later."""
 
 import pytest
 
 from apps.audit.models import AuditEvent
-from apps.containers import services
+from apps.containers import requests, services
 from apps.containers.models import InstanceStatus
-from derpmgr.errors import Conflict, ServiceError
+from apps.operations.models import Operation, OperationKind, OperationState
+from apps.servers.drivers import RemoteError
+from derpmgr.errors import Conflict
 from tests.containers.conftest import make_server, relay
 
 
@@ -61,9 +65,8 @@ def test_a_failed_relay_can_be_removed(renter, server, fake_engine, admin_user):
 
 
 @pytest.mark.parametrize(("operation", "refused_from"), [
-    (services.stop_instance, ["stopped", "pending", "error", "removed", "migrating"]),
-    (services.start_stopped_instance, ["running", "pending", "error", "removed", "migrating"]),
-    (services.remove_instance, ["removed"]),
+    (services.stop_instance, ["pending", "error", "removed", "migrating"]),
+    (services.start_stopped_instance, ["pending", "error", "removed", "migrating"]),
 ])
 def test_an_operation_refuses_a_relay_in_the_wrong_state(renter, server, fake_engine, admin_user,
                                                          operation, refused_from):
@@ -76,22 +79,79 @@ def test_an_operation_refuses_a_relay_in_the_wrong_state(renter, server, fake_en
     assert fake_engine.calls == []
 
 
+@pytest.mark.parametrize(("operation", "already"), [
+    (services.stop_instance, InstanceStatus.STOPPED),
+    (services.start_stopped_instance, InstanceStatus.RUNNING),
+    (services.remove_instance, InstanceStatus.REMOVED),
+])
+def test_asking_again_for_what_is_done_is_a_no_op(renter, server, fake_engine, admin_user,
+                                                  operation, already):
+    instance = relay(renter, server, status=already)
+
+    assert operation(actor=admin_user, instance=instance).status == already
+
+    assert fake_engine.calls == []
+    assert not AuditEvent.objects.filter(action__startswith="containers.").exists()
+
+
 def test_stop_on_a_server_that_does_not_answer_changes_nothing(renter, server, fake_engine,
                                                                admin_user):
     instance = relay(renter, server, engine=fake_engine)
     fake_engine.down.add(server.pk)
-    with pytest.raises(ServiceError) as refused:
+    with pytest.raises(RemoteError) as failed:
         services.stop_instance(actor=admin_user, instance=instance)
-    assert refused.value.status == 502
+    assert failed.value.transient  # the operation tries again
     instance.refresh_from_db()
     assert instance.status == InstanceStatus.RUNNING
+    server.refresh_from_db()
+    assert "unreachable" in server.last_error
+
+
+def test_a_stop_operation_retries_until_the_server_answers(renter, server, fake_engine,
+                                                           admin_user, run_operations,
+                                                           time_machine):
+    instance = relay(renter, server, engine=fake_engine)
+    fake_engine.down.add(server.pk)
+    operation = requests.relay_action(OperationKind.STOP, actor=admin_user, instance=instance)
+
+    run_operations()
+    operation.refresh_from_db()
+    assert (operation.state, operation.attempts) == (OperationState.QUEUED, 1)
+    assert "unreachable" in operation.error
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.RUNNING
+
+    fake_engine.down.clear()
+    time_machine.move_to(operation.not_before)
+    run_operations()
+
+    operation.refresh_from_db()
+    assert (operation.state, operation.attempts) == (OperationState.DONE, 2)
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.STOPPED
+    assert Operation.objects.count() == 1
+
+
+def test_remove_on_a_server_that_does_not_answer_is_finished_when_asked_again(
+        renter, server, fake_engine, admin_user):
+    instance = relay(renter, server, engine=fake_engine)
+    fake_engine.down.add(server.pk)
+    with pytest.raises(RemoteError):
+        services.remove_instance(actor=admin_user, instance=instance)
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.REMOVING and "unreachable" in instance.last_error
+
+    fake_engine.down.clear()
+    removed = services.remove_instance(actor=admin_user, instance=instance)
+
+    assert removed.status == InstanceStatus.REMOVED and fake_engine.on(server) == {}
 
 
 def test_remove_on_a_server_that_does_not_answer_is_finished_by_reconcile(renter, server,
                                                                           fake_engine, admin_user):
     instance = relay(renter, server, engine=fake_engine)
     fake_engine.down.add(server.pk)
-    with pytest.raises(ServiceError):
+    with pytest.raises(RemoteError):
         services.remove_instance(actor=admin_user, instance=instance)
     instance.refresh_from_db()
     assert instance.status == InstanceStatus.REMOVING

@@ -4,14 +4,16 @@ the target fails or no server can take it, the source keeps running untouched.""
 import pytest
 
 from apps.audit.models import AuditEvent
-from apps.containers import services
+from apps.containers import requests, services
 from apps.containers.models import DerpInstance, InstanceStatus
 from apps.notifications.models import OutboundEmail
+from apps.operations.models import OperationState
 from apps.servers.drivers import RemoteError
 from apps.servers.models import ServerStatus
 from derpmgr.errors import Conflict, ServiceError
 from tests.containers.conftest import make_server, relay
 from tests.factories import UserFactory
+from tests.operations.support import run_until_finished
 
 
 @pytest.fixture
@@ -74,12 +76,36 @@ def test_a_failure_on_the_target_leaves_the_source_running_untouched(source, fak
 def test_a_target_that_does_not_answer_leaves_the_source_untouched(source, fake_engine, admin_user):
     target = make_server(name="new")
     fake_engine.down.add(target.pk)
-    with pytest.raises(ServiceError) as refused:
+    with pytest.raises(RemoteError) as failed:
         services.migrate_instance(actor=admin_user, instance=source, target=target)
-    assert refused.value.status == 502
+    assert failed.value.transient  # the operation moving it tries again later
+    source.refresh_from_db()
+    assert source.status == InstanceStatus.RUNNING and source.status_before_move == ""
+    assert not DerpInstance.objects.filter(server=target).exists()
+
+
+def test_a_move_that_is_given_up_puts_the_source_back(source, fake_engine, admin_user,
+                                                      run_operations, time_machine, monkeypatch):
+    target = make_server(name="new")
+
+    def run_relay(instance):
+        raise RemoteError("image pull timed out", transient=True)
+
+    monkeypatch.setattr(fake_engine, "run_relay", run_relay)
+    operation = requests.migrate(actor=admin_user, instance=source, target=target)
+
+    run_operations()
+    source.refresh_from_db()
+    assert source.status == InstanceStatus.MIGRATING  # between attempts, the move is under way
+    finished = run_until_finished(run_operations, time_machine, operation.pk)
+
+    assert finished.error_code == "migration_failed" and "image pull timed out" in finished.error
+    assert finished.state == OperationState.FAILED and finished.attempts == finished.max_attempts
     source.refresh_from_db()
     assert source.status == InstanceStatus.RUNNING
-    assert not DerpInstance.objects.filter(server=target).exists()
+    assert fake_engine.on(source.server)[source.container_name]["running"]
+    replacement = DerpInstance.objects.get(replaces=source)
+    assert replacement.status == InstanceStatus.ERROR and replacement.server == target
 
 
 def test_no_server_with_room_is_refused_and_the_source_untouched(source, fake_engine, admin_user):

@@ -8,6 +8,8 @@ from apps.audit.models import AuditEvent
 from apps.containers.engine import cert_dir
 from apps.containers.models import DerpInstance, InstanceStatus
 from apps.containers.services import provision_rental
+from apps.operations.models import OperationState
+from apps.servers import requests
 from apps.servers.models import Server
 from apps.servers.services import delete_server
 from derpmgr.errors import Conflict
@@ -45,3 +47,17 @@ def test_deleting_an_empty_server_removes_its_containers_and_certificates(fleet)
     assert fleet.containers() == []
     assert not os.path.exists(directory)
     assert AuditEvent.objects.filter(action="servers.deleted", target_id=str(server_id)).exists()
+
+
+def test_the_delete_operation_reclaims_an_empty_server(fleet, run_operations):
+    server = fleet.add_one()
+    server_id, directory = server.pk, cert_dir(server)
+
+    operation = requests.delete(actor=fleet.actor, server=server)
+    assert os.path.isdir(directory)  # the request touches nothing remote
+    run_operations()
+
+    operation.refresh_from_db()
+    assert operation.state == OperationState.DONE, operation.error
+    assert not Server.objects.filter(pk=server_id).exists()
+    assert not os.path.exists(directory)

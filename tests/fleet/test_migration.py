@@ -4,8 +4,8 @@ import pytest
 
 from apps.containers.models import DerpInstance, InstanceStatus
 from apps.containers.services import drain_server, migrate_instance, provision_rental
+from apps.servers.drivers import RemoteError
 from apps.servers.models import ServerStatus
-from derpmgr.errors import ServiceError
 from tests.fleet.support import renter
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -39,9 +39,10 @@ def test_a_target_that_cannot_be_reached_leaves_the_source_running_untouched(fle
     old = relay_on(source)
     fleet.sshd(target).stop()
 
-    with pytest.raises(ServiceError):
+    with pytest.raises(RemoteError) as failed:
         migrate_instance(actor=fleet.actor, instance=old, target=target)
 
+    assert failed.value.transient  # the operation moving it tries again later
     old.refresh_from_db()
     assert old.status == InstanceStatus.RUNNING
     [container] = fleet.containers(source)

@@ -6,6 +6,7 @@ import dataclasses
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
+from django.contrib.auth.models import Permission
 
 from apps.containers.engine import container_name
 from apps.containers.models import DerpInstance, InstanceStatus
@@ -131,3 +132,21 @@ def refused(response, status: int, code: str | None = None) -> dict:
     if code is not None:
         assert body["error"]["code"] == code, body
     return body["error"]
+
+
+SERVER_GRANTS = ("servers.add_server", "servers.delete_server")
+
+
+def grant(user, *labels: str):
+    """What a super admin does in the admin: give one person permissions beyond their role."""
+    for label in labels:
+        app_label, codename = label.split(".")
+        user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label,
+                                                         codename=codename))
+    return user
+
+
+@pytest.fixture
+def fleet_admin(admin_user):
+    """An admin a super admin allowed to add and delete servers (the admin role alone may not)."""
+    return grant(admin_user, *SERVER_GRANTS)

@@ -1,8 +1,10 @@
-"""Bad input to POST /api/server/add: a 400 naming the field, no Server row, no remote call."""
+"""Bad input to POST /api/server/add: a 400 naming the field at once, no Server row, no
+operation, no remote call."""
 
 import pytest
 
 from apps.audit.models import AuditEvent
+from apps.operations.models import Operation
 from apps.servers.models import Server
 from tests.conftest import token_client
 from tests.servers.conftest import nothing_remote_happened, refused
@@ -55,29 +57,29 @@ BAD_INPUT = {  # case: (changes to a valid body, field named in the refusal)
 
 @pytest.mark.parametrize("case", BAD_INPUT)
 def test_bad_input_is_a_400_naming_the_field_and_nothing_happens(
-        admin_user, remote, fake_engine, new_server_data, case):
+        fleet_admin, remote, fake_engine, new_server_data, case):
     changes, field = BAD_INPUT[case]
-    response = token_client(admin_user).post("/api/server/add", {**new_server_data, **changes},
+    response = token_client(fleet_admin).post("/api/server/add", {**new_server_data, **changes},
                                              format="json")
 
     error = refused(response, 400, "invalid")
     assert field in error["fields"], error
-    assert Server.objects.count() == 0
+    assert Server.objects.count() == 0 and not Operation.objects.exists()
     assert nothing_remote_happened(remote, fake_engine)
-    assert not AuditEvent.objects.filter(action__startswith="servers.").exists()
+    assert not AuditEvent.objects.filter(action__regex=r"^(servers|operations)\.").exists()
 
 
-def test_a_body_that_is_not_an_object_is_a_400(admin_user, remote, fake_engine):
-    response = token_client(admin_user).post("/api/server/add", ["a", "list"], format="json")
+def test_a_body_that_is_not_an_object_is_a_400(fleet_admin, remote, fake_engine):
+    response = token_client(fleet_admin).post("/api/server/add", ["a", "list"], format="json")
 
     refused(response, 400)
     assert Server.objects.count() == 0
     assert nothing_remote_happened(remote, fake_engine)
 
 
-def test_a_refusal_never_echoes_the_secret(admin_user, remote, new_server_data):
+def test_a_refusal_never_echoes_the_secret(fleet_admin, remote, new_server_data):
     body = {**new_server_data, "max_containers": 0}
-    response = token_client(admin_user).post("/api/server/add", body, format="json")
+    response = token_client(fleet_admin).post("/api/server/add", body, format="json")
 
     assert response.status_code == 400
     assert "PRIVATE KEY" not in response.content.decode()
@@ -85,13 +87,13 @@ def test_a_refusal_never_echoes_the_secret(admin_user, remote, new_server_data):
 
 @pytest.mark.parametrize("taken", ["name", "public_ip"])
 def test_a_taken_name_or_ip_is_a_409_before_any_remote_call(
-        admin_user, remote, fake_engine, make_server, new_server_data, taken):
+        fleet_admin, remote, fake_engine, make_server, new_server_data, taken):
     make_server(name="sh-1" if taken == "name" else "other",
                 public_ip="127.0.0.2" if taken == "public_ip" else "127.0.9.9")
 
-    response = token_client(admin_user).post("/api/server/add", new_server_data, format="json")
+    response = token_client(fleet_admin).post("/api/server/add", new_server_data, format="json")
 
     error = refused(response, 409)
     assert taken in error["fields"]
-    assert Server.objects.count() == 1
+    assert Server.objects.count() == 1 and not Operation.objects.exists()
     assert nothing_remote_happened(remote, fake_engine)

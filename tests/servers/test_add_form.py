@@ -1,12 +1,16 @@
 """The add form on its own: the credential is never rendered back, and an operator's
 certificate must fit its key and name the server's domain."""
 
+import json
+
 import pytest
 
+from apps.operations.models import Operation
 from apps.servers import certs
 from apps.servers.forms import AddServerForm
 from apps.servers.models import Server
 from tests.conftest import token_client
+from tests.operations.support import accepted
 from tests.servers.conftest import CLIENT_KEY
 
 
@@ -53,15 +57,19 @@ def test_a_key_of_another_certificate_is_refused(new_server_data):
     assert "key_pem" in form.errors
 
 
-def test_a_domain_server_keeps_the_operators_certificate(admin_user, remote, new_server_data):
+def test_a_domain_server_keeps_the_operators_certificate(fleet_admin, remote, new_server_data,
+                                                          run_operations):
     cert_pem, key_pem = _pair("derp.example.com")
     body = {**new_server_data, "domain": "derp.example.com", "cert_pem": cert_pem,
             "key_pem": key_pem}
 
-    response = token_client(admin_user).post("/api/server/add", body, format="json")
+    response = token_client(fleet_admin).post("/api/server/add", body, format="json")
 
-    assert response.status_code == 201, response.content
+    accepted(response, kind="add_server")
+    assert key_pem.splitlines()[1] not in json.dumps(Operation.objects.get().args)
+    run_operations()
     server = Server.objects.get()
+    assert server.status == "healthy"
     assert server.cert_pem == cert_pem and server.cert_fingerprint == ""
     assert key_pem.splitlines()[1] not in response.content.decode()
     assert remote.files[f"/etc/derpmgr/certs/{server.pk}/derp.example.com.key"] == key_pem.encode()
