@@ -4,8 +4,10 @@ with SIGKILL every 2 s, against the same run without kills.
     .venv/bin/python benchmarks/operations.py [--operations 500] [--work 0.1] [--kill-every 2]
 
 Real Celery (one worker, prefork pool of 4 processes, and beat running the sweeper every
-second), a temporary database and broker: PostgreSQL + Redis when BENCH_DATABASE_URL and
-BENCH_REDIS_URL are set, else SQLite + the filesystem broker. The container engine is a stand-in
+second) on Redis: BENCH_REDIS_URL, else a redis-server of its own on a free port (the embedded
+filesystem broker is not measured: after a pool process is killed, kombu's filesystem transport
+stops handing that worker messages until it restarts). The database: BENCH_DATABASE_URL (e.g.
+PostgreSQL), else a temporary SQLite file. The container engine is a stand-in
 (benchmarks/support/counting_engine.py) whose "start" takes --work seconds and logs each
 completed call, so the engine's calls can be counted.
 
@@ -18,9 +20,12 @@ was done exactly once (one "started" audit event per relay; every relay running)
 """
 
 import argparse
+import contextlib
 import os
 import random
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -34,7 +39,7 @@ TARGET_RATIO = 0.8
 LEASE_SECONDS = 2
 
 
-def _configure(work: Path) -> dict:
+def _configure(work: Path, broker_url: str) -> dict:
     """The environment of this process and of the Celery processes, before Django starts."""
     env = {
         "DERPMGR_ENV": "embedded",
@@ -43,14 +48,14 @@ def _configure(work: Path) -> dict:
         "EMAIL_URL": "consolemail://",
         "CONTAINER_ENGINE": "benchmarks.support.counting_engine.CountingEngine",
         "OPERATION_LEASE_SECONDS": str(LEASE_SECONDS),
-        "OPERATION_REQUEUE_SECONDS": "1",
+        "OPERATION_REQUEUE_SECONDS": "60",  # the default: a backlog is not a lost message
         "CELERY_TASK_DEFAULT_QUEUE": f"bench-{os.getpid()}",
         "DJANGO_SETTINGS_MODULE": "derpmgr.settings",
         "PYTHONPATH": str(REPO),
     }
-    database, redis = os.environ.get("BENCH_DATABASE_URL"), os.environ.get("BENCH_REDIS_URL")
-    env["DATABASE_URL"] = database or f"sqlite:///{work / 'bench.sqlite3'}"
-    env["CELERY_BROKER_URL"] = redis or "filesystem://"
+    env["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL") or \
+        f"sqlite:///{work / 'bench.sqlite3'}"
+    env["CELERY_BROKER_URL"] = broker_url
     env["REDIS_URL"] = ""  # the cache in the database: nothing here needs Redis but the broker
     os.environ.update(env)
     import django
@@ -138,10 +143,15 @@ def _run(env: dict, work: Path, *, count: int, kill_every: float | None, label: 
     try:
         # The messages went out before the worker existed; the sweeper also covers any lost.
         next_kill = None
-        deadline = time.monotonic() + 600
+        deadline = time.monotonic() + float(os.environ.get("BENCH_TIMEOUT", "600"))
         while Operation.objects.exclude(state__in=(OperationState.DONE, OperationState.FAILED)).exists():
             if time.monotonic() > deadline:
-                raise SystemExit(f"{label}: not finished within 10 minutes; see {output.name}")
+                stuck = list(Operation.objects.exclude(
+                    state__in=(OperationState.DONE, OperationState.FAILED)).values_list(
+                    "pk", "state", "attempts", "lease_until")[:5])
+                done = Operation.objects.filter(state=OperationState.DONE).count()
+                raise SystemExit(f"{label}: not finished in time ({done} done); unfinished {stuck}"
+                                 f"; see {output.name}")
             if kill_every and Operation.objects.filter(state=OperationState.RUNNING).exists():
                 now = time.monotonic()
                 next_kill = next_kill or now + kill_every
@@ -182,17 +192,56 @@ def main() -> None:
     options = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="derpmgr-bench-ops-") as directory:
         work = Path(directory)
-        env = _configure(work)
-        env["BENCH_WORK_SECONDS"] = str(options.work)
-        os.environ["BENCH_WORK_SECONDS"] = str(options.work)
-        from django.db import connection
+        with contextlib.ExitStack() as stack:
+            broker_url = os.environ.get("BENCH_REDIS_URL") or _own_redis(stack)
+            results = _measure(work, broker_url, options)
+    _report(results, options)
 
-        print(f"database: {connection.vendor}; broker: {env['CELERY_BROKER_URL'].split(':')[0]}; "
-              f"{options.operations} operations of {options.work} s; 4 pool processes; "
-              f"lease {LEASE_SECONDS} s")
-        results = [_run(env, work, count=options.operations, kill_every=None, label="no kills"),
-                   _run(env, work, count=options.operations, kill_every=options.kill_every,
-                        label="kills")]
+
+def _own_redis(stack: contextlib.ExitStack) -> str:
+    from tests.fleet.infra import kill_tree, wait_for
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise SystemExit("redis-server is needed (apt-get install redis-server), or set "
+                         "BENCH_REDIS_URL")
+    port = _free_port()
+    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                                "--appendonly", "no"], stdout=subprocess.DEVNULL)
+    stack.callback(kill_tree, process)
+    wait_for(lambda: _answers(port), timeout=10, what="redis-server")
+    return f"redis://127.0.0.1:{port}/0"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def _measure(work: Path, broker_url: str, options) -> list[dict]:
+    env = _configure(work, broker_url)
+    env["BENCH_WORK_SECONDS"] = os.environ["BENCH_WORK_SECONDS"] = str(options.work)
+    from django.db import connection
+
+    print(f"database: {connection.vendor}; broker: {broker_url.split(':')[0]}; "
+          f"{options.operations} operations of {options.work} s; 4 pool processes; "
+          f"lease {LEASE_SECONDS} s")
+    return [_run(env, work, count=options.operations, kill_every=None, label="no kills"),
+            _run(env, work, count=options.operations, kill_every=options.kill_every,
+                 label="kills")]
+
+
+def _report(results: list[dict], options) -> None:
     for r in results:
         print(f"{r['label']:>9}: {r['seconds']:.2f} s, {r['per_second']:.1f} ops/s, "
               f"{r['kills']} pool processes killed, done {r['done']}, failed {r['failed']}, "

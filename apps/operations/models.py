@@ -88,6 +88,7 @@ class Operation(models.Model):
     cancel_requested = models.BooleanField(_("cancel requested"), default=False)
     # The worker holding the operation: its token and how long its claim lasts unrenewed.
     claim_token = models.CharField(max_length=32, blank=True, editable=False)
+    claimed_by = models.CharField(_("worker"), max_length=160, blank=True, editable=False)
     lease_until = models.DateTimeField(null=True, blank=True, editable=False)
     not_before = models.DateTimeField(_("not before"), default=timezone.now)
     enqueued_at = models.DateTimeField(default=timezone.now, editable=False)

@@ -6,11 +6,15 @@
   lease), runs the kind's handler while a heartbeat renews the lease, and finishes the row only
   while it still holds the claim. Handlers are idempotent against the real server state, so a
   second run after a lost worker finishes or undoes what the first left half-made.
-- `sweep` re-sends what is queued but was never picked up and what a dead worker held.
+- `sweep` re-sends what is queued but was never picked up and what a dead worker held (at
+  once when the worker was a process of this host that no longer exists, else once its lease
+  runs out).
 """
 
 import dataclasses
 import logging
+import os
+import socket
 import threading
 import uuid
 from collections.abc import Callable
@@ -204,15 +208,45 @@ class Heartbeat:
         self._thread.join()
 
 
+def worker_identity() -> str:
+    """Who holds a claim: this host and process."""
+    return f"{socket.gethostname()}:{os.getpid()}"[:160]
+
+
+def holder_is_dead(claimed_by: str) -> bool:
+    """True if the claim's holder was a process on this host that no longer exists (killed):
+    its operation need not wait for the lease to run out. Elsewhere, or alive, the lease rules."""
+    host, _sep, pid = claimed_by.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, someone else's
+        return False
+    return False
+
+
+def _claimable(operation_id: int, now) -> Q:
+    """Due and queued, held past its lease, or held by a process of this host that died."""
+    condition = (Q(state=OperationState.QUEUED, not_before__lte=now)
+                 | Q(state=OperationState.RUNNING, lease_until__lt=now))
+    held = (Operation.objects.filter(pk=operation_id, state=OperationState.RUNNING)
+            .values_list("claim_token", "claimed_by").first())
+    if held is not None and holder_is_dead(held[1]):
+        condition |= Q(state=OperationState.RUNNING, claim_token=held[0])
+    return condition
+
+
 def execute(operation_id: int) -> Operation | None:
     """Run the operation if it is due and nobody else holds it; None when there was nothing to
     do. Safe to call any number of times, from any number of workers."""
     token, now = uuid.uuid4().hex, timezone.now()
-    claimed = Operation.objects.filter(pk=operation_id).filter(
-        Q(state=OperationState.QUEUED, not_before__lte=now)
-        | Q(state=OperationState.RUNNING, lease_until__lt=now)
-    ).update(state=OperationState.RUNNING, claim_token=token, lease_until=_lease_end(),
-             attempts=F("attempts") + 1, started_at=Coalesce("started_at", now), updated_at=now)
+    claimed = Operation.objects.filter(pk=operation_id).filter(_claimable(operation_id, now)).update(
+        state=OperationState.RUNNING, claim_token=token, claimed_by=worker_identity(),
+        lease_until=_lease_end(), attempts=F("attempts") + 1,
+        started_at=Coalesce("started_at", now), updated_at=now)
     if not claimed:
         return None
     operation = Operation.objects.select_related("requested_by").get(pk=operation_id)
@@ -295,16 +329,20 @@ class SweepReport:
 
 def sweep(*, limit: int = 500) -> SweepReport:
     """Send again what a lost message or a killed worker left: queued and due but not picked up
-    for OPERATION_REQUEUE_SECONDS, or running with an expired lease."""
+    for OPERATION_REQUEUE_SECONDS, or running with an expired lease or a dead holder."""
     now = timezone.now()
     report = SweepReport()
     stale = now - timedelta(seconds=settings.OPERATION_REQUEUE_SECONDS)
     report.requeued = list(Operation.objects.filter(
         state=OperationState.QUEUED, not_before__lte=now, enqueued_at__lt=stale)
         .order_by("id").values_list("id", flat=True)[:limit])
-    report.expired_leases = list(Operation.objects.filter(
-        state=OperationState.RUNNING, lease_until__lt=now)
-        .order_by("id").values_list("id", flat=True)[:limit])
+    running = Operation.objects.filter(state=OperationState.RUNNING).order_by("id")
+    report.expired_leases = list(running.filter(lease_until__lt=now)
+                                 .values_list("id", flat=True)[:limit])
+    report.expired_leases += [  # held by processes of this host that were killed
+        pk for pk, holder in running.filter(lease_until__gte=now).filter(
+            claimed_by__startswith=f"{socket.gethostname()}:").values_list("id", "claimed_by")[:limit]
+        if holder_is_dead(holder)]
     ids = report.requeued + report.expired_leases
     if ids:
         Operation.objects.filter(pk__in=ids).update(enqueued_at=now)

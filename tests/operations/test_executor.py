@@ -205,3 +205,34 @@ def test_progress_renews_the_lease_and_a_cancel_stops_at_a_safe_step(db, handler
     assert seen["progress"] == 25 and seen["message"] == "moving relay 1 of 4"
     assert seen["lease"] > timezone.now()
     assert cancelled.state == OperationState.CANCELLED and cancelled.result == {}
+
+
+def test_a_worker_process_that_died_on_this_host_is_taken_over_at_once(db, handler, sent):
+    import socket
+    import subprocess
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    operation = operations.enqueue("test")
+    Operation.objects.filter(pk=operation.pk).update(
+        state=OperationState.RUNNING, attempts=1, claim_token="killed",
+        claimed_by=f"{socket.gethostname()}:{dead.pid}",
+        lease_until=timezone.now() + timedelta(minutes=5))  # the lease alone would wait
+
+    assert operations.sweep().expired_leases == [operation.pk]
+    done = operations.execute(operation.pk)
+    assert (done.state, done.attempts) == ("done", 2)
+
+
+def test_a_live_holder_keeps_its_operation_until_its_lease_ends(db, handler, sent):
+    import os
+    import socket
+
+    operation = operations.enqueue("test")
+    Operation.objects.filter(pk=operation.pk).update(
+        state=OperationState.RUNNING, attempts=1, claim_token="alive",
+        claimed_by=f"{socket.gethostname()}:{os.getpid()}",
+        lease_until=timezone.now() + timedelta(minutes=5))
+
+    assert operations.sweep().expired_leases == []
+    assert operations.execute(operation.pk) is None

@@ -54,6 +54,7 @@ class Migration(migrations.Migration):
                 ('error_code', models.CharField(blank=True, max_length=40, verbose_name='error code')),
                 ('cancel_requested', models.BooleanField(default=False, verbose_name='cancel requested')),
                 ('claim_token', models.CharField(blank=True, editable=False, max_length=32)),
+                ('claimed_by', models.CharField(blank=True, editable=False, max_length=160, verbose_name='worker')),
                 ('lease_until', models.DateTimeField(blank=True, editable=False, null=True)),
                 ('not_before', models.DateTimeField(default=django.utils.timezone.now, verbose_name='not before')),
                 ('enqueued_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
