@@ -155,12 +155,12 @@ def _run(env: dict, work: Path, *, count: int, kill_every: float | None, label: 
             if kill_every and Operation.objects.filter(state=OperationState.RUNNING).exists():
                 now = time.monotonic()
                 next_kill = next_kill or now + kill_every
-                pool = _pool(worker)
-                if now >= next_kill and pool:
+                pool = _pool(worker) if now >= next_kill else []
+                if pool:
                     os.kill(random.choice(pool), signal.SIGKILL)
                     kills += 1
                     next_kill = now + kill_every
-            time.sleep(0.05)  # polling interval of the benchmark's own loop
+            time.sleep(0.1)  # polling interval of the benchmark's own loop
     finally:
         for process in (worker, beat):
             os.killpg(process.pid, signal.SIGTERM)
