@@ -20,22 +20,6 @@ from . import services
 from .models import DerpInstance, InstanceStatus
 
 
-def _record(kind: str, *, actor, ip: str | None, dedupe_key: str, details: dict | None = None,
-            **target) -> Operation:
-    """Record one operation of `kind` and its audit event; an active operation of another kind
-    on the same thing refuses (one at a time)."""
-    with transaction.atomic():
-        operation = operations.enqueue(kind, actor=actor, dedupe_key=dedupe_key, **target)
-        if operation.kind != kind:
-            raise Conflict(_("Another operation (#%(id)d, %(kind)s) is under way here; wait for "
-                             "it to finish.") % {"id": operation.pk,
-                                                 "kind": operation.get_kind_display()},
-                           code="operation_in_progress")
-        audit.record(actor=actor, action="operations.requested", target=operation, ip=ip,
-                     details={"kind": kind, **(details or {})})
-    return operation
-
-
 def _relay_key(instance: DerpInstance) -> str:
     return f"relay:{instance.pk}"
 
@@ -60,9 +44,9 @@ def allocate(*, actor, user: User, server: Server, ip: str | None = None) -> Ope
     if DerpInstance.objects.live().filter(user=user, server=server).exists():
         raise Conflict(_("The user already has a relay on %(server)s.") % {"server": server.name},
                        code="already_placed")
-    return _record(OperationKind.ALLOCATE, actor=actor, ip=ip, server=server, customer=user,
-                   dedupe_key=f"allocate:{user.pk}:{server.pk}",
-                   details={"server": server.pk, "user": user.pk})
+    return operations.request(OperationKind.ALLOCATE, actor=actor, ip=ip, server=server,
+                              customer=user, dedupe_key=f"allocate:{user.pk}:{server.pk}",
+                              details={"server": server.pk, "user": user.pk})
 
 
 _NEEDS = {
@@ -81,7 +65,8 @@ def relay_action(kind: str, *, actor, instance: DerpInstance, ip: str | None = N
     allowed, refusal = _NEEDS[kind]
     if instance.status not in allowed:
         raise Conflict(str(refusal), code="wrong_state")  # in the asker's language
-    return _record(kind, actor=actor, ip=ip, instance=instance, dedupe_key=_relay_key(instance))
+    return operations.request(kind, actor=actor, ip=ip, instance=instance,
+                              dedupe_key=_relay_key(instance))
 
 
 def stop_all(*, actor, user: User, ip: str | None = None) -> list[Operation]:
@@ -94,17 +79,17 @@ def stop_all(*, actor, user: User, ip: str | None = None) -> list[Operation]:
 def migrate(*, actor, instance: DerpInstance, target: Server | None = None,
             ip: str | None = None) -> Operation:
     services.check_movable(instance, target)
-    return _record(OperationKind.MIGRATE, actor=actor, ip=ip, instance=instance,
-                   dedupe_key=_relay_key(instance),
-                   args={"target_server_id": target.pk if target else None},
-                   details={"target": target.pk if target else None})
+    return operations.request(OperationKind.MIGRATE, actor=actor, ip=ip, instance=instance,
+                              dedupe_key=_relay_key(instance),
+                              args={"target_server_id": target.pk if target else None},
+                              details={"target": target.pk if target else None})
 
 
 def drain(*, actor, server: Server, ip: str | None = None) -> Operation:
     """The server takes no new relays from now on; a worker moves its relays elsewhere."""
     with transaction.atomic():
-        operation = _record(OperationKind.DRAIN, actor=actor, ip=ip, server=server,
-                            dedupe_key=_server_key(server))
+        operation = operations.request(OperationKind.DRAIN, actor=actor, ip=ip, server=server,
+                                       dedupe_key=_server_key(server))
         if Server.objects.filter(pk=server.pk).exclude(status=ServerStatus.DRAINING).update(
                 status=ServerStatus.DRAINING):
             audit.record(actor=actor, action="servers.draining", target=server, ip=ip,
@@ -113,8 +98,8 @@ def drain(*, actor, server: Server, ip: str | None = None) -> Operation:
 
 
 def failover(*, actor, ip: str | None = None) -> Operation:
-    return _record(OperationKind.FAILOVER, actor=actor, ip=ip, dedupe_key="failover",
-                   label=_("unhealthy servers"))
+    return operations.request(OperationKind.FAILOVER, actor=actor, ip=ip, dedupe_key="failover",
+                              label=_("unhealthy servers"))
 
 
 def reconcile(*, actor, server: Server, ip: str | None = None,

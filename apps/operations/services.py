@@ -24,7 +24,7 @@ from django.conf import settings
 from django.db import IntegrityError, close_old_connections, connection, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from apps.audit import services as audit
@@ -116,6 +116,24 @@ def enqueue(kind: str, *, actor=None, args: dict | None = None, server=None, ins
                 raise
             return existing
     transaction.on_commit(lambda: send(operation.pk, countdown=countdown), robust=True)
+    return operation
+
+
+def request(kind: str, *, actor, ip: str | None = None, details: dict | None = None,
+            **fields) -> Operation:
+    """Work a principal asks for (pages, API, admin): the operation and its audit event in one
+    transaction. With a `dedupe_key`, asking again while it is under way answers the same
+    operation, and an active operation of another kind on the same thing refuses (one at a
+    time)."""
+    with transaction.atomic():
+        operation = enqueue(kind, actor=actor, **fields)
+        if operation.kind != kind:
+            raise Conflict(_("Another operation (#%(id)d, %(kind)s) is under way here; wait for "
+                             "it to finish.") % {"id": operation.pk,
+                                                 "kind": operation.get_kind_display()},
+                           code="operation_in_progress")
+        audit.record(actor=actor, action="operations.requested", target=operation, ip=ip,
+                     details={"kind": kind, **(details or {})})
     return operation
 
 
@@ -262,7 +280,10 @@ def execute(operation_id: int) -> Operation | None:
                        error=_("No worker here knows how to do this (%(kind)s).")
                        % {"kind": operation.kind})
     renew = context._mine().update
-    with Heartbeat(lambda: renew(lease_until=_lease_end()), settings.OPERATION_LEASE_SECONDS / 3):
+    # Progress and errors are read by whoever asked: written in their language.
+    language = getattr(operation.requested_by, "language", None) or settings.LANGUAGE_CODE
+    with Heartbeat(lambda: renew(lease_until=_lease_end()), settings.OPERATION_LEASE_SECONDS / 3), \
+            translation.override(language):
         try:
             result = handler.run(operation, context)
         except Cancelled:

@@ -5,30 +5,11 @@ event in one transaction, and leaves the SSH part to a worker."""
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from apps.audit import services as audit
 from apps.operations import services as operations
 from apps.operations.models import Operation, OperationKind
-from derpmgr.errors import Conflict
 
 from . import services
 from .models import Server, ServerStatus
-
-
-def _record(kind: str, *, actor, server: Server | None, ip: str | None, dedupe_key: str,
-            args: dict | None = None, max_attempts: int | None = None,
-            label: str = "") -> Operation:
-    with transaction.atomic():
-        operation = operations.enqueue(kind, actor=actor, server=server, args=args,
-                                       dedupe_key=dedupe_key, max_attempts=max_attempts,
-                                       label=label)
-        if operation.kind != kind:
-            raise Conflict(_("Another operation (#%(id)d, %(kind)s) is under way on this server; "
-                             "wait for it to finish.") % {"id": operation.pk,
-                                                          "kind": operation.get_kind_display()},
-                           code="operation_in_progress")
-        audit.record(actor=actor, action="operations.requested", target=operation, ip=ip,
-                     details={"kind": kind, **({"server": server.pk} if server else {})})
-    return operation
 
 
 def add(*, actor, data: services.NewServer, ip: str | None = None) -> tuple[Server, Operation]:
@@ -36,17 +17,18 @@ def add(*, actor, data: services.NewServer, ip: str | None = None) -> tuple[Serv
     check its engine and upload its certificate. If that fails, the row goes again."""
     with transaction.atomic():
         server = services.register_server(data=data)
-        operation = _record(OperationKind.ADD_SERVER, actor=actor, server=server, ip=ip,
-                            dedupe_key=f"server:{server.pk}", max_attempts=1,
-                            args={"expected_fingerprint": data.expected_host_key_fingerprint})
+        operation = operations.request(
+            OperationKind.ADD_SERVER, actor=actor, server=server, ip=ip, max_attempts=1,
+            dedupe_key=f"server:{server.pk}",
+            args={"expected_fingerprint": data.expected_host_key_fingerprint})
     return server, operation
 
 
 def repin(*, actor, server: Server, expected_fingerprint: str = "",
           ip: str | None = None) -> Operation:
-    return _record(OperationKind.REPIN, actor=actor, server=server, ip=ip, max_attempts=1,
-                   dedupe_key=f"server:{server.pk}",
-                   args={"expected_fingerprint": expected_fingerprint})
+    return operations.request(OperationKind.REPIN, actor=actor, server=server, ip=ip,
+                              max_attempts=1, dedupe_key=f"server:{server.pk}",
+                              args={"expected_fingerprint": expected_fingerprint})
 
 
 def delete(*, actor, server: Server, ip: str | None = None) -> Operation:
@@ -54,8 +36,8 @@ def delete(*, actor, server: Server, ip: str | None = None) -> Operation:
     worker reclaims it (containers, certificates, then the row)."""
     services.check_empty(server)
     with transaction.atomic():
-        operation = _record(OperationKind.DELETE_SERVER, actor=actor, server=server, ip=ip,
-                            dedupe_key=f"server:{server.pk}")
+        operation = operations.request(OperationKind.DELETE_SERVER, actor=actor, server=server,
+                                       ip=ip, dedupe_key=f"server:{server.pk}")
         Server.objects.filter(pk=server.pk).exclude(status=ServerStatus.SETTING_UP).update(
             status=ServerStatus.MAINTENANCE)
     return operation
@@ -65,6 +47,7 @@ def probe(*, actor, servers: list[Server], ip: str | None = None) -> Operation:
     """Check SSH and the container engine of the servers now (all of them when none named)."""
     ids = sorted(server.pk for server in servers)
     key = "probe:" + (",".join(map(str, ids)) if len(ids) <= 10 else f"{len(ids)}-servers")
-    return _record(OperationKind.PROBE, actor=actor, server=servers[0] if len(servers) == 1 else None,
-                   ip=ip, dedupe_key=key[:120], args={"server_ids": ids}, max_attempts=1,
-                   label=_("%(n)d server(s)") % {"n": len(ids)})
+    return operations.request(OperationKind.PROBE, actor=actor,
+                              server=servers[0] if len(servers) == 1 else None, ip=ip,
+                              dedupe_key=key[:120], args={"server_ids": ids}, max_attempts=1,
+                              label=_("%(n)d server(s)") % {"n": len(ids)})

@@ -236,3 +236,21 @@ def test_a_live_holder_keeps_its_operation_until_its_lease_ends(db, handler, sen
 
     assert operations.sweep().expired_leases == []
     assert operations.execute(operation.pk) is None
+
+
+def test_progress_and_errors_are_written_in_the_language_of_who_asked(db, handler, sent):
+    from django.utils.translation import gettext
+
+    from tests.factories import UserFactory
+
+    def refuse(operation, context):
+        raise ServiceError(gettext("No such operation."), code="gone")
+
+    handler.behaviour["do"] = refuse
+    english = UserFactory(language="en")
+    chinese = UserFactory(language="zh-hans")
+    asked_in_english = operations.execute(operations.enqueue("test", actor=english).pk)
+    asked_in_chinese = operations.execute(operations.enqueue("test", actor=chinese).pk)
+
+    assert asked_in_english.error == "No such operation."
+    assert asked_in_chinese.error == "任务不存在。"
