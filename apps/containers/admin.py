@@ -28,8 +28,8 @@ class DerpInstanceAdmin(admin.ModelAdmin):
                      "container_name"]
     list_select_related = ["user", "server"]
     date_hierarchy = "created_at"
-    fields = SHOWN_FIELDS
-    readonly_fields = SHOWN_FIELDS
+    fields = [*SHOWN_FIELDS, "recent_operations"]
+    readonly_fields = fields
     actions = ["start", "stop", "restart", "remove", "migrate", "reconcile"]
 
     def get_queryset(self, request):
@@ -52,6 +52,19 @@ class DerpInstanceAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False  # "remove" takes the container down first; rows stay for the books
+
+    @admin.display(description=_("Recent tasks"))
+    def recent_operations(self, obj):
+        from django.urls import reverse
+        from django.utils.html import format_html_join
+
+        from apps.operations.models import Operation
+
+        recent = Operation.objects.about(instance=obj)[:10]
+        return format_html_join(
+            ", ", '<a href="{}">#{} {} ({})</a>',
+            ((reverse("operations:detail", args=[o.pk]), o.pk, o.get_kind_display(),
+              o.get_state_display()) for o in recent)) or "—"
 
     @admin.display(description=_("last error"))
     def error_summary(self, obj):

@@ -148,3 +148,15 @@ def test_a_customer_never_sees_anyone_elses_work(customer, stranger, fake_engine
 
     assert "data-operation-id" not in body and "every 3s" not in body
     assert Operation.objects.filter(kind=OperationKind.PROVISION).count() == 1
+
+
+def test_a_relay_s_admin_page_links_its_recent_tasks(superadmin, fake_engine):
+    from tests.factories import UserFactory
+
+    instance = relay(give_rental(UserFactory()), make_server(), engine=fake_engine)
+    operation = requests.relay_action(OperationKind.STOP, actor=superadmin, instance=instance)
+
+    page = signed_in_client(superadmin).get(f"/admin/containers/derpinstance/{instance.pk}/change/")
+
+    assert page.status_code == 200
+    assert f'href="/ops/operations/{operation.pk}/"' in page.content.decode()
