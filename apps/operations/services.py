@@ -226,16 +226,26 @@ class Heartbeat:
         self._thread.join()
 
 
+def _this_host() -> str:
+    """This host and PID namespace: a process id means something only within both (two
+    containers may share a host name, never a PID namespace)."""
+    try:
+        namespace = os.readlink("/proc/self/ns/pid")
+    except OSError:
+        namespace = ""
+    return f"{socket.gethostname()}/{namespace}"
+
+
 def worker_identity() -> str:
     """Who holds a claim: this host and process."""
-    return f"{socket.gethostname()}:{os.getpid()}"[:160]
+    return f"{_this_host()}:{os.getpid()}"[:160]
 
 
 def holder_is_dead(claimed_by: str) -> bool:
     """True if the claim's holder was a process on this host that no longer exists (killed):
     its operation need not wait for the lease to run out. Elsewhere, or alive, the lease rules."""
     host, _sep, pid = claimed_by.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
+    if host != _this_host() or not pid.isdigit():
         return False
     try:
         os.kill(int(pid), 0)
@@ -362,7 +372,7 @@ def sweep(*, limit: int = 500) -> SweepReport:
                                  .values_list("id", flat=True)[:limit])
     report.expired_leases += [  # held by processes of this host that were killed
         pk for pk, holder in running.filter(lease_until__gte=now).filter(
-            claimed_by__startswith=f"{socket.gethostname()}:").values_list("id", "claimed_by")[:limit]
+            claimed_by__startswith=f"{_this_host()}:").values_list("id", "claimed_by")[:limit]
         if holder_is_dead(holder)]
     ids = report.requeued + report.expired_leases
     if ids:

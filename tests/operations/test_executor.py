@@ -208,7 +208,6 @@ def test_progress_renews_the_lease_and_a_cancel_stops_at_a_safe_step(db, handler
 
 
 def test_a_worker_process_that_died_on_this_host_is_taken_over_at_once(db, handler, sent):
-    import socket
     import subprocess
 
     dead = subprocess.Popen(["true"])
@@ -216,7 +215,7 @@ def test_a_worker_process_that_died_on_this_host_is_taken_over_at_once(db, handl
     operation = operations.enqueue("test")
     Operation.objects.filter(pk=operation.pk).update(
         state=OperationState.RUNNING, attempts=1, claim_token="killed",
-        claimed_by=f"{socket.gethostname()}:{dead.pid}",
+        claimed_by=f"{operations._this_host()}:{dead.pid}",
         lease_until=timezone.now() + timedelta(minutes=5))  # the lease alone would wait
 
     assert operations.sweep().expired_leases == [operation.pk]
@@ -225,17 +224,24 @@ def test_a_worker_process_that_died_on_this_host_is_taken_over_at_once(db, handl
 
 
 def test_a_live_holder_keeps_its_operation_until_its_lease_ends(db, handler, sent):
-    import os
-    import socket
-
     operation = operations.enqueue("test")
     Operation.objects.filter(pk=operation.pk).update(
         state=OperationState.RUNNING, attempts=1, claim_token="alive",
-        claimed_by=f"{socket.gethostname()}:{os.getpid()}",
+        claimed_by=operations.worker_identity(),
         lease_until=timezone.now() + timedelta(minutes=5))
 
     assert operations.sweep().expired_leases == []
     assert operations.execute(operation.pk) is None
+
+
+def test_a_holder_in_another_pid_namespace_is_never_judged_dead(db, handler, sent):
+    operation = operations.enqueue("test")
+    Operation.objects.filter(pk=operation.pk).update(
+        state=OperationState.RUNNING, attempts=1, claim_token="elsewhere",
+        claimed_by=f"{operations._this_host()}-another-container:999999",
+        lease_until=timezone.now() + timedelta(minutes=5))
+
+    assert operations.execute(operation.pk) is None  # its lease decides
 
 
 def test_progress_and_errors_are_written_in_the_language_of_who_asked(db, handler, sent):
