@@ -3,7 +3,8 @@
 PYTHON=${PYTHON:-python3}
 VENV=${VENV:-.venv}
 
-say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+# Each phase says when it starts (seconds since the script began), so slow phases show.
+say() { printf '\033[1m==> [%ss] %s\033[0m\n' "$SECONDS" "$*"; }
 
 is_root() { [ "$(id -u)" = 0 ]; }
 
