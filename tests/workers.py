@@ -73,8 +73,13 @@ def process_env(broker: Broker, **extra) -> dict:
            "DATABASE_URL": parts.database_url_for_subprocess(),
            "SECRET_KEY": settings.SECRET_KEY, "CELERY_TASK_ALWAYS_EAGER": "false"}
     if settings.CREDENTIALS_KEY:
-        env["CREDENTIALS_KEY"] = settings.CREDENTIALS_KEY
-    env.update({key: str(value) for key, value in extra.items()})
+        keys = settings.CREDENTIALS_KEY
+        env["CREDENTIALS_KEY"] = keys if isinstance(keys, str) else ",".join(keys)
+    for key, value in extra.items():  # None: not in the process's environment at all
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = str(value)
     return env
 
 
@@ -100,6 +105,9 @@ class CeleryProcess:
 
         return descendants(self.pid)
 
+    def wait_for(self, condition, *, timeout: float = 30, what: str = "the outcome"):
+        return wait_until(condition, processes=[self], timeout=timeout, what=what)
+
     def kill_group(self) -> None:
         """kill -9 the whole process group, as an OOM killer or a pulled plug would."""
         with contextlib.suppress(ProcessLookupError):
@@ -117,9 +125,9 @@ class CeleryProcess:
             self.kill_group()
 
 
-def start_worker(broker: Broker, log_path: Path, *, concurrency: int = 1, beat: bool = False,
-                 name: str = "w", **env) -> CeleryProcess:
-    args = ["worker", "--pool=prefork", f"--concurrency={concurrency}", "--without-mingle",
+def start_worker(broker: Broker, log_path: Path, *, pool: str = "prefork", concurrency: int = 1,
+                 beat: bool = False, name: str = "w", **env) -> CeleryProcess:
+    args = ["worker", f"--pool={pool}", f"--concurrency={concurrency}", "--without-mingle",
             "--without-gossip", "--loglevel=INFO", "-Q", broker.queue,
             "-n", f"{broker.queue}-{name}@%h"]
     if beat:

@@ -4,10 +4,9 @@ import pytest
 import time_machine
 
 from apps.notifications import tasks
-from tests import parts
+from tests import parts, workers
 
 from .support import T0, FakeTransport, Mailbox, SmtpServer, point_django_at
-from .worker_process import Broker, close_broker, open_broker
 
 
 @pytest.fixture
@@ -26,11 +25,10 @@ def mailbox(smtp_server) -> Mailbox:
 
 
 @pytest.fixture
-def broker(tmp_path) -> Broker:
+def broker(tmp_path):
     """A broker queue of the test's own for a real worker process (see worker_process.py)."""
-    broker = open_broker(tmp_path)
-    yield broker
-    close_broker(broker)
+    with workers.private_broker(tmp_path) as broker:
+        yield broker
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from apps.notifications.models import EmailStatus, OutboundEmail
 from tests.fleet.infra import wait_for
 
 from .support import BackgroundDispatch, queue_mail
-from .worker_process import start_worker
+from .worker_process import dispatch, start_worker
 
 SHORT_LEASE = {"EMAIL_SEND_LEASE_SECONDS": "3"}  # renewed every second; runs out 3 s after a death
 
@@ -28,20 +28,20 @@ def test_mail_whose_worker_is_killed_mid_data_is_sent_again_with_the_same_messag
 
     first = start_worker(broker, smtp_server, tmp_path / "first-worker.log", **SHORT_LEASE)
     try:
-        broker.dispatch()
+        dispatch(broker)
         first.wait_for(mailbox.holding.is_set, what="the message in the server's hands")
         granted = row(email).lease_until
         # A real worker renews its lease while the SMTP server keeps it waiting.
         first.wait_for(lambda: row(email).lease_until > granted, what="a renewed lease")
     finally:
-        first.kill()
+        first.kill_group()
     assert row(email).status == EmailStatus.SENDING  # nobody got to record anything
 
     wait_for(lambda: row(email).lease_until < timezone.now(), timeout=15,
              what="the killed worker's lease to run out")
     second = start_worker(broker, smtp_server, tmp_path / "second-worker.log", **SHORT_LEASE)
     try:
-        broker.dispatch()
+        dispatch(broker)
         second.wait_for(lambda: row(email).status == EmailStatus.SENT, what="the row sent")
     finally:
         second.stop()

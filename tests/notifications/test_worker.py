@@ -11,7 +11,7 @@ from apps.notifications import tasks
 from apps.notifications.models import EmailStatus, OutboundEmail
 
 from .support import queue_mail
-from .worker_process import start_worker
+from .worker_process import dispatch, start_worker
 
 
 def test_a_celery_worker_process_drains_the_outbox(transactional_db, smtp_server, broker, tmp_path):
@@ -19,7 +19,7 @@ def test_a_celery_worker_process_drains_the_outbox(transactional_db, smtp_server
 
     worker = start_worker(broker, smtp_server, tmp_path / "worker.log")
     try:
-        broker.dispatch()
+        dispatch(broker)
         worker.wait_for(lambda: len(smtp_server.mailbox.delivered) == 2
                         and not OutboundEmail.objects.exclude(status=EmailStatus.SENT).exists())
     finally:
