@@ -25,10 +25,9 @@ def mailbox(smtp_server) -> Mailbox:
 
 
 @pytest.fixture
-def broker(tmp_path):
+def broker(celery_broker):
     """A broker queue of the test's own for a real worker process (see worker_process.py)."""
-    with workers.private_broker(tmp_path) as broker:
-        yield broker
+    return celery_broker
 
 
 @pytest.fixture
