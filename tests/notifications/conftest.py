@@ -4,7 +4,7 @@ import pytest
 import time_machine
 
 from apps.notifications import tasks
-from tests import parts, workers
+from tests import parts
 
 from .support import T0, FakeTransport, Mailbox, SmtpServer, point_django_at
 
