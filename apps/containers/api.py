@@ -6,13 +6,15 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.models import RentalState, Role, User
-from apps.operations.api import OperationSerializer, accepted
+from apps.operations.api import ACCEPTED, OperationSerializer, accepted
 from apps.operations.models import OperationKind
 from apps.servers.models import Server
 from derpmgr.api import FormInvalid, allowed, ok, parse
@@ -146,6 +148,7 @@ class AssignView(APIView):
 
     permission_classes = [CAN_PLACE]
 
+    @extend_schema(request=OpenApiTypes.OBJECT, responses=ACCEPTED)
     def post(self, request):
         data = parse(AssignForm, request)
         user = _customer(request.user, data["user_id"], needs_rental=True)
@@ -162,6 +165,7 @@ class AllocateView(APIView):
 
     permission_classes = [CAN_PLACE]
 
+    @extend_schema(request=OpenApiTypes.OBJECT, responses=ACCEPTED)
     def post(self, request):
         data = parse(AllocateForm, request)
         user = _customer(request.user, data["user_id"])
@@ -175,6 +179,7 @@ class StopView(APIView):
 
     permission_classes = [CAN_OPERATE]
 
+    @extend_schema(request=OpenApiTypes.OBJECT, responses={202: OpenApiTypes.OBJECT})
     def post(self, request):
         data = parse(StopForm, request)
         ip = client_ip(request)
@@ -192,6 +197,7 @@ class _InstanceAction(APIView):
     permission_classes = [CAN_OPERATE]
     kind = ""
 
+    @extend_schema(request=None, responses=ACCEPTED)
     def post(self, request, pk):
         instance = _instance(request.user, pk)
         return accepted(request, requests.relay_action(self.kind, actor=request.user,
@@ -223,6 +229,7 @@ class MigrateView(APIView):
 
     permission_classes = [CAN_OPERATE]
 
+    @extend_schema(request=OpenApiTypes.OBJECT, responses=ACCEPTED)
     def post(self, request, pk):
         instance = _instance(request.user, pk)
         data = parse(MigrateForm, request)
@@ -253,6 +260,7 @@ class FailoverView(APIView):
 
     permission_classes = [allowed("servers.operate_server")]
 
+    @extend_schema(request=OpenApiTypes.OBJECT, responses=ACCEPTED)
     def post(self, request):
         return accepted(request, requests.failover(actor=request.user, ip=client_ip(request)))
 

@@ -55,6 +55,17 @@ class OperationSerializer(serializers.ModelSerializer):
         return reverse("operations:api-detail", args=[operation.pk])
 
 
+class AcceptedSerializer(serializers.Serializer):
+    """The 202 answer to a request for remote work: the operation to follow."""
+
+    success = serializers.BooleanField(default=True)
+    operation = OperationSerializer()
+
+
+# The schema of a view that answers 202 with an operation (body: the fields the view reads).
+ACCEPTED = {202: AcceptedSerializer}
+
+
 def accepted(request, operation: Operation, **extra) -> Response:
     """202: the work is recorded and will run; poll the operation's URL for its progress."""
     data = OperationSerializer(operation, context={"request": request}).data

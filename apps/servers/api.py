@@ -8,7 +8,7 @@ from rest_framework import exceptions, serializers
 from rest_framework.views import APIView
 
 from apps.containers import requests as relay_requests
-from apps.operations.api import accepted
+from apps.operations.api import ACCEPTED, accepted
 from derpmgr.api import FormInvalid, allowed, ok, parse
 from derpmgr.errors import NotFound
 from derpmgr.net import client_ip
@@ -75,7 +75,7 @@ class AddServerView(APIView):
 
     permission_classes = [allowed("servers.add_server")]
 
-    @extend_schema(request=OpenApiTypes.OBJECT, responses={202: OpenApiTypes.OBJECT})
+    @extend_schema(request=OpenApiTypes.OBJECT, responses=ACCEPTED)
     def post(self, request):
         if not hasattr(request.data, "get"):
             raise exceptions.ParseError(_("Send a JSON object."))
@@ -105,7 +105,7 @@ class HealthCheckView(APIView):
     permission_classes = [CAN_OPERATE]
 
     @extend_schema(parameters=[OpenApiParameter("server_id", int, required=False)],
-                   responses={202: OpenApiTypes.OBJECT})
+                   responses=ACCEPTED)
     def get(self, request):
         form = _valid(ServerChoiceForm(request.query_params))
         servers = list(Server.objects.visible_to(request.user).exclude(
@@ -129,7 +129,7 @@ class ServerDetailView(APIView):
     def get(self, request, pk):
         return ok({"server": ServerSerializer(_server(request, pk)).data})
 
-    @extend_schema(responses={202: OpenApiTypes.OBJECT})
+    @extend_schema(responses=ACCEPTED)
     def delete(self, request, pk):
         server = _server(request, pk)
         return accepted(request, requests.delete(actor=request.user, server=server,
@@ -141,7 +141,7 @@ class RepinView(APIView):
 
     permission_classes = [CAN_CHANGE]
 
-    @extend_schema(request=OpenApiTypes.OBJECT, responses={202: OpenApiTypes.OBJECT})
+    @extend_schema(request=OpenApiTypes.OBJECT, responses=ACCEPTED)
     def post(self, request, pk):
         server = _server(request, pk)
         data = parse(RepinForm, request)
@@ -170,7 +170,7 @@ class ReconcileView(APIView):
 
     permission_classes = [CAN_OPERATE]
 
-    @extend_schema(request=None, responses={202: OpenApiTypes.OBJECT})
+    @extend_schema(request=None, responses=ACCEPTED)
     def post(self, request, pk):
         server = _server(request, pk)
         return accepted(request, relay_requests.reconcile(actor=request.user, server=server,
@@ -183,7 +183,7 @@ class DrainView(APIView):
 
     permission_classes = [CAN_OPERATE]
 
-    @extend_schema(request=None, responses={202: OpenApiTypes.OBJECT})
+    @extend_schema(request=None, responses=ACCEPTED)
     def post(self, request, pk):
         server = _server(request, pk)
         operation = relay_requests.drain(actor=request.user, server=server, ip=client_ip(request))
