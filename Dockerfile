@@ -2,6 +2,10 @@
 FROM python:3.11-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 DERPMGR_DATA_DIR=/data
 WORKDIR /app
+# pg_dump / pg_restore for `manage.py backup` and `restore` (Debian 12's client is 15: the same
+# major version as the compose file's PostgreSQL).
+RUN apt-get update && apt-get install -y --no-install-recommends postgresql-client \
+    && rm -rf /var/lib/apt/lists/*
 COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 COPY . .
