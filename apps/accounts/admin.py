@@ -4,6 +4,7 @@ from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django_otp.plugins.otp_static import admin as otp_static_admin
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp import admin as otp_totp_admin
@@ -60,18 +61,31 @@ class UserAdmin(PermissionAuditMixin, PolicyAdminMixin, DjangoUserAdmin):
     list_filter = ["role", "rental_state", "email_verified", "is_active"]
     search_fields = ["email", "username"]
     ordering = ["-created_at"]
-    readonly_fields = ["created_at", "last_login"]
+    readonly_fields = ["created_at", "last_login", "relay_tasks"]
     add_fieldsets = ((None, {"classes": ["wide"],
                              "fields": ["email", "username", "password1", "password2"]}),)
     base_fieldsets = [
         (None, {"fields": ["email", "username", "password"]}),
         (_("Account"), {"fields": ["is_active", "email_verified", "language"]}),
-        (_("Rental"), {"fields": ["rental_state", "rental_expiry"]}),
+        (_("Rental"), {"fields": ["rental_state", "rental_expiry", "relay_tasks"]}),
         (_("Dates"), {"fields": ["last_login", "created_at"]}),
     ]
     superadmin_fieldsets = [
         (_("Role and permissions"), {"fields": ["role", "groups", "user_permissions"]}),
     ]
+
+    @admin.display(description=_("Relay tasks"))
+    def relay_tasks(self, user):
+        """The work done on the servers for this customer (setting up, moving their relays)."""
+        from django.urls import reverse
+        from django.utils.html import format_html
+
+        from apps.operations.models import Operation
+
+        active = Operation.objects.about(customer=user).active().count()
+        return format_html('<a href="{}?customer_id={}">{}</a>', reverse("operations:list"),
+                           user.pk, ngettext("%(n)d task under way", "%(n)d tasks under way", active)
+                           % {"n": active} if active else _("All tasks"))
 
     def get_fieldsets(self, request, obj=None):
         if obj is None:

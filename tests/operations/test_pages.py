@@ -160,3 +160,20 @@ def test_a_relay_s_admin_page_links_its_recent_tasks(superadmin, fake_engine):
 
     assert page.status_code == 200
     assert f'href="/ops/operations/{operation.pk}/"' in page.content.decode()
+
+
+def test_a_customer_s_admin_page_leads_to_their_tasks(superadmin, fake_engine):
+    from apps.operations import services as operations
+    from tests.factories import UserFactory
+
+    customer, other = give_rental(UserFactory()), give_rental(UserFactory())
+    operations.enqueue(OperationKind.PROVISION, customer=customer, args={"servers": 3})
+    operations.enqueue(OperationKind.PROVISION, customer=other, args={"servers": 3})
+    client = signed_in_client(superadmin)
+
+    page = client.get(f"/admin/accounts/user/{customer.pk}/change/").content.decode()
+    listed = client.get(f"/ops/operations/?customer_id={customer.pk}").content.decode()
+
+    assert f'href="/ops/operations/?customer_id={customer.pk}"' in page
+    assert "1 task under way" in page
+    assert listed.count("data-operation-id=") == 1
