@@ -7,19 +7,15 @@ Every renewal and the final status change are conditional on the token, so a wor
 was taken over can neither keep nor finish it.
 """
 
-import contextlib
-import logging
-import threading
 import uuid
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import DatabaseError, connection
 from django.utils import timezone
 
-from .models import EmailStatus, OutboundEmail
+from derpmgr import heartbeat
 
-logger = logging.getLogger(__name__)
+from .models import EmailStatus, OutboundEmail
 
 # Renewals per lease: one slow or failed renewal does not lose the row.
 RENEWALS_PER_LEASE = 3
@@ -43,31 +39,8 @@ def renew(email_id: int, token: uuid.UUID) -> bool:
     return bool(held(email_id, token).update(lease_until=timezone.now() + length()))
 
 
-@contextlib.contextmanager
 def kept_alive(email_id: int, token: uuid.UUID):
     """Renew the claim's lease in the background for as long as the block runs."""
-    stop = threading.Event()
-    heartbeat = threading.Thread(target=_beat, args=(email_id, token, stop), daemon=True,
-                                 name=f"outbox-lease-{email_id}")
-    heartbeat.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        heartbeat.join()
-
-
-def _beat(email_id: int, token: uuid.UUID, stop: threading.Event) -> None:
-    interval = length().total_seconds() / RENEWALS_PER_LEASE
-    try:
-        while not stop.wait(interval):
-            try:
-                if not renew(email_id, token):
-                    logger.warning("e-mail %s: another worker has taken it over; "
-                                   "its lease is no longer renewed here", email_id)
-                    return
-            except DatabaseError:  # the next beat tries again while the lease still runs
-                logger.warning("e-mail %s: could not renew the send lease", email_id,
-                               exc_info=True)
-    finally:
-        connection.close()  # this thread's own connection
+    return heartbeat.kept_alive(lambda: renew(email_id, token),
+                                every=length().total_seconds() / RENEWALS_PER_LEASE,
+                                name=f"e-mail {email_id}")

@@ -16,8 +16,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from derpmgr import heartbeat
+
 from .models import JobLock
-from .services import Heartbeat
 
 logger = logging.getLogger(__name__)
 
@@ -60,8 +61,8 @@ def run_once_per_interval(task_name: str, work, *args, **kwargs):
         return None
     mine = JobLock.objects.filter(name=task_name, holder=token)
     try:
-        with Heartbeat(lambda: mine.update(locked_until=timezone.now() + hold),
-                       settings.OPERATION_LEASE_SECONDS / 3):
+        with heartbeat.kept_alive(lambda: mine.update(locked_until=timezone.now() + hold),
+                                  every=settings.OPERATION_LEASE_SECONDS / 3, name=task_name):
             return work(*args, **kwargs)
     finally:
         mine.update(locked_until=None, holder="", last_finished_at=timezone.now())

@@ -15,7 +15,6 @@ import dataclasses
 import logging
 import os
 import socket
-import threading
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
@@ -28,6 +27,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from apps.audit import services as audit
+from derpmgr import heartbeat
 from derpmgr.errors import Conflict, ServiceError
 
 from .models import ACTIVE_STATES, Operation, OperationKind, OperationState
@@ -198,34 +198,6 @@ def _lease_end():
     return timezone.now() + timedelta(seconds=settings.OPERATION_LEASE_SECONDS)
 
 
-class Heartbeat:
-    """Renews a lease from a thread of its own while the work runs, so that a slow remote step
-    is never mistaken for a dead worker (and a dead worker's lease runs out)."""
-
-    def __init__(self, renew: Callable[[], None], every: float):
-        self._renew, self._every = renew, every
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True, name="lease-heartbeat")
-
-    def _run(self):
-        try:
-            while not self._stop.wait(self._every):
-                try:
-                    self._renew()
-                except Exception:  # a missed renewal is not fatal; the next one may succeed
-                    logger.warning("could not renew a lease", exc_info=True)
-        finally:
-            connection.close()
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-
-
 def _this_host() -> str:
     """This host and PID namespace: a process id means something only within both (two
     containers may share a host name, never a PID namespace)."""
@@ -292,8 +264,9 @@ def execute(operation_id: int) -> Operation | None:
     renew = context._mine().update
     # Progress and errors are read by whoever asked: written in their language.
     language = getattr(operation.requested_by, "language", None) or settings.LANGUAGE_CODE
-    with Heartbeat(lambda: renew(lease_until=_lease_end()), settings.OPERATION_LEASE_SECONDS / 3), \
-            translation.override(language):
+    with heartbeat.kept_alive(lambda: renew(lease_until=_lease_end()),
+                              every=settings.OPERATION_LEASE_SECONDS / 3,
+                              name=f"operation {operation.pk}"), translation.override(language):
         try:
             result = handler.run(operation, context)
         except Cancelled:
@@ -399,7 +372,8 @@ def run_due(*, limit: int = 1000) -> int:
         for operation_id in due:
             if execute(operation_id) is not None:
                 ran += 1
-            close_old_connections() if not connection.in_atomic_block else None
+            if not connection.in_atomic_block:
+                close_old_connections()
     return ran
 
 
