@@ -15,7 +15,7 @@ from derpmgr.net import client_ip
 
 from . import drivers, requests, services
 from .forms import AddServerForm, RepinForm, ServerChoiceForm, StatusForm
-from .models import Server, ServerStatus
+from .models import Server
 
 
 class ServerSerializer(serializers.ModelSerializer):
@@ -108,14 +108,12 @@ class HealthCheckView(APIView):
                    responses=ACCEPTED)
     def get(self, request):
         form = _valid(ServerChoiceForm(request.query_params))
-        servers = list(Server.objects.visible_to(request.user).exclude(
-            status=ServerStatus.SETTING_UP))
-        if form.cleaned_data["server_id"]:
-            servers = [_server(request, form.cleaned_data["server_id"])]
-        if not servers:
+        named = form.cleaned_data["server_id"]
+        operation = requests.probe(actor=request.user, ip=client_ip(request),
+                                   servers=[_server(request, named)] if named else None)
+        if operation is None:
             return ok({"count": 0, "servers": []})
-        return accepted(request, requests.probe(actor=request.user, servers=servers,
-                                                ip=client_ip(request)))
+        return accepted(request, operation)
 
 
 class ServerDetailView(APIView):

@@ -2,6 +2,8 @@
 the admin call these; each checks what the database can tell, records an operation and its audit
 event in one transaction, and leaves the SSH part to a worker."""
 
+import hashlib
+
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -43,11 +45,18 @@ def delete(*, actor, server: Server, ip: str | None = None) -> Operation:
     return operation
 
 
-def probe(*, actor, servers: list[Server], ip: str | None = None) -> Operation:
-    """Check SSH and the container engine of the servers now (all of them when none named)."""
+def probe(*, actor, servers: list[Server] | None = None, ip: str | None = None
+          ) -> Operation | None:
+    """Check SSH and the container engine of the servers now: those named, or every server the
+    actor may see that is set up. None when there is nothing to check."""
+    if servers is None:
+        servers = list(Server.objects.visible_to(actor).exclude(status=ServerStatus.SETTING_UP))
+    if not servers:
+        return None
     ids = sorted(server.pk for server in servers)
-    key = "probe:" + (",".join(map(str, ids)) if len(ids) <= 10 else f"{len(ids)}-servers")
+    # One check at a time of the same set of servers (a digest: the set can be long).
+    key = "probe:" + hashlib.sha256(",".join(map(str, ids)).encode()).hexdigest()[:40]
     return operations.request(OperationKind.PROBE, actor=actor,
                               server=servers[0] if len(servers) == 1 else None, ip=ip,
-                              dedupe_key=key[:120], args={"server_ids": ids}, max_attempts=1,
+                              dedupe_key=key, args={"server_ids": ids}, max_attempts=1,
                               label=_("%(n)d server(s)") % {"n": len(ids)})
