@@ -30,4 +30,16 @@ DEFAULT_SCHEDULES: dict[str, dict] = {
         "every_seconds": 30,
         "description": "Re-queue operations a lost broker message or a killed worker left behind.",
     },
+    "Move rentals along in time": {
+        "task": "rentals.advance",
+        "every_seconds": 60,
+        "description": "Renewal reminders, suspension at the end of a rental, deregistration "
+                       "after the grace period, and relay work a rental still owes.",
+    },
+    "Place relays customers are short of": {
+        "task": "rentals.recover_shortfalls",
+        "every_seconds": 600,
+        "description": "Customers with fewer running relays than their plan promises get them "
+                       "placed once a server has room.",
+    },
 }

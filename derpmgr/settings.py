@@ -103,6 +103,7 @@ INSTALLED_APPS = [
     "apps.servers",
     "apps.containers",
     "apps.acl",
+    "apps.rentals",
     "apps.operations",
 ]
 
@@ -351,6 +352,16 @@ OPERATION_REQUEUE_SECONDS = env.int("OPERATION_REQUEUE_SECONDS", default=60)
 # Attempts per operation (transient failures are retried after 10, 20, 40 … seconds).
 OPERATION_MAX_ATTEMPTS = env.int("OPERATION_MAX_ATTEMPTS", default=4)
 OPERATION_RETRY_BASE_SECONDS = env.int("OPERATION_RETRY_BASE_SECONDS", default=10)
+
+# --- Rentals over time (see apps/rentals) ----------------------------------------------------
+# Reminder e-mails this many days before a rental ends (each once per rental period).
+RENTAL_REMINDER_DAYS = env.list("RENTAL_REMINDER_DAYS", cast=int, default=[7, 3, 1])
+# A rental suspended at its end is deregistered (relays removed, account closed) this many days
+# later unless renewed.
+RENTAL_DEREGISTER_AFTER_DAYS = env.int("RENTAL_DEREGISTER_AFTER_DAYS", default=30)
+# Attempts of the work that makes a customer's relays follow their rental (retries back off up
+# to 5 minutes); after that the lifecycle job sends it again, so the intent is never dropped.
+RENTAL_OPERATION_MAX_ATTEMPTS = env.int("RENTAL_OPERATION_MAX_ATTEMPTS", default=12)
 
 # --- API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -80,6 +80,9 @@ class User(AbstractUser):
                                     default=RentalState.NONE)
     rental_expiry = models.DateTimeField(_("rental expiry"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    # Set when the account was deleted: it stays, anonymised, for the orders and audit that
+    # point at it (apps.rentals.services.delete_user).
+    deleted_at = models.DateTimeField(_("deleted"), null=True, blank=True, editable=False)
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"

@@ -285,6 +285,11 @@ def has_paid(user: User) -> bool:
 def check_download(user: User) -> AclConfig:
     """The version the user may take now, or DownloadRefused saying what is missing. An expired
     (or never issued) version of an entitled user is issued on the spot."""
+    if user.rental_state == RentalState.SUSPENDED:
+        from apps.rentals import services as rentals
+
+        message = rentals.suspension_message(user)
+        raise DownloadRefused(message, code="rental_suspended", fields={"rental": [message]})
     no_rental, unpaid = not rental_active(user), not has_paid(user)
     rental_message = _("an active rental (activate a code or renew your plan)")
     payment_message = _("a paid activation code (your distributor marks the code as paid once "

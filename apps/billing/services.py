@@ -5,9 +5,10 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from apps.accounts import policy, rentals
+from apps.accounts import policy
 from apps.accounts.models import RentalState, User
 from apps.audit import services as audit
+from apps.rentals import services as rentals
 from derpmgr.errors import Conflict, NotFound, PermissionDenied, ServiceError
 
 from .models import (
@@ -176,7 +177,7 @@ def purchase_plan(*, user: User, plan: Plan, coupon_code: str = "", ip: str | No
                      details={"plan": plan.pk, "amount_fen": order.amount_fen,
                               "coupon": priced["coupon"].code if priced["coupon"] else None})
         accrue_commission(order=order)
-        rentals.extend_rental(user=user, days=plan.duration_days, actor=user, via="purchase", ip=ip,
+        rentals.extend(user=user, days=plan.duration_days, actor=user, via="purchase", ip=ip,
                               details={"order": order.number}, servers=plan.servers_per_rental)
     return order
 

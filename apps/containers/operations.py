@@ -33,30 +33,18 @@ def _server(server_id) -> Server:
     return server
 
 
-def _abandon_pending(operation: Operation, error: str) -> None:
+def abandon_pending(operation: Operation, error: str) -> None:
     """Given up for good: relays this operation left half-made are marked failed (reconcile
     removes their containers)."""
     DerpInstance.objects.filter(operation=operation, status=InstanceStatus.PENDING).update(
         status=InstanceStatus.ERROR, last_error=_("Setting this relay up was given up."))
 
 
-@handles(OperationKind.PROVISION, give_up=_abandon_pending)
-def provision(operation: Operation, context) -> dict:
-    report = services.provision_rental(
-        user_id=operation.customer_id, servers=operation.args.get("servers") or 0,
-        pinned_ids=operation.args.get("pinned_ids") or (), actor=context.actor,
-        operation_id=operation.pk, final_attempt=context.final_attempt)
-    if report.failed:
-        raise RetryLater(_("%(n)d relay(s) could not be started yet; trying again.")
-                         % {"n": len(report.failed)}, code="start_retrying")
-    if report.missing:  # rolled back for good, or no server could take them: not done
-        raise ServiceError(_("%(n)d relay(s) could not be set up: no server could take them, "
-                             "or they failed to start for good.") % {"n": report.missing},
-                           code="provision_incomplete")
-    return dataclasses.asdict(report)
+# A customer's relays as a whole (OperationKind.PROVISION and RENTAL) follow their rental:
+# apps/rentals/operations.py.
 
 
-@handles(OperationKind.ALLOCATE, give_up=_abandon_pending)
+@handles(OperationKind.ALLOCATE, give_up=abandon_pending)
 def allocate(operation: Operation, context) -> dict:
     user = User.objects.filter(pk=operation.customer_id).first()
     if user is None:

@@ -287,6 +287,7 @@ def _roll_back(instance: DerpInstance, engine, error: RemoteError) -> None:
                                                            last_error=str(error)[:2000])
         audit.record(actor=None, action="containers.provision_failed", target=instance,
                      details={"server": instance.server_id, "error": str(error)[:500]})
+    _instances_changed(instance.user)  # one relay fewer than the rental promises
 
 
 def _try(operation, *args) -> bool:
@@ -311,14 +312,12 @@ def _resume(instance: DerpInstance, engine) -> bool:
 
 
 def _instances_changed(user: User) -> None:
-    """A user's relays changed: the derpMap follows (the ACL app listens here)."""
-    try:
-        from apps.acl import services as acl
-    except ImportError:  # pragma: no cover - the ACL app arrives with its issue
-        return
-    publish = getattr(acl, "instances_changed", None)
-    if publish is not None:
-        publish(user=user)
+    """A user's relays changed: the derpMap follows, and the rental counts what is missing."""
+    from apps.acl import services as acl
+    from apps.rentals import services as rentals
+
+    acl.instances_changed(user=user)
+    rentals.relays_changed(user=user)
 
 
 def user_message(instance: DerpInstance) -> str:

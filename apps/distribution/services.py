@@ -7,11 +7,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from apps.accounts import policy, rentals
+from apps.accounts import policy
 from apps.accounts.models import Role, User
 from apps.audit import services as audit
 from apps.billing import services as billing
 from apps.billing.models import LedgerKind, Order, OrderKind, OrderStatus, Plan, percent_of
+from apps.rentals import services as rentals
 from derpmgr.errors import Conflict, NotFound, PermissionDenied, ServiceError
 
 from . import codes
@@ -165,7 +166,7 @@ def redeem(*, user: User, raw_code: str, ip: str | None = None) -> ActivationCod
                                                                  "code": code})
         audit.record(actor=user, action="distribution.code_redeemed", target=code, ip=ip,
                      details={"plan": code.plan_id, "days": code.plan.duration_days})
-        rentals.extend_rental(user=user, days=code.plan.duration_days, actor=user, via="code",
+        rentals.extend(user=user, days=code.plan.duration_days, actor=user, via="code",
                               ip=ip, details={"code_id": code.pk},
                               servers=code.plan.servers_per_rental,
                               pinned_ids=list(code.servers.values_list("pk", flat=True)))

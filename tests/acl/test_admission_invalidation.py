@@ -9,9 +9,9 @@ from django.test import Client
 from django.utils import timezone
 
 from apps.accounts.models import RentalState
-from apps.accounts.rentals import extend_rental
 from apps.acl import services
 from apps.containers import services as containers
+from apps.rentals.services import extend
 from tests.acl.conftest import ask, give_rental, node_key
 
 
@@ -62,7 +62,7 @@ def test_a_change_of_rental_state_takes_effect_at_once(client, renter, relays, a
     assert ask(client, relays[0], node_key(1)) is False
 
     with django_capture_on_commit_callbacks(execute=True):
-        extend_rental(user=renter, days=30, actor=superadmin, via="test")
+        extend(user=renter, days=30, actor=superadmin, via="test")
     assert ask(client, relays[0], node_key(1)) is True
 
 

@@ -80,9 +80,10 @@ def test_a_rental_past_its_end_is_not_active(renter, relays):
     refused(download(renter), 403, "rental_inactive")
 
 
-def test_a_suspended_rental_is_refused(renter, relays):
+def test_a_suspended_rental_is_refused_saying_why_and_what_brings_it_back(renter, relays):
     give_rental(renter, state=RentalState.SUSPENDED)
-    refused(download(renter), 403, "rental_inactive")
+    error = refused(download(renter), 403, "rental_suspended")
+    assert "renew" in error["message"]
 
 
 def test_a_bought_plan_counts_as_paid(renter, relays):
@@ -129,4 +130,4 @@ def test_the_feed_refuses_once_the_rental_ends(renter, relays, anon_client):
     url = token_client(renter).post("/api/acl/generate", {}, format="json").json()["acl"]["feed_url"]
     give_rental(renter, state=RentalState.SUSPENDED)
     response = anon_client.get(url.removeprefix("http://testserver"))
-    assert response.status_code == 403 and response.json()["error"]["code"] == "rental_inactive"
+    assert response.status_code == 403 and response.json()["error"]["code"] == "rental_suspended"

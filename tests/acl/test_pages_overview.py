@@ -37,7 +37,7 @@ def test_the_tailscale_snippet_follows_the_omit_choice(renter, relays):
 
 
 @pytest.mark.parametrize(("change", "says"), [
-    ("no_rental", "an active rental"), ("unpaid", "a paid activation code")])
+    ("no_rental", "suspended: renew it"), ("unpaid", "a paid activation code")])
 def test_a_refusal_says_what_is_missing_and_shows_nothing(renter, relays, change, says):
     if change == "no_rental":
         give_rental(renter, state=RentalState.SUSPENDED)
