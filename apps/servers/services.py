@@ -163,8 +163,9 @@ def set_up_server(*, actor, server: Server, expected_fingerprint: str = "",
             raise
         raise _remote_refusal(error) from error
     with transaction.atomic():
-        Server.objects.filter(pk=server.pk, status=ServerStatus.SETTING_UP).update(
-            status=ServerStatus.HEALTHY, last_error="")
+        if Server.objects.filter(pk=server.pk, status=ServerStatus.SETTING_UP).update(
+                status=ServerStatus.HEALTHY, last_error=""):
+            _capacity_may_have_appeared()
         audit.record(actor=actor, action="servers.added", target=server, ip=ip,
                      details={"host_key_fingerprint": drivers.host_key_fingerprint(
                          server.ssh_host_key), "engine": engine_version,
@@ -286,6 +287,8 @@ def set_status(*, actor, server: Server, status: str, ip: str | None = None) -> 
         previous = server.status
         Server.objects.filter(pk=server.pk).update(status=status)
         server.status = status
+        if status == ServerStatus.HEALTHY and previous != ServerStatus.HEALTHY:
+            _capacity_may_have_appeared()
         audit.record(actor=actor, action="servers.status_changed", target=server, ip=ip,
                      details={"from": previous, "to": status})
     return server
@@ -324,9 +327,28 @@ def update_server(*, actor, server: Server, changes: dict, ip: str | None = None
                 raise Conflict(_("A server with this name exists."),
                                fields={"name": [_("Taken.")]})
             current.save(update_fields=[*changed, "updated_at"])
+            if _adds_room(changed):
+                _capacity_may_have_appeared()
             audit.record(actor=actor, action="servers.updated", target=current, ip=ip,
                          details={"changes": changed})
     return current
+
+
+def _adds_room(changed: dict) -> bool:
+    """Whether a change lets the server take more relays than before."""
+    def grew(name):
+        old, new = changed.get(name, (0, 0))
+        return new > old
+    status = changed.get("status")
+    return bool((status and status[1] == ServerStatus.HEALTHY) or grew("max_containers")
+                or grew("port_range_end") or "monthly_quota_bytes" in changed)
+
+
+def _capacity_may_have_appeared() -> None:
+    """Customers short of relays are tried again once this commits (apps.rentals)."""
+    from apps.rentals import services as rentals
+
+    rentals.capacity_appeared()
 
 
 def with_relay_counts(queryset):
