@@ -306,7 +306,19 @@ def profile(request):
 
 @login_required
 def dashboard(request):
-    return render(request, "accounts/dashboard.html")
+    """The signed-in user's home: for a customer, the rental as it stands and what happens next."""
+    context = {}
+    if policy.can(request.user, policy.CUSTOMER):
+        from apps.rentals import services as rentals  # the rentals layer sits above this one
+        from apps.rentals import status
+
+        rental = status.rental_status(request.user)
+        context = {"rental": rental, "end": status.end_label(request.user)}
+        if rental.suspended:
+            context["suspension_message"] = rentals.suspension_message(request.user)
+        if rental.short_of_relays:
+            context["check_minutes"] = status.shortfall_check_minutes()
+    return render(request, "accounts/dashboard.html", context)
 
 
 # --- Password reset (Django's views, our templates, the outbox, a rate limit) ---------------
