@@ -14,6 +14,7 @@ from derpmgr.errors import NotFound
 from derpmgr.net import client_ip
 
 from . import services
+from .forms import refuse_far_dates
 from .status import end_label, rental_status
 
 MAX_ID = 2**63 - 1
@@ -30,6 +31,10 @@ class RenewSerializer(serializers.Serializer):
         required=False, allow_null=True,
         help_text=f"Or: days to add to the later of now and the current end "
                   f"(1 to {services.MAX_RENEWAL_DAYS}). Give until or days, not both.")
+
+    def validate_until(self, value):
+        refuse_far_dates(value)
+        return value
 
 
 class SuspendSerializer(serializers.Serializer):
