@@ -67,11 +67,11 @@ def rental_status(user: User) -> RentalStatus:
     rental = services.rental_of(user)
     intent = rental.relay_intent(user)
     running = DerpInstance.objects.filter(user=user, status__in=SERVING).count()
-    promised = rental.servers
+    promised = rental.servers if user.rental_state != RentalState.NONE else 0
     operation = (Operation.objects.active().about(customer=user).order_by("-pk")
                  .values_list("pk", flat=True).first())
-    reminders = (list(Reminder.objects.filter(rental=rental, period=rental.period)
-                      .order_by("-days_before")) if rental.pk else [])
+    reminders = list(Reminder.objects.filter(rental_id=user.pk, period=rental.period)
+                     .order_by("-days_before"))
     return RentalStatus(
         user=user, rental=rental, promised=promised, running=running,
         missing=max(0, promised - running) if intent == RelayIntent.RUN else 0, intent=intent,
