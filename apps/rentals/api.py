@@ -13,8 +13,7 @@ from derpmgr.api import allowed, ok
 from derpmgr.errors import NotFound
 from derpmgr.net import client_ip
 
-from . import services
-from .forms import refuse_far_dates
+from . import checks, services
 from .status import end_label, rental_status
 
 MAX_ID = 2**63 - 1
@@ -33,7 +32,7 @@ class RenewSerializer(serializers.Serializer):
                   f"(1 to {services.MAX_RENEWAL_DAYS}). Give until or days, not both.")
 
     def validate_until(self, value):
-        refuse_far_dates(value)
+        checks.refuse_far_dates(value)
         return value
 
 
@@ -186,7 +185,7 @@ class ResumeView(APIView):
         **NOT_VISIBLE, **{"409": "Not suspended by hand."})})
     def post(self, request, pk):
         user = _target(request, pk)
-        services.resume(user=user, actor=request.user, ip=client_ip(request))
+        checks.resume(user=user, actor=request.user, ip=client_ip(request))
         return _answer(user, message=_("Resumed."))
 
 

@@ -1,32 +1,15 @@
 """The operators' forms for a rental (the ops customer page and the admin's actions). They check
 the shape of what was typed; services.py decides whether it may be done."""
 
-import datetime
-
 from django import forms
-from django.utils import timezone
-from django.utils.dateparse import parse_date
 from django.utils.translation import gettext_lazy as _
 
 from apps.billing.models import Plan
 from derpmgr.errors import ServiceError
 from derpmgr.fields import StrictIntegerField
 
+from .checks import refuse_far_dates
 from .services import MAX_RENEWAL_DAYS
-
-
-def refuse_far_dates(value) -> None:
-    """Refuse an end date more than ten years away before services.parse_end sees it: it adds a
-    day to a date, which overflows on 9999-12-31 (a 500 instead of its own refusal)."""
-    try:
-        day = value if isinstance(value, datetime.date) else parse_date(str(value or "").strip())
-    except ValueError:
-        return  # not a date: the service says so
-    if isinstance(day, datetime.datetime):
-        return
-    if day and day > timezone.localdate() + datetime.timedelta(days=MAX_RENEWAL_DAYS):
-        message = _("The end date is more than ten years away.")
-        raise ServiceError(message, code="date_too_far", fields={"until": [message]})
 
 
 class RenewForm(forms.Form):

@@ -329,6 +329,17 @@ def test_suspending_twice_and_resuming_what_is_not_held_are_conflicts(admin_user
     assert snapshot(renter) == before
 
 
+def test_a_deleted_account_held_by_an_operator_cannot_be_resumed(superadmin, admin_user, renter):
+    services.suspend(user=renter, actor=admin_user, reason="abuse")
+    services.delete_user(actor=superadmin, user=renter)
+    before = snapshot(renter)
+
+    error_of(token_client(admin_user).post(f"/api/user/{renter.pk}/resume"), 409,
+             "account_deleted")
+
+    assert snapshot(renter) == before
+
+
 def test_a_customer_without_a_rental_cannot_be_suspended(admin_user, customer):
     before = snapshot(customer)
     error_of(token_client(admin_user).post(f"/api/user/{customer.pk}/suspend",
