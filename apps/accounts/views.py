@@ -12,6 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -313,7 +314,8 @@ def dashboard(request):
         from apps.rentals import status
 
         rental = status.rental_status(request.user)
-        context = {"rental": rental, "end": status.end_label(request.user)}
+        # Times in the panel's time zone (Asia/Shanghai unless TIME_ZONE says otherwise), named.
+        context = {"rental": rental, "time_zone": timezone.get_default_timezone_name()}
         if rental.suspended:
             context["suspension_message"] = rentals.suspension_message(request.user)
         if rental.short_of_relays:

@@ -227,7 +227,8 @@ def test_the_customer_sees_the_end_in_shanghai_time(renter):
     body = signed_in_client(renter).get("/accounts/me/").content.decode()
 
     # The rental runs through the chosen day: it ends at the next midnight, Shanghai time.
-    assert f"{in_days(21)} 00:00 (Asia/Shanghai)" in body
+    assert '<small class="time-zone">(Asia/Shanghai)</small>' in body
+    assert f'<dd class="rental-expiry">{in_days(21)} 00:00</dd>' in body
     assert "3 of 3 running" in body
 
 
