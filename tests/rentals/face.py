@@ -35,11 +35,6 @@ def running_containers(engine, user: User) -> int:
                if name in names and c["running"])
 
 
-def settle(run_operations) -> None:
-    """Let the workers carry out all queued relay work."""
-    run_operations()
-
-
 def snapshot(user: User) -> dict:
     """Everything a request about `user` could change."""
     user = User.objects.get(pk=user.pk)
