@@ -12,6 +12,7 @@ from apps.billing import api as billing_api
 from apps.billing import finance_views
 from apps.distribution import api as distribution_api
 from apps.notifications import api as notifications_api
+from apps.rentals import api as rentals_api
 from derpmgr.api import json_not_found
 
 api_patterns = [
@@ -22,6 +23,11 @@ api_patterns = [
     path("user/login", accounts_api.LoginView.as_view(), name="user-login"),
     path("user/logout", accounts_api.LogoutView.as_view(), name="user-logout"),
     path("user/me", accounts_api.MeView.as_view(), name="user-me"),
+    path("user/<int:pk>", rentals_api.UserView.as_view(), name="user-detail"),
+    path("user/<int:pk>/rental", rentals_api.RentalView.as_view(), name="user-rental"),
+    path("user/<int:pk>/renew", rentals_api.RenewView.as_view(), name="user-renew"),
+    path("user/<int:pk>/suspend", rentals_api.SuspendView.as_view(), name="user-suspend"),
+    path("user/<int:pk>/resume", rentals_api.ResumeView.as_view(), name="user-resume"),
     path("acl/admit/<str:token>", admission_view.admit, name="acl-admit"),
     path("acl/ping", admission_view.trivial, name="acl-ping"),
     path("logs/system", audit_api.SystemLogView.as_view(), name="logs-system"),
@@ -68,5 +74,7 @@ urlpatterns = [
     path("", include("apps.acl.urls")),
     # Remote work as rows: /ops/operations/… pages and /api/operations/… (before the catch-all).
     path("", include("apps.operations.urls")),
+    # A customer's rental for the operators: /ops/customers/<id>/ and its actions.
+    path("", include("apps.rentals.urls")),
     path("api/", include((api_patterns, "api"))),
 ]

@@ -61,7 +61,9 @@ class UserAdmin(PermissionAuditMixin, PolicyAdminMixin, DjangoUserAdmin):
     list_filter = ["role", "rental_state", "email_verified", "is_active"]
     search_fields = ["email", "username"]
     ordering = ["-created_at"]
-    readonly_fields = ["created_at", "last_login", "relay_tasks"]
+    # The rental's state and end date change only through the rental's verbs (apps.rentals: the
+    # actions on the list and the ops customer page), never by editing the fields.
+    readonly_fields = ["created_at", "last_login", "rental_state", "rental_expiry", "relay_tasks"]
     add_fieldsets = ((None, {"classes": ["wide"],
                              "fields": ["email", "username", "password1", "password2"]}),)
     base_fieldsets = [
@@ -115,7 +117,7 @@ class UserAdmin(PermissionAuditMixin, PolicyAdminMixin, DjangoUserAdmin):
         return False
 
     def save_model(self, request, obj, form, change):
-        if change and {"rental_state", "rental_expiry", "is_active"} & set(form.changed_data):
+        if change and "is_active" in form.changed_data:
             from apps.acl import admission
 
             admission.invalidate_user_on_commit(obj.pk)  # the relays' answers follow the rental

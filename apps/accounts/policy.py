@@ -62,6 +62,7 @@ def _not_another_staff_account(user, account) -> bool:
 # Rules about particular objects, on top of the permission and visibility.
 _OBJECT_RULES = {
     "accounts.change_user": _not_another_staff_account,
+    "accounts.delete_user": _not_another_staff_account,
 }
 
 

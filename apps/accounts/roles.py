@@ -44,6 +44,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         # Customers' devices, derpMap versions and downloads.
         "acl.view_device", "acl.change_device", "acl.delete_device",
         "acl.view_aclconfig", "acl.add_aclconfig", "acl.view_acllog",
+        # Customers' rentals: renew to a date, suspend and resume by hand (deleting an account
+        # stays the super admin's unless granted: accounts.delete_user).
+        "rentals.view_rental", "rentals.renew_rental", "rentals.suspend_rental",
         *ADMIN_FLEET,
     ],
     Role.DISTRIBUTOR: [],

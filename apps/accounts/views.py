@@ -12,6 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -306,7 +307,20 @@ def profile(request):
 
 @login_required
 def dashboard(request):
-    return render(request, "accounts/dashboard.html")
+    """The signed-in user's home: for a customer, the rental as it stands and what happens next."""
+    context = {}
+    if policy.can(request.user, policy.CUSTOMER):
+        from apps.rentals import services as rentals  # the rentals layer sits above this one
+        from apps.rentals import status
+
+        rental = status.rental_status(request.user)
+        # Times in the panel's time zone (Asia/Shanghai unless TIME_ZONE says otherwise), named.
+        context = {"rental": rental, "time_zone": timezone.get_default_timezone_name()}
+        if rental.suspended:
+            context["suspension_message"] = rentals.suspension_message(request.user)
+        if rental.short_of_relays:
+            context["check_minutes"] = status.shortfall_check_minutes()
+    return render(request, "accounts/dashboard.html", context)
 
 
 # --- Password reset (Django's views, our templates, the outbox, a rate limit) ---------------

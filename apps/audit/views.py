@@ -22,6 +22,13 @@ def system_log(request):
 
 @policy.page_requires(policy.STAFF)
 def ops_dashboard(request):
-    """The operators' home; the latest of the system log for those who may read it."""
+    """The operators' home: customers who need attention (short of relays, relay work pending)
+    and the latest of the system log, for those who may read them."""
     recent = AuditEvent.objects.visible_to(request.user)[:15]
-    return render(request, "ops/dashboard.html", {"recent": recent})
+    context = {"recent": recent}
+    if policy.can(request.user, "rentals.view_rental"):
+        from apps.rentals import status  # the rentals layer sits above this one
+
+        context.update(short_of_relays=status.short_of_relays(request.user),
+                       relay_work_pending=status.relay_work_pending(request.user))
+    return render(request, "ops/dashboard.html", context)

@@ -1,0 +1,207 @@
+"""The rental over the API: operators read a customer's rental, renew it (to a date or by days),
+suspend and resume it, and delete an account. Each view parses, checks, calls one verb of
+services.py; a refusal is the service's (4xx, nothing changed)."""
+
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.views import APIView
+
+from apps.accounts import policy
+from apps.accounts.models import User
+from derpmgr.api import allowed, ok
+from derpmgr.errors import NotFound
+from derpmgr.net import client_ip
+
+from . import checks, services
+from .status import end_label, rental_status
+
+MAX_ID = 2**63 - 1
+
+
+# --- Input -----------------------------------------------------------------------------------
+
+class RenewSerializer(serializers.Serializer):
+    until = serializers.CharField(
+        required=False, allow_null=True, allow_blank=True, max_length=40,
+        help_text="The new end: the rental runs through this day (YYYY-MM-DD, the panel's time "
+                  "zone), or an exact ISO date-time. In the future, within ten years.")
+    days = serializers.IntegerField(
+        required=False, allow_null=True,
+        help_text=f"Or: days to add to the later of now and the current end "
+                  f"(1 to {services.MAX_RENEWAL_DAYS}). Give until or days, not both.")
+
+    def validate_until(self, value):
+        checks.refuse_far_dates(value)
+        return value
+
+
+class SuspendSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, allow_null=True,
+                                   help_text="Why (required, at most 500 characters): the "
+                                             "customer sees it.")
+
+
+# --- Output ----------------------------------------------------------------------------------
+
+class ReminderSerializer(serializers.Serializer):
+    days_before = serializers.IntegerField()
+    sent_at = serializers.DateTimeField()
+
+
+class RelaysSerializer(serializers.Serializer):
+    promised = serializers.IntegerField()
+    running = serializers.IntegerField()
+    missing = serializers.IntegerField(help_text="Promised relays not running while the rental "
+                                                 "is active (placed once a server has room).")
+    intent = serializers.CharField(help_text="What the relays should be doing: none, run, "
+                                             "stop (ports kept) or release.")
+
+
+class RelayWorkSerializer(serializers.Serializer):
+    pending = serializers.BooleanField(source="relay_work_pending",
+                                       help_text="The relays do not yet do what the rental wants.")
+    operation_id = serializers.IntegerField(allow_null=True, help_text="The operation under way "
+                                            "for this customer (GET /api/operations/<id>).")
+    note = serializers.CharField(source="rental.relays_note")
+
+
+class RentalSerializer(serializers.Serializer):
+    user_id = serializers.IntegerField(source="user.pk")
+    state = serializers.CharField()
+    state_display = serializers.CharField()
+    end = serializers.DateTimeField(allow_null=True)
+    period = serializers.IntegerField(source="rental.period")
+    period_started_at = serializers.DateTimeField(source="rental.period_started_at",
+                                                  allow_null=True)
+    suspended_at = serializers.DateTimeField(source="rental.suspended_at", allow_null=True)
+    suspended_by_hand = serializers.BooleanField(source="rental.suspended_by_hand")
+    suspension_reason = serializers.CharField(source="rental.suspension_reason")
+    deregistered_at = serializers.DateTimeField(source="rental.deregistered_at", allow_null=True)
+    deleted = serializers.BooleanField()
+    relays = RelaysSerializer(source="*")
+    relay_work = RelayWorkSerializer(source="*")
+    reminders_sent = ReminderSerializer(many=True, help_text="Reminders sent this period.")
+
+
+class RentalEnvelope(serializers.Serializer):
+    success = serializers.BooleanField(default=True)
+    rental = RentalSerializer()
+
+
+class _ErrorBody(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()),
+                                   required=False)
+
+
+class ErrorEnvelope(serializers.Serializer):
+    success = serializers.BooleanField(default=False)
+    error = _ErrorBody()
+
+
+def _refusals(**statuses: str) -> dict:
+    return {int(status): OpenApiResponse(ErrorEnvelope, description=text)
+            for status, text in statuses.items()}
+
+
+NOT_VISIBLE = {"404": "No such user (or not one the caller may see)."}
+
+
+def _target(request, pk: int) -> User:
+    """The user named in the path, if the caller may see them (else 404, as if there were none)."""
+    user = User.objects.visible_to(request.user).filter(pk=pk).first() if pk <= MAX_ID else None
+    if user is None:
+        raise NotFound(_("No such user."))
+    return user
+
+
+def _valid(serializer_class, request) -> dict:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _answer(user: User, **extra):
+    user.refresh_from_db()
+    return ok({"rental": RentalSerializer(rental_status(user)).data, **extra})
+
+
+# --- Views -----------------------------------------------------------------------------------
+
+class RentalView(APIView):
+    """GET /api/user/<id>/rental — the customer's rental as it stands."""
+
+    permission_classes = [allowed("accounts.view_user")]
+
+    @extend_schema(responses={200: RentalEnvelope, **_refusals(**NOT_VISIBLE)})
+    def get(self, request, pk):
+        return _answer(_target(request, pk))
+
+
+class RenewView(APIView):
+    """POST /api/user/<id>/renew — renew to an end date (`until`) or by `days`: audited, e-mailed,
+    relays restarted (or placed anew after deregistration)."""
+
+    permission_classes = [allowed("rentals.renew_rental")]
+
+    @extend_schema(request=RenewSerializer, responses={200: RentalEnvelope, **_refusals(
+        **{"400": "Neither or both of until and days; not a date; a date in the past or more "
+                  "than ten years away; days not a whole number from 1 to 3650.",
+           **NOT_VISIBLE, "409": "A deleted account, or not a customer's."})})
+    def post(self, request, pk):
+        user = _target(request, pk)
+        data = _valid(RenewSerializer, request)
+        services.renew(user=user, actor=request.user, until=data.get("until"),
+                       days=data.get("days"), ip=client_ip(request))
+        return _answer(user, message=_("Renewed until %(end)s.") % {"end": end_label(user)})
+
+
+class SuspendView(APIView):
+    """POST /api/user/<id>/suspend — stop the rental by hand (`reason`, shown to the customer):
+    relays stopped, ports kept; the end date runs on."""
+
+    permission_classes = [allowed("rentals.suspend_rental")]
+
+    @extend_schema(request=SuspendSerializer, responses={200: RentalEnvelope, **_refusals(
+        **{"400": "No reason, or one too long.", **NOT_VISIBLE,
+           "409": "Not an active rental, or suspended by hand already."})})
+    def post(self, request, pk):
+        user = _target(request, pk)
+        data = _valid(SuspendSerializer, request)
+        services.suspend(user=user, actor=request.user, reason=data.get("reason") or "",
+                         ip=client_ip(request))
+        return _answer(user, message=_("Suspended."))
+
+
+class ResumeView(APIView):
+    """POST /api/user/<id>/resume — lift a suspension by hand: active again if the rental has not
+    ended meanwhile (else it stays suspended until renewed)."""
+
+    permission_classes = [allowed("rentals.suspend_rental")]
+
+    @extend_schema(request=None, responses={200: RentalEnvelope, **_refusals(
+        **NOT_VISIBLE, **{"409": "Not suspended by hand."})})
+    def post(self, request, pk):
+        user = _target(request, pk)
+        checks.resume(user=user, actor=request.user, ip=client_ip(request))
+        return _answer(user, message=_("Resumed."))
+
+
+class UserView(APIView):
+    """DELETE /api/user/<id> — delete an account whose finance is settled: derpMaps destroyed,
+    relays released (retried until done), e-mail, audit; the account is anonymised while its
+    orders, ledger and audit stay. Super admins, or admins granted accounts.delete_user."""
+
+    permission_classes = [allowed("accounts.delete_user")]
+
+    @extend_schema(request=None, responses={200: RentalEnvelope, **_refusals(
+        **{"403": "Not granted, or another staff member's account.", **NOT_VISIBLE,
+           "409": "Your own account, the last super admin, or finance unsettled "
+                  "(error.fields.unsettled lists what is open)."})})
+    def delete(self, request, pk):
+        user = _target(request, pk)
+        policy.require(request.user, "accounts.delete_user", user)
+        services.delete_user(actor=request.user, user=user, ip=client_ip(request))
+        return _answer(user, message=_("The account is deleted."))
