@@ -59,12 +59,21 @@ def _release(user: User, rental: Rental, operation: Operation, context) -> tuple
 
 
 def _run(user: User, rental: Rental, operation: Operation, context) -> tuple[dict, list[str]]:
+    # The rental is the promise; a queued operation's arguments may predate a bigger plan.
     report = containers.provision_rental(
-        user_id=user.pk, servers=operation.args.get("servers") or rental.servers,
+        user_id=user.pk, servers=max(operation.args.get("servers") or 0, rental.servers),
         pinned_ids=operation.args.get("pinned_ids") or rental.pinned_server_ids,
         actor=context.actor, operation_id=operation.pk, final_attempt=context.final_attempt)
-    errors = ([_("%(n)d relay(s) could not be started yet; trying again.")
-               % {"n": len(report.failed)}] if report.failed else [])
+    # A stopped relay whose server did not answer is not missing (its port is kept), but it
+    # is not running either: the work is not done until it starts again.
+    not_restarted = DerpInstance.objects.filter(user=user, status=InstanceStatus.STOPPED).count()
+    errors = []
+    if report.failed:
+        errors.append(_("%(n)d relay(s) could not be started yet; trying again.")
+                      % {"n": len(report.failed)})
+    if not_restarted:
+        errors.append(_("%(n)d stopped relay(s) could not be started again yet; trying again.")
+                      % {"n": not_restarted})
     return dataclasses.asdict(report), errors
 
 
@@ -91,6 +100,8 @@ def follow_rental(operation: Operation, context) -> dict:
         if still is None or still == rental.version:
             break  # no transition while this ran: what it did is what the rental wants
     if errors:
+        services.record_relay_trouble(user_id=user.pk, version=rental.version,
+                                      note="; ".join(errors))
         raise RetryLater("; ".join(errors)[:2000],
                          code="start_retrying" if intent == RelayIntent.RUN else "relays_not_in_line")
     missing = result.get("missing", 0)
