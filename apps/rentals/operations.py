@@ -59,9 +59,8 @@ def _release(user: User, rental: Rental, operation: Operation, context) -> tuple
 
 
 def _run(user: User, rental: Rental, operation: Operation, context) -> tuple[dict, list[str]]:
-    # The rental is the promise; a queued operation's arguments may predate a bigger plan.
     report = containers.provision_rental(
-        user_id=user.pk, servers=max(operation.args.get("servers") or 0, rental.servers),
+        user_id=user.pk, servers=operation.args.get("servers") or rental.servers,
         pinned_ids=operation.args.get("pinned_ids") or rental.pinned_server_ids,
         actor=context.actor, operation_id=operation.pk, final_attempt=context.final_attempt)
     # A stopped relay whose server did not answer is not missing (its port is kept), but it

@@ -90,8 +90,8 @@ def _save(user: User, rental: Rental, *, now: datetime.datetime, user_fields=(),
     relays must follow) the relay work, with the admission cache invalidated on commit."""
     from apps.acl import admission
 
-    if user_fields:
-        user.save(update_fields=list(user_fields))
+    if user_fields:  # rental fields only: User.save's role-group sync has nothing to do here
+        User.objects.filter(pk=user.pk).update(**{f: getattr(user, f) for f in user_fields})
     rental.next_event_at = _next_event(user, rental, now)
     if relays_changed:
         rental.version += 1
@@ -108,15 +108,21 @@ def request_relay_work(*, user: User, rental: Rental | None = None, actor=None):
     customer: asking again while it is queued answers the same one, and a run that started
     under an older version goes round again)."""
     from apps.operations import services as operations
-    from apps.operations.models import OperationKind
+    from apps.operations.models import Operation, OperationKind, OperationState
 
     rental = rental or rental_of(user)
     setting_up = rental.relay_intent(user) == RelayIntent.RUN
-    return operations.enqueue(
+    args = ({"servers": rental.servers, "pinned_ids": list(rental.pinned_server_ids)}
+            if setting_up else {})
+    operation = operations.enqueue(
         OperationKind.PROVISION if setting_up else OperationKind.RENTAL, actor=actor,
-        customer=user, dedupe_key=relay_work_key(user.pk),
-        args={"servers": rental.servers, "pinned_ids": list(rental.pinned_server_ids)}
-        if setting_up else {}, max_attempts=settings.RENTAL_OPERATION_MAX_ATTEMPTS)
+        customer=user, dedupe_key=relay_work_key(user.pk), args=args,
+        max_attempts=settings.RENTAL_OPERATION_MAX_ATTEMPTS)
+    if setting_up and operation.args != args:
+        # Work queued before this transition (a plan with more relays bought meanwhile, say)
+        # does what the rental promises now; work already running goes round again (version).
+        Operation.objects.filter(pk=operation.pk, state=OperationState.QUEUED).update(args=args)
+    return operation
 
 
 def relay_work_key(user_id: int) -> str:

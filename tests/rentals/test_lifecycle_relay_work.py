@@ -143,3 +143,16 @@ def test_deactivating_the_account_stops_the_relays_and_reactivating_starts_them(
         services.account_changed(user=renting)
         run_operations()
         assert {r.status for r in relays(renting)} == {InstanceStatus.RUNNING}
+
+
+def test_a_bigger_plan_bought_while_the_set_up_is_queued_gets_all_its_relays(
+        customer, superadmin, servers, run_operations):
+    make_server(name="fourth")
+    services.extend(user=customer, days=30, actor=superadmin, via="test", servers=3)
+    services.extend(user=customer, days=30, actor=superadmin, via="test", servers=4)
+
+    assert Operation.objects.filter(customer_id=customer.pk).count() == 1  # one job per customer
+    run_operations()
+
+    assert len(relays(customer, InstanceStatus.RUNNING)) == 4
+    assert rental(customer).relays_missing == 0
