@@ -418,6 +418,11 @@ def advance(rental_id: int, *, now: datetime.datetime | None = None) -> bool:
         user = rental.user
         end = user.rental_expiry
         if user.rental_state == RentalState.ACTIVE and end is not None:
+            # Ended a grace period ago before any job saw it (a rental older than this app, a
+            # job down for weeks): straight to deregistration, one e-mail, not two at once.
+            if end + grace() <= now:
+                _deregister(user, rental, now)
+                return True
             if end <= now:
                 _suspend_at_end(user, rental, now)
                 return True

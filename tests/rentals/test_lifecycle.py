@@ -166,3 +166,14 @@ def test_renewal_after_deregistration_places_new_relays_and_reopens_the_account(
     assert AclConfig.objects.filter(user=renting).exists()  # a derpMap again, for the new relays
     assert rental(renting).deregistered_at is None
     assert mails(renting)[-1] == "renewal-succeeded"
+
+
+def test_a_rental_the_job_first_sees_past_its_grace_is_deregistered_in_one_step(renting, at, sweep):
+    at(renting.rental_expiry + timedelta(days=settings.RENTAL_DEREGISTER_AFTER_DAYS, hours=1))
+
+    assert sweep() == 1
+
+    renting.refresh_from_db()
+    assert renting.rental_state == RentalState.DEREGISTERED
+    assert {r.status for r in relays(renting)} == {InstanceStatus.REMOVED}
+    assert mails(renting)[1:] == ["rental-deregistered"]  # not "suspended" a moment before
