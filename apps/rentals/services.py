@@ -540,12 +540,13 @@ def send_pending_relay_work(*, limit: int = 1000) -> int:
 
 def _work_could_help(user: User, rental: Rental) -> bool:
     """Whether relay work could bring a short rental closer to its promise now: relays of its
-    own to start again or finish, or a server that can take a new one."""
+    own to start again or finish on a healthy server, or a server that can take a new one."""
     from apps.containers import services as containers
     from apps.containers.models import DerpInstance, InstanceStatus
+    from apps.servers.models import ServerStatus
 
-    if DerpInstance.objects.filter(user=user, status__in=(InstanceStatus.STOPPED,
-                                                          InstanceStatus.PENDING)).exists():
+    if DerpInstance.objects.filter(user=user, server__status=ServerStatus.HEALTHY, status__in=(
+            InstanceStatus.STOPPED, InstanceStatus.PENDING)).exists():
         return True
     return bool(containers.choose_servers(user=user, count=1))
 

@@ -156,3 +156,27 @@ def test_a_bigger_plan_bought_while_the_set_up_is_queued_gets_all_its_relays(
 
     assert len(relays(customer, InstanceStatus.RUNNING)) == 4
     assert rental(customer).relays_missing == 0
+
+
+def test_a_stopped_relay_on_an_unhealthy_server_waits_for_it_to_come_back(
+        renting, superadmin, fake_engine, at, sweep, run_operations):
+    from apps.servers.models import Server, ServerStatus
+
+    at(renting.rental_expiry)
+    sweep()
+    sick = relays(renting)[0]
+    fake_engine.down.add(sick.server_id)
+    services.extend(user=renting, days=30, actor=superadmin, via="test")
+    finish(Operation.objects.latest("pk").pk, at, run_operations)  # gave up: still stopped
+    Server.objects.filter(pk=sick.server_id).update(status=ServerStatus.UNHEALTHY)
+
+    assert services.send_pending_relay_work() == 0  # nothing to gain while it is unhealthy
+    assert rental(renting).relays_missing == 1 and rental(renting).relays_settled
+    assert services.recover_shortfalls() == 0
+
+    fake_engine.down.clear()
+    Server.objects.filter(pk=sick.server_id).update(status=ServerStatus.HEALTHY)
+    assert services.recover_shortfalls() == 1  # back: the same relay starts again
+    run_operations()
+    assert [r.pk for r in relays(renting, InstanceStatus.RUNNING)] == [r.pk for r in relays(renting)]
+    assert rental(renting).relays_missing == 0
