@@ -528,7 +528,7 @@ def send_pending_relay_work(*, limit: int = 1000) -> int:
     sent = 0
     for rental in pending:
         settled, missing = relays_in_line(rental.user, rental)
-        if settled or (missing and not _work_could_help(rental.user, rental)):
+        if settled or (missing and not _work_could_help(rental.user)):
             Rental.objects.filter(pk=rental.pk, version=rental.version).update(
                 relays_settled=True, relays_missing=missing)
             continue
@@ -538,7 +538,7 @@ def send_pending_relay_work(*, limit: int = 1000) -> int:
     return sent
 
 
-def _work_could_help(user: User, rental: Rental) -> bool:
+def _work_could_help(user: User) -> bool:
     """Whether relay work could bring a short rental closer to its promise now: relays of its
     own to start again or finish on a healthy server, or a server that can take a new one."""
     from apps.containers import services as containers
@@ -557,7 +557,7 @@ def recover_shortfalls(*, limit: int = 1000) -> int:
     when capacity appears."""
     sent = 0
     for rental in Rental.objects.short_of_relays().select_related("user").order_by("pk")[:limit]:
-        if not _work_could_help(rental.user, rental):
+        if not _work_could_help(rental.user):
             continue
         with transaction.atomic():
             request_relay_work(user=rental.user, rental=rental)
