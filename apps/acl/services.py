@@ -206,7 +206,13 @@ def issue_version(*, user: User, reason: str, actor=None, notify: bool = True,
 
 
 def instances_changed(*, user: User) -> None:
-    """Called by the relay services when a user's relays changed: publish a new version."""
+    """Called by the relay services when a user's relays changed: publish a new version. Not
+    while the rental is suspended (nobody may take a derpMap then, and the renewal that lifts
+    it starts the relays, which issues one), nor once deregistered or deleted (the derpMaps
+    were destroyed: the relays going must neither bring a version back nor mail it)."""
+    if user.deleted_at is not None or user.rental_state in (RentalState.SUSPENDED,
+                                                            RentalState.DEREGISTERED):
+        return
     issue_version(user=user, reason="relays_changed")
 
 

@@ -85,6 +85,8 @@ class Rental(models.Model):
 
     def relay_intent(self, user=None) -> str:
         user = user or self.user
+        if user.deleted_at is not None:
+            return RelayIntent.RELEASE  # a deleted account keeps nothing on the servers
         if user.rental_state == RentalState.NONE:
             return RelayIntent.NONE  # relays an operator placed by hand are theirs to manage
         if user.rental_state == RentalState.DEREGISTERED:

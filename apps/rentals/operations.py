@@ -63,8 +63,16 @@ def _run(user: User, rental: Rental, operation: Operation, context) -> tuple[dic
         user_id=user.pk, servers=operation.args.get("servers") or rental.servers,
         pinned_ids=operation.args.get("pinned_ids") or rental.pinned_server_ids,
         actor=context.actor, operation_id=operation.pk, final_attempt=context.final_attempt)
-    errors = ([_("%(n)d relay(s) could not be started yet; trying again.")
-               % {"n": len(report.failed)}] if report.failed else [])
+    # A stopped relay whose server did not answer is not missing (its port is kept), but it
+    # is not running either: the work is not done until it starts again.
+    not_restarted = DerpInstance.objects.filter(user=user, status=InstanceStatus.STOPPED).count()
+    errors = []
+    if report.failed:
+        errors.append(_("%(n)d relay(s) could not be started yet; trying again.")
+                      % {"n": len(report.failed)})
+    if not_restarted:
+        errors.append(_("%(n)d stopped relay(s) could not be started again yet; trying again.")
+                      % {"n": not_restarted})
     return dataclasses.asdict(report), errors
 
 
@@ -91,6 +99,8 @@ def follow_rental(operation: Operation, context) -> dict:
         if still is None or still == rental.version:
             break  # no transition while this ran: what it did is what the rental wants
     if errors:
+        services.record_relay_trouble(user_id=user.pk, version=rental.version,
+                                      note="; ".join(errors))
         raise RetryLater("; ".join(errors)[:2000],
                          code="start_retrying" if intent == RelayIntent.RUN else "relays_not_in_line")
     missing = result.get("missing", 0)

@@ -90,8 +90,8 @@ def _save(user: User, rental: Rental, *, now: datetime.datetime, user_fields=(),
     relays must follow) the relay work, with the admission cache invalidated on commit."""
     from apps.acl import admission
 
-    if user_fields:
-        user.save(update_fields=list(user_fields))
+    if user_fields:  # rental fields only: User.save's role-group sync has nothing to do here
+        User.objects.filter(pk=user.pk).update(**{f: getattr(user, f) for f in user_fields})
     rental.next_event_at = _next_event(user, rental, now)
     if relays_changed:
         rental.version += 1
@@ -108,15 +108,21 @@ def request_relay_work(*, user: User, rental: Rental | None = None, actor=None):
     customer: asking again while it is queued answers the same one, and a run that started
     under an older version goes round again)."""
     from apps.operations import services as operations
-    from apps.operations.models import OperationKind
+    from apps.operations.models import Operation, OperationKind, OperationState
 
     rental = rental or rental_of(user)
     setting_up = rental.relay_intent(user) == RelayIntent.RUN
-    return operations.enqueue(
+    args = ({"servers": rental.servers, "pinned_ids": list(rental.pinned_server_ids)}
+            if setting_up else {})
+    operation = operations.enqueue(
         OperationKind.PROVISION if setting_up else OperationKind.RENTAL, actor=actor,
-        customer=user, dedupe_key=relay_work_key(user.pk),
-        args={"servers": rental.servers, "pinned_ids": list(rental.pinned_server_ids)}
-        if setting_up else {}, max_attempts=settings.RENTAL_OPERATION_MAX_ATTEMPTS)
+        customer=user, dedupe_key=relay_work_key(user.pk), args=args,
+        max_attempts=settings.RENTAL_OPERATION_MAX_ATTEMPTS)
+    if setting_up and operation.args != args:
+        # Work queued before this transition (a plan with more relays bought meanwhile, say)
+        # does what the rental promises now; work already running goes round again (version).
+        Operation.objects.filter(pk=operation.pk, state=OperationState.QUEUED).update(args=args)
+    return operation
 
 
 def relay_work_key(user_id: int) -> str:
@@ -317,6 +323,8 @@ def resume(*, user: User, actor, ip: str | None = None) -> Rental:
     it stays suspended for the end, and a renewal brings it back)."""
     with transaction.atomic():
         locked, rental = _locked(user)
+        if locked.deleted_at is not None:
+            raise Conflict(_("This account has been deleted."), code="account_deleted")
         if not rental.suspended_by_hand:
             raise Conflict(_("This rental is not suspended by an operator."), code="not_suspended")
         now = timezone.now()
@@ -400,14 +408,21 @@ def advance(rental_id: int, *, now: datetime.datetime | None = None) -> bool:
     False when another job holds it or it was not due after all."""
     now = now or timezone.now()
     with transaction.atomic():
-        rental = (Rental.objects.select_for_update(skip_locked=True)
+        # The rental and its user in one statement, both skipped if held: a verb locks the user
+        # then the rental, so waiting here for the user while holding the rental could deadlock.
+        rental = (Rental.objects.select_related("user")
+                  .select_for_update(skip_locked=True, of=("self", "user"))
                   .filter(pk=rental_id, next_event_at__lte=now).first())
         if rental is None:
             return False
-        user = User.objects.select_for_update().get(pk=rental.pk)
-        rental.user = user
+        user = rental.user
         end = user.rental_expiry
         if user.rental_state == RentalState.ACTIVE and end is not None:
+            # Ended a grace period ago before any job saw it (a rental older than this app, a
+            # job down for weeks): straight to deregistration, one e-mail, not two at once.
+            if end + grace() <= now:
+                _deregister(user, rental, now)
+                return True
             if end <= now:
                 _suspend_at_end(user, rental, now)
                 return True
@@ -454,9 +469,9 @@ def relays_in_line(user: User, rental: Rental) -> tuple[bool, int]:
         return True, 0
     if intent == RelayIntent.RELEASE:
         return not relays.live().exists(), 0
-    if intent == RelayIntent.STOP:
-        return not relays.filter(status__in=(InstanceStatus.RUNNING,
-                                             InstanceStatus.PENDING)).exists(), 0
+    if intent == RelayIntent.STOP:  # a relay being moved runs until the move ends
+        return not relays.filter(status__in=(InstanceStatus.RUNNING, InstanceStatus.PENDING,
+                                             InstanceStatus.MIGRATING)).exists(), 0
     running = relays.filter(status__in=(InstanceStatus.RUNNING, InstanceStatus.MIGRATING)).count()
     missing = max(0, rental.servers - running)
     return missing == 0, missing
@@ -475,31 +490,45 @@ def record_relays(*, user_id: int, version: int, note: str = "") -> Rental | Non
     return rental
 
 
+def record_relay_trouble(*, user_id: int, version: int, note: str) -> None:
+    """Relay work that will be tried again: ops see why on the rental meanwhile."""
+    Rental.objects.filter(pk=user_id, version=version).update(
+        relays_settled=False, relays_note=note[:500], updated_at=timezone.now())
+
+
 def relays_changed(*, user: User) -> None:
     """A relay of the user changed outside the rental's own work (failed, removed with its
-    server, moved): the count of missing relays follows."""
+    server, moved): the count of missing relays follows, and a relay running against the
+    rental's will (a move that ended after a suspension, say) makes the rental's relay work
+    pending again, for the lifecycle job to send."""
     rental = Rental.objects.filter(pk=user.pk).first()
     if rental is None:
         return
-    _settled, missing = relays_in_line(user, rental)
-    if missing != rental.relays_missing:
-        Rental.objects.filter(pk=user.pk).update(relays_missing=missing)
+    settled, missing = relays_in_line(user, rental)
+    out_of_line = not settled and not missing and rental.relays_settled
+    if missing != rental.relays_missing or out_of_line:
+        changes = {"relays_missing": missing}
+        if out_of_line:
+            changes["relays_settled"] = False
+        Rental.objects.filter(pk=user.pk).update(**changes)
 
 
-def send_pending_relay_work() -> int:
+def send_pending_relay_work(*, limit: int = 1000) -> int:
     """The lifecycle job's other half: rentals whose relays are not yet in line (the work failed
-    for good, or was lost) get it again: the intent of a transition is never dropped."""
-    from apps.operations.models import Operation
+    for good, or was lost) get it again: the intent of a transition is never dropped. Rentals
+    whose work is under way are left out by the query itself, so they never hide the others."""
+    from django.db.models import Exists, OuterRef
 
-    pending = list(Rental.objects.filter(relays_settled=False).select_related("user")[:1000])
-    busy = set(Operation.objects.active().filter(
-        dedupe_key__in=[relay_work_key(r.pk) for r in pending]).values_list("dedupe_key", flat=True))
+    from apps.operations.models import Operation, OperationKind
+
+    under_way = Operation.objects.active().filter(
+        customer_id=OuterRef("pk"), kind__in=(OperationKind.PROVISION, OperationKind.RENTAL))
+    pending = list(Rental.objects.filter(relays_settled=False).exclude(Exists(under_way))
+                   .select_related("user").order_by("pk")[:limit])
     sent = 0
     for rental in pending:
-        if relay_work_key(rental.pk) in busy:
-            continue
         settled, missing = relays_in_line(rental.user, rental)
-        if settled or (missing and not _capacity_for(rental.user)):
+        if settled or (missing and not _work_could_help(rental.user)):
             Rental.objects.filter(pk=rental.pk, version=rental.version).update(
                 relays_settled=True, relays_missing=missing)
             continue
@@ -509,18 +538,26 @@ def send_pending_relay_work() -> int:
     return sent
 
 
-def _capacity_for(user: User) -> bool:
+def _work_could_help(user: User) -> bool:
+    """Whether relay work could bring a short rental closer to its promise now: relays of its
+    own to start again or finish on a healthy server, or a server that can take a new one."""
     from apps.containers import services as containers
+    from apps.containers.models import DerpInstance, InstanceStatus
+    from apps.servers.models import ServerStatus
 
+    if DerpInstance.objects.filter(user=user, server__status=ServerStatus.HEALTHY, status__in=(
+            InstanceStatus.STOPPED, InstanceStatus.PENDING)).exists():
+        return True
     return bool(containers.choose_servers(user=user, count=1))
 
 
 def recover_shortfalls(*, limit: int = 1000) -> int:
     """Customers short of relays are set up again when some server can take one of theirs (a
-    server was added or came back): periodically and when capacity appears."""
+    server was added or came back) or a relay of theirs can be started again: periodically and
+    when capacity appears."""
     sent = 0
-    for rental in Rental.objects.short_of_relays().select_related("user")[:limit]:
-        if not _capacity_for(rental.user):
+    for rental in Rental.objects.short_of_relays().select_related("user").order_by("pk")[:limit]:
+        if not _work_could_help(rental.user):
             continue
         with transaction.atomic():
             request_relay_work(user=rental.user, rental=rental)
