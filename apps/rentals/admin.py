@@ -15,7 +15,7 @@ from derpmgr.admin_mixins import PolicyAdminMixin, ReadOnlyAdmin, confirm_action
 from derpmgr.errors import ServiceError
 from derpmgr.net import client_ip
 
-from . import checks, services
+from . import services
 from .forms import RenewForm, SuspendForm
 from .models import Rental
 from .status import end_label
@@ -136,7 +136,7 @@ class RentalUserAdmin(UserAdmin):
 
     @admin.action(description=_("Resume"), permissions=["suspend"])
     def resume(self, request, queryset):
-        self._each(request, queryset, SUSPEND, lambda user: checks.resume(
+        self._each(request, queryset, SUSPEND, lambda user: services.resume(
             user=user, actor=request.user, ip=client_ip(request)),
             lambda user: _("resumed (%(state)s).") % {"state": user.get_rental_state_display()})
 

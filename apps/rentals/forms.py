@@ -8,8 +8,7 @@ from apps.billing.models import Plan
 from derpmgr.errors import ServiceError
 from derpmgr.fields import StrictIntegerField
 
-from .checks import refuse_far_dates
-from .services import MAX_RENEWAL_DAYS
+from .services import MAX_RENEWAL_DAYS, parse_end
 
 
 class RenewForm(forms.Form):
@@ -26,7 +25,8 @@ class RenewForm(forms.Form):
     def clean_until(self):
         until = self.cleaned_data.get("until")
         try:
-            refuse_far_dates(until)
+            if until:
+                parse_end(until)  # in the future, within ten years
         except ServiceError as error:
             raise forms.ValidationError(error.message, code=error.code) from None
         return until

@@ -258,6 +258,9 @@ def parse_end(value) -> datetime.datetime:
 
 
 def _day_end(day: datetime.date) -> datetime.datetime:
+    if day > timezone.localdate() + timedelta(days=MAX_RENEWAL_DAYS):  # before the day after
+        message = _("The end date is more than ten years away.")  # 9999-12-31 overflows
+        raise ServiceError(message, code="date_too_far", fields={"until": [message]})
     following = datetime.datetime.combine(day + timedelta(days=1), datetime.time())
     return timezone.make_aware(following, timezone.get_default_timezone())
 

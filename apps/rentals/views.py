@@ -13,7 +13,7 @@ from apps.accounts.models import User
 from derpmgr.errors import ServiceError
 from derpmgr.net import client_ip
 
-from . import checks, services
+from . import services
 from .forms import DeleteForm, RenewForm, SuspendForm, show_refusal
 from .status import end_label, rental_status, shortfall_check_minutes
 
@@ -85,7 +85,7 @@ def suspend(request, pk):
 
 @policy.page_requires(VIEW)
 def resume(request, pk):
-    return _act(request, pk, SUSPEND, lambda user, form: checks.resume(
+    return _act(request, pk, SUSPEND, lambda user, form: services.resume(
         user=user, actor=request.user, ip=client_ip(request)), _("Resumed."))
 
 

@@ -29,5 +29,5 @@ def test_fifty_concurrent_redemptions_of_one_code_make_one_winner(transactional_
     assert (winner.rental_expiry - code.used_at).days == 30  # extended once, by the plan's 30 days
     assert User.objects.filter(pk__in=[u.pk for u in racers], rental_expiry__isnull=False).count() == 1
     assert AuditEvent.objects.filter(action="distribution.code_redeemed").count() == 1
-    assert AuditEvent.objects.filter(action="accounts.rental_extended").count() == 1
+    assert AuditEvent.objects.filter(action="rentals.activated").count() == 1
     assert ActivationCode.objects.filter(user__isnull=False).count() == 1
