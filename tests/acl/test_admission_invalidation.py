@@ -99,12 +99,13 @@ def test_a_reissued_derpmap_extends_the_answer(client, renter, relays, admitted,
 
 def test_an_admin_suspending_the_rental_in_the_admin_takes_effect_at_once(
         client, renter, relays, admitted, admin_user, django_capture_on_commit_callbacks):
-    from tests.accounts.helpers import admin_form_data
+    from django.contrib.admin import helpers
+
     from tests.conftest import signed_in_client
 
     staff = signed_in_client(admin_user)
-    url = f"/admin/accounts/user/{renter.pk}/change/"
-    data = admin_form_data(staff, url, rental_state=RentalState.SUSPENDED)
     with django_capture_on_commit_callbacks(execute=True):
-        assert staff.post(url, data).status_code == 302
+        assert staff.post("/admin/accounts/user/", {
+            "action": "suspend", "index": 0, helpers.ACTION_CHECKBOX_NAME: [renter.pk],
+            "apply": 1, "reason": "abuse"}).status_code == 302
     assert ask(client, relays[0], node_key(1)) is False

@@ -147,7 +147,7 @@ def test_a_bad_renewal_shows_the_form_again_and_changes_nothing(admin_user, rent
 def test_a_date_in_the_past_is_refused_with_its_reason(admin_user, renter):
     before = snapshot(renter)
     response = act(signed_in_client(admin_user), "renew", [renter], apply=1, until=in_days(-3))
-    assert f"{renter.email}: The end date must be in the future." in said(response)
+    assert "The end date must be in the future." in response.content.decode()  # the form again
     assert snapshot(renter) == before
 
 
