@@ -59,3 +59,16 @@ def try_again_message(seconds: int) -> str:
 
 
 UNEXPECTED = _("Something went wrong on our side. The operators have been told.")
+
+
+def show_on_form(form, error: ServiceError, *, general=None) -> None:
+    """A service's refusal on a Django form: on the fields it names, else on the whole form
+    (`general`, when given, says it there instead of the bare message)."""
+    placed = False
+    for name, messages in error.fields.items():
+        if name in form.fields:
+            for message in messages:
+                form.add_error(name, message)
+            placed = True
+    if not placed:
+        form.add_error(None, general if general is not None else str(error.message))

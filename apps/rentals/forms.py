@@ -5,7 +5,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from apps.billing.models import Plan
-from derpmgr.errors import ServiceError
+from derpmgr.errors import ServiceError, show_on_form
 from derpmgr.fields import StrictIntegerField
 
 from .services import MAX_RENEWAL_DAYS, parse_end
@@ -59,16 +59,7 @@ class DeleteForm(forms.Form):
 
 
 def show_refusal(form: forms.Form, error: ServiceError) -> None:
-    """A service's refusal on the form: on the fields it names, else on the whole form (with the
-    open items of a refused deletion, one per line)."""
-    placed = False
-    for name, messages in error.fields.items():
-        if name in form.fields:
-            for message in messages:
-                form.add_error(name, message)
-            placed = True
-    if not placed:
-        form.add_error(None, str(error.message) if "unsettled" not in error.fields
-                       else forms.ValidationError([_("The account cannot be deleted while "
-                                                     "finance is unsettled:"),
-                                                   *error.fields["unsettled"]]))
+    """A service's refusal on the form (a refused deletion lists its open items, one per line)."""
+    show_on_form(form, error, general=forms.ValidationError(
+        [_("The account cannot be deleted while finance is unsettled:"),
+         *error.fields["unsettled"]]) if "unsettled" in error.fields else None)

@@ -15,11 +15,11 @@ from apps.containers import requests as relay_requests
 from apps.containers.models import DerpInstance
 from apps.operations.views import tell_queued
 from derpmgr.admin_mixins import ReadOnlyAdmin, confirm_action, render_form_page
-from derpmgr.errors import ServiceError
+from derpmgr.errors import ServiceError, show_on_form
 from derpmgr.net import client_ip
 
 from . import drivers, requests, services
-from .forms import AddServerForm, RepinForm, ServerChangeForm, apply_service_error
+from .forms import AddServerForm, RepinForm, ServerChangeForm
 from .models import Server
 
 
@@ -121,7 +121,7 @@ class ServerAdmin(admin.ModelAdmin):
                 _server, operation = requests.add(actor=request.user, data=form.new_server(),
                                                  ip=client_ip(request))
             except ServiceError as error:
-                apply_service_error(form, error)
+                show_on_form(form, error)
                 status = error.status
             else:
                 tell_queued(request, [operation])

@@ -6,7 +6,7 @@ from django import forms
 from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
-from derpmgr.errors import ServiceError
+from derpmgr.errors import ServiceError, show_on_form
 from derpmgr.fields import StrictIntegerField
 
 from . import certs, drivers, services
@@ -70,23 +70,11 @@ def _covers(names: list[str], domain: str) -> bool:
     return False
 
 
-def apply_service_error(form: forms.Form, error: ServiceError) -> None:
-    """Show a service's refusal on the form: on its fields when it names them."""
-    placed = False
-    for name, messages in error.fields.items():
-        if name in form.fields:
-            for message in messages:
-                form.add_error(name, message)
-            placed = True
-    if not placed:
-        form.add_error(None, str(error.message))
-
-
 def _check_limits(form: forms.Form, **values) -> None:
     try:
         services.check_limits(**values)
     except ServiceError as error:
-        apply_service_error(form, error)
+        show_on_form(form, error)
 
 
 class AddServerForm(forms.Form):

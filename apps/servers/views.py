@@ -13,11 +13,11 @@ from apps.containers import requests as relay_requests
 from apps.containers.models import DerpInstance
 from apps.operations.models import Operation
 from apps.operations.views import tell_queued
-from derpmgr.errors import ServiceError
+from derpmgr.errors import ServiceError, show_on_form
 from derpmgr.net import client_ip
 
 from . import drivers, requests, services
-from .forms import AddServerForm, RepinForm, apply_service_error
+from .forms import AddServerForm, RepinForm
 from .models import Server
 
 RECENT_OPERATIONS = 10
@@ -47,7 +47,7 @@ def add(request):
             server, operation = requests.add(actor=request.user, data=form.new_server(),
                                              ip=client_ip(request))
         except ServiceError as error:
-            apply_service_error(form, error)
+            show_on_form(form, error)
             status = error.status
         else:
             messages.success(request, _("%(name)s is being set up: the panel connects, pins its "

@@ -12,6 +12,7 @@ from apps.rentals import services
 from apps.rentals.models import Rental
 from tests.acl.conftest import recorded  # noqa: F401  (the admission recorder, as a list)
 from tests.containers.conftest import make_server
+from tests.rentals import face
 
 
 def mails(user, template: str | None = None) -> list[str]:
@@ -71,3 +72,12 @@ def sweep(run_operations):
         run_operations()
         return advanced
     return run
+
+
+@pytest.fixture
+def renter(customer, fake_engine, run_operations):
+    """The customer, renting three relays that run on three servers (the surfaces' tests)."""
+    face.servers(3)
+    face.rent(customer)
+    run_operations()
+    return customer

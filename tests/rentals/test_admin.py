@@ -20,7 +20,7 @@ from apps.rentals.models import Rental
 from tests.accounts.helpers import admin_form_data
 from tests.conftest import signed_in_client
 from tests.factories import UserFactory
-from tests.rentals.face import STOPPED, relays_of, rent, running_containers, servers, snapshot
+from tests.rentals.face import STOPPED, relays_of, rent, running_containers, snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -29,14 +29,6 @@ USERS = "/admin/accounts/user/"
 
 def change_url(user) -> str:
     return f"{USERS}{user.pk}/change/"
-
-
-@pytest.fixture
-def renter(customer, fake_engine, run_operations):
-    servers(3)
-    rent(customer)
-    run_operations()
-    return customer
 
 
 def act(client, action: str, users, **extra):

@@ -16,6 +16,7 @@ from apps.audit.models import AuditEvent
 from apps.billing import services as billing
 from apps.notifications.models import OutboundEmail
 from apps.rentals import services
+from tests.commerce.helpers import refused
 from tests.conftest import token_client
 from tests.factories import UserFactory
 from tests.rentals.face import RUNNING, STOPPED, relays_of, rent, running_containers, servers, snapshot
@@ -25,30 +26,14 @@ pytestmark = pytest.mark.django_db
 SHANGHAI = datetime.timezone(timedelta(hours=8))
 
 
-@pytest.fixture
-def renter(customer, fake_engine, run_operations):
-    """The customer, renting three relays that run on three servers."""
-    servers(3)
-    rent(customer)
-    run_operations()
-    assert running_containers(fake_engine, customer) == 3
-    return customer
+def test_the_renter_runs_three_relays(renter, fake_engine):
+    assert running_containers(fake_engine, renter) == 3
 
 
 def grant(user, label: str) -> None:
     app_label, codename = label.split(".")
     user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label,
                                                      codename=codename))
-
-
-def error_of(response, status: int, code: str | None = None) -> dict:
-    assert response.status_code == status, response.content[:500]
-    body = response.json()
-    assert body["success"] is False
-    assert body["error"]["message"]
-    if code is not None:
-        assert body["error"]["code"] == code, body
-    return body["error"]
 
 
 def rental_of(response) -> dict:
@@ -102,20 +87,20 @@ def test_each_persona_gets_the_right_answer(personas, renter, endpoint, persona)
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
 def test_anonymous_callers_authenticate_first(anon_api, renter, endpoint):
     before = snapshot(renter)
-    error_of(call(anon_api, endpoint, renter), 401, "not_authenticated")
+    refused(call(anon_api, endpoint, renter), 401, "not_authenticated")
     assert snapshot(renter) == before
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
 def test_an_admin_is_told_a_super_admin_is_not_there(admin_user, superadmin, endpoint):
     grant(admin_user, "accounts.delete_user")
-    error_of(call(token_client(admin_user), endpoint, superadmin), 404, "not_found")
+    refused(call(token_client(admin_user), endpoint, superadmin), 404, "not_found")
 
 
 @pytest.mark.parametrize("path", ["/api/user/999999/rental", f"/api/user/{2**64}/rental",
                                   "/api/user/abc/rental", "/api/user/-1/renew"])
 def test_an_unknown_or_malformed_id_is_a_json_404(superadmin, path):
-    error_of(token_client(superadmin).get(path), 404, "not_found")
+    refused(token_client(superadmin).get(path), 404, "not_found")
 
 
 def test_the_admin_role_holds_the_rental_permissions_but_not_deletion(admin_user):
@@ -266,7 +251,7 @@ def test_resuming_starts_the_relays_again(admin_user, renter, fake_engine, run_o
 def test_a_bad_renewal_is_refused_and_changes_nothing(admin_user, renter, body, code):
     before = snapshot(renter)
 
-    error = error_of(token_client(admin_user).post(f"/api/user/{renter.pk}/renew", body,
+    error = refused(token_client(admin_user).post(f"/api/user/{renter.pk}/renew", body,
                                                    format="json"), 400, code)
 
     assert error["fields"]  # the field at fault is named
@@ -277,12 +262,12 @@ def test_a_body_that_is_not_an_object_is_refused(admin_user, renter):
     before = snapshot(renter)
     response = token_client(admin_user).generic("POST", f"/api/user/{renter.pk}/renew", "[1, 2]",
                                                 content_type="application/json")
-    error_of(response, 400)
+    refused(response, 400)
     assert snapshot(renter) == before
 
 
 def test_a_past_date_is_refused_with_its_reason(admin_user, renter):
-    error = error_of(token_client(admin_user).post(
+    error = refused(token_client(admin_user).post(
         f"/api/user/{renter.pk}/renew", {"until": in_days(-1)}, format="json"), 400, "date_in_past")
     assert error["message"] == "The end date must be in the future."
     assert error["fields"] == {"until": ["The end date must be in the future."]}
@@ -292,7 +277,7 @@ def test_renewing_a_deleted_account_is_refused(superadmin, admin_user, customer)
     services.delete_user(actor=superadmin, user=customer)
     before = snapshot(customer)
 
-    error_of(token_client(admin_user).post(f"/api/user/{customer.pk}/renew", {"days": 30},
+    refused(token_client(admin_user).post(f"/api/user/{customer.pk}/renew", {"days": 30},
                                            format="json"), 409, "account_deleted")
 
     assert snapshot(customer) == before
@@ -300,7 +285,7 @@ def test_renewing_a_deleted_account_is_refused(superadmin, admin_user, customer)
 
 def test_renewing_a_staff_account_is_refused(superadmin, admin_user):
     before = snapshot(admin_user)
-    error_of(token_client(superadmin).post(f"/api/user/{admin_user.pk}/renew", {"days": 30},
+    refused(token_client(superadmin).post(f"/api/user/{admin_user.pk}/renew", {"days": 30},
                                            format="json"), 409, "not_a_customer")
     assert snapshot(admin_user) == before
 
@@ -312,18 +297,18 @@ def test_renewing_a_staff_account_is_refused(superadmin, admin_user):
 ])
 def test_a_suspension_without_a_usable_reason_is_refused(admin_user, renter, body, code):
     before = snapshot(renter)
-    error_of(token_client(admin_user).post(f"/api/user/{renter.pk}/suspend", body,
+    refused(token_client(admin_user).post(f"/api/user/{renter.pk}/suspend", body,
                                            format="json"), 400, code)
     assert snapshot(renter) == before
 
 
 def test_suspending_twice_and_resuming_what_is_not_held_are_conflicts(admin_user, renter):
     client = token_client(admin_user)
-    error_of(client.post(f"/api/user/{renter.pk}/resume"), 409, "not_suspended")
+    refused(client.post(f"/api/user/{renter.pk}/resume"), 409, "not_suspended")
     client.post(f"/api/user/{renter.pk}/suspend", {"reason": "abuse"}, format="json")
     before = snapshot(renter)
 
-    error_of(client.post(f"/api/user/{renter.pk}/suspend", {"reason": "again"}, format="json"),
+    refused(client.post(f"/api/user/{renter.pk}/suspend", {"reason": "again"}, format="json"),
              409, "already_suspended")
 
     assert snapshot(renter) == before
@@ -334,7 +319,7 @@ def test_a_deleted_account_held_by_an_operator_cannot_be_resumed(superadmin, adm
     services.delete_user(actor=superadmin, user=renter)
     before = snapshot(renter)
 
-    error_of(token_client(admin_user).post(f"/api/user/{renter.pk}/resume"), 409,
+    refused(token_client(admin_user).post(f"/api/user/{renter.pk}/resume"), 409,
              "account_deleted")
 
     assert snapshot(renter) == before
@@ -342,7 +327,7 @@ def test_a_deleted_account_held_by_an_operator_cannot_be_resumed(superadmin, adm
 
 def test_a_customer_without_a_rental_cannot_be_suspended(admin_user, customer):
     before = snapshot(customer)
-    error_of(token_client(admin_user).post(f"/api/user/{customer.pk}/suspend",
+    refused(token_client(admin_user).post(f"/api/user/{customer.pk}/suspend",
                                            {"reason": "abuse"}, format="json"), 409, "not_active")
     assert snapshot(customer) == before
 
@@ -369,7 +354,7 @@ def test_deleting_an_account_with_a_balance_is_refused_with_what_is_open(superad
     billing.top_up(actor=superadmin, user=renter, amount_fen=1234, reference="r-1")
     before = snapshot(renter)
 
-    error = error_of(token_client(superadmin).delete(f"/api/user/{renter.pk}"), 409,
+    error = refused(token_client(superadmin).delete(f"/api/user/{renter.pk}"), 409,
                      "finance_unsettled")
 
     assert len(error["fields"]["unsettled"]) == 1
@@ -380,7 +365,7 @@ def test_deleting_an_account_with_a_balance_is_refused_with_what_is_open(superad
 def test_nobody_deletes_their_own_account(superadmin):
     UserFactory(username="root2", role=Role.SUPERADMIN)
     before = snapshot(superadmin)
-    error_of(token_client(superadmin).delete(f"/api/user/{superadmin.pk}"), 409,
+    refused(token_client(superadmin).delete(f"/api/user/{superadmin.pk}"), 409,
              "cannot_delete_self")
     assert snapshot(superadmin) == before
 
@@ -390,8 +375,8 @@ def test_the_last_super_admin_cannot_be_deleted_even_by_an_admin_granted_deletio
     grant(admin_user, "accounts.delete_user")
     before = snapshot(superadmin)
 
-    error_of(token_client(superadmin).delete(f"/api/user/{superadmin.pk}"), 409)
-    error_of(token_client(admin_user).delete(f"/api/user/{superadmin.pk}"), 404, "not_found")
+    refused(token_client(superadmin).delete(f"/api/user/{superadmin.pk}"), 409)
+    refused(token_client(admin_user).delete(f"/api/user/{superadmin.pk}"), 404, "not_found")
 
     assert snapshot(superadmin) == before
 
@@ -402,7 +387,7 @@ def test_an_admin_granted_deletion_deletes_customers_but_not_other_staff(admin_u
     client = token_client(admin_user)
     before = snapshot(peer)
 
-    error_of(client.delete(f"/api/user/{peer.pk}"), 403, "forbidden")
+    refused(client.delete(f"/api/user/{peer.pk}"), 403, "forbidden")
     assert snapshot(peer) == before
     assert rental_of(client.delete(f"/api/user/{customer.pk}"))["deleted"] is True
 
@@ -410,7 +395,7 @@ def test_an_admin_granted_deletion_deletes_customers_but_not_other_staff(admin_u
 def test_deleting_an_account_twice_is_a_404(superadmin, customer):
     client = token_client(superadmin)
     rental_of(client.delete(f"/api/user/{customer.pk}"))
-    error_of(client.delete(f"/api/user/{customer.pk}"), 404)
+    refused(client.delete(f"/api/user/{customer.pk}"), 404)
 
 
 # --- The schema -------------------------------------------------------------------------------

@@ -24,14 +24,6 @@ PERSONAS = ["superadmin", "admin", "distributor", "user", "stranger"]
 
 
 @pytest.fixture
-def renter(customer, fake_engine, run_operations):
-    servers(3)
-    rent(customer)
-    run_operations()
-    return customer
-
-
-@pytest.fixture
 def short(customer, fake_engine, run_operations):
     """The customer, promised three relays while only one server has room."""
     servers(1)
