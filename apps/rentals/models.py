@@ -13,7 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from apps.accounts.models import STAFF_ROLES, RentalState
+from apps.accounts.models import CustomerOwnedQuerySet, RentalState
 
 
 class RelayIntent(models.TextChoices):
@@ -24,14 +24,7 @@ class RelayIntent(models.TextChoices):
     RELEASE = "release", _("Removed (ports released)")
 
 
-class RentalQuerySet(models.QuerySet):
-    def visible_to(self, viewer):
-        if not viewer.is_authenticated or not viewer.is_active:
-            return self.none()
-        if viewer.role in STAFF_ROLES:
-            return self
-        return self.filter(user=viewer)
-
+class RentalQuerySet(CustomerOwnedQuerySet):  # staff see every rental, a customer their own
     def due(self, now=None):
         return self.filter(next_event_at__lte=now or timezone.now())
 
