@@ -1,10 +1,10 @@
-"""End to end with real parts: the panel provisions the test relay on a real sshd + podman server;
-the relay asks the panel's admission URL, served by a real gunicorn process, on every connection.
-A registered device is admitted, an unknown one denied, a removed device denied afterwards, a
-suspended user denied; the derpMap names exactly that server, port and certificate."""
+"""End to end with real parts: the panel provisions the real derper on a real sshd + podman server;
+the relay asks the panel's admission URL, served by a real gunicorn process, on every client's
+handshake. A registered device is admitted, an unknown one refused, a removed device refused
+afterwards, a suspended user refused; the derpMap names exactly that server, port and the
+certificate the relay presents."""
 
 import json
-import socket
 import subprocess
 from datetime import timedelta
 
@@ -21,10 +21,12 @@ from apps.containers.models import DerpInstance, InstanceStatus
 from apps.containers.services import provision_rental
 from apps.servers import certs
 from tests import parts
-from tests.acl.conftest import node_key, paid_code
+from tests.acl.conftest import paid_code
 from tests.acl.live_panel import free_port, serve
 from tests.factories import UserFactory
 from tests.fleet import infra
+from tests.fleet.derp_client import ADMITTED, REFUSED, NodeKey, handshake
+from tests.fleet.support import relay_answers
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the panel process must see the rows
 
@@ -59,44 +61,29 @@ def panel(fleet_settings, tmp_path):
         yield fleet_settings.PANEL_URL
 
 
-def connect(instance, key: str) -> str:
-    """What the relay says to a client presenting `key`: "ALLOW" or "DENY" (or "" on no answer)."""
-    with socket.create_connection((instance.server.public_ip, instance.port), timeout=20) as sock:
-        sock.sendall(f"GET /derp?nodekey={key} HTTP/1.1\r\nHost: relay\r\n\r\n".encode())
-        received = b""
-        while chunk := sock.recv(4096):
-            received += chunk
-    text = received.decode(errors="replace")
-    if text.startswith("HTTP/1.1 101") and "ALLOW" in text:
-        return "ALLOW"
-    return "DENY" if text.startswith("HTTP/1.1 403") and "DENY" in text else text
-
-
-def relay_up(instance) -> bool:
-    try:
-        with socket.create_connection((instance.server.public_ip, instance.port), timeout=2) as sock:
-            sock.sendall(b"GET /generate_204 HTTP/1.1\r\nHost: relay\r\n\r\n")
-            return sock.recv(64).startswith(b"HTTP/1.1 204")
-    except OSError:
-        return False
+def connect(instance, key: NodeKey) -> str:
+    """What the relay does with a client presenting `key`: ADMITTED or REFUSED."""
+    server = instance.server
+    return handshake(server.public_ip, instance.port, key, cert_sha256=server.cert_fingerprint)
 
 
 def test_the_relay_admits_exactly_the_registered_devices_of_an_active_rental(fleet, panel):
     server = fleet.add_one()
     user = UserFactory(rental_state=RentalState.ACTIVE, rental_expiry=timezone.now() + timedelta(days=30))
     paid_code(user)
-    laptop = services.add_device(user=user, name="laptop", node_key=node_key(0xA1))
-    services.add_device(user=user, name="phone", node_key=node_key(0xB2))
+    laptop_key, phone_key, stranger_key = NodeKey.new(), NodeKey.new(), NodeKey.new()
+    laptop = services.add_device(user=user, name="laptop", node_key=laptop_key.public)
+    services.add_device(user=user, name="phone", node_key=phone_key.public)
 
     report = provision_rental(user_id=user.pk, servers=1)
     assert report.created, report
     instance = DerpInstance.objects.select_related("server").get(user=user, status=InstanceStatus.RUNNING)
     assert instance.container_name and panel in " ".join(fleet.container(instance).attrs["Config"]["Cmd"])
-    infra.wait_for(lambda: relay_up(instance), timeout=20, what="the relay's port")
+    infra.wait_for(lambda: relay_answers(server, instance.port), timeout=20, what="the relay's port")
 
     # A registered device is admitted, an unknown one is not.
-    assert connect(instance, node_key(0xA1)) == "ALLOW"
-    assert connect(instance, node_key(0xC3)) == "DENY"
+    assert connect(instance, laptop_key) == ADMITTED
+    assert connect(instance, stranger_key) == REFUSED
     # The panel process wrote the admitted device's last connection (its recorder thread).
     infra.wait_for(lambda: Device.objects.get(pk=laptop.pk).last_seen_at, timeout=15,
                    what="the device's last-seen time")
@@ -104,13 +91,13 @@ def test_the_relay_admits_exactly_the_registered_devices_of_an_active_rental(fle
 
     # A removed device is refused from its next connection.
     services.remove_device(actor=user, device=laptop)
-    assert connect(instance, node_key(0xA1)) == "DENY"
-    assert connect(instance, node_key(0xB2)) == "ALLOW"
+    assert connect(instance, laptop_key) == REFUSED
+    assert connect(instance, phone_key) == ADMITTED
 
     # A suspended user's devices are refused (the suspension job invalidates the same way).
     type(user).objects.filter(pk=user.pk).update(rental_state=RentalState.SUSPENDED)
     admission.invalidate_user(user.pk)
-    assert connect(instance, node_key(0xB2)) == "DENY"
+    assert connect(instance, phone_key) == REFUSED
 
     # The derpMap for that user names exactly that server, port and certificate.
     acl = services.current_acl(user)
@@ -128,3 +115,4 @@ def test_the_relay_admits_exactly_the_registered_devices_of_an_active_rental(fle
     assert list(policy["derpMap"]["Regions"].values()) == [region]
     [headscale] = yaml.safe_load(derpmap.as_headscale_yaml(acl.derp_map))["regions"].values()
     assert headscale["nodes"] == [{k.lower(): v for k, v in expected.items()} | {"stunonly": False}]
+
