@@ -2,7 +2,9 @@
 the relay asks the panel's admission URL, served by a real gunicorn process, on every client's
 handshake. A registered device is admitted, an unknown one refused, a removed device refused
 afterwards, a suspended user refused; the derpMap names exactly that server, port and the
-certificate the relay presents."""
+certificate the relay presents. Then real clients: Headscale follows the customer's feed URL,
+two registered tailscaled nodes reach each other through the customer's relay, a third one,
+not registered, cannot use it."""
 
 import json
 import subprocess
@@ -20,13 +22,13 @@ from apps.containers.engine import cert_dir
 from apps.containers.models import DerpInstance, InstanceStatus
 from apps.containers.services import provision_rental
 from apps.servers import certs
-from tests import parts
+from tests import parts, tailscale_bin
 from tests.acl.conftest import paid_code
 from tests.acl.live_panel import free_port, serve
 from tests.factories import UserFactory
-from tests.fleet import infra
+from tests.fleet import infra, tailnet
 from tests.fleet.derp_client import ADMITTED, REFUSED, NodeKey, handshake
-from tests.fleet.support import relay_answers
+from tests.fleet.support import relay_answers, renter
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the panel process must see the rows
 
@@ -116,3 +118,58 @@ def test_the_relay_admits_exactly_the_registered_devices_of_an_active_rental(fle
     [headscale] = yaml.safe_load(derpmap.as_headscale_yaml(acl.derp_map))["regions"].values()
     assert headscale["nodes"] == [{k.lower(): v for k, v in expected.items()} | {"stunonly": False}]
 
+
+@pytest.fixture
+def tailnet_dir(tmp_path):
+    """Where this test's Headscale and nodes live; every one of them is stopped at teardown."""
+    missing = tailscale_bin.missing(*tailnet.PARTS)
+    parts.require(not missing, "the Tailscale parts (" + ", ".join(missing) + ")")
+    started = []
+    yield tmp_path / "tailnet", started
+    for process in reversed(started):
+        process.stop()
+
+
+def test_real_clients_reach_each_other_through_the_customers_relay_and_strangers_do_not(
+        fleet, panel, tailnet_dir):
+    directory, started = tailnet_dir
+    server = fleet.add_one()
+    user = renter()
+    paid_code(user)
+    assert provision_rental(user_id=user.pk, servers=1).created
+    instance = DerpInstance.objects.get(user=user, status=InstanceStatus.RUNNING)
+    infra.wait_for(lambda: relay_answers(server, instance.port), timeout=20, what="the relay")
+
+    # Headscale takes its relays from the customer's feed URL, and nothing else.
+    headscale = tailnet.Headscale(directory / "headscale", derp_url=services.feed_url(user))
+    started.append(headscale.start())
+    auth_key = headscale.auth_key("customer")
+    laptop, phone, stranger = nodes = [tailnet.Node(directory / name, name)
+                                       for name in ("laptop", "phone", "stranger")]
+    for node in nodes:
+        started.append(node.start())
+        node.up(headscale, auth_key)
+    # The customer registers two of the three node keys in the panel.
+    services.add_device(user=user, name="laptop", node_key=laptop.node_key)
+    services.add_device(user=user, name="phone", node_key=phone.node_key)
+
+    region_code = f"derpmgr-{server.pk}"
+    infra.wait_for(lambda: f"via DERP({region_code})" in laptop.ping(phone), timeout=60,
+                   what="a ping from laptop to phone through the customer's relay")
+    assert f"via DERP({region_code})" in phone.ping(laptop)
+    # What the client uses is the panel's derpMap: that relay alone, its certificate pinned.
+    derp_map = json.loads(laptop.cli("debug", "derp-map").stdout)
+    [region] = derp_map["Regions"].values()
+    assert region["RegionCode"] == region_code
+    assert region["Nodes"] == [{
+        "Name": f"{region['RegionID']}a", "RegionID": region["RegionID"],
+        "HostName": server.public_ip, "IPv4": server.public_ip, "DERPPort": instance.port,
+        "STUNPort": instance.port, "CertName": f"sha256-raw:{server.cert_fingerprint}"}]
+    assert laptop.status()["Self"]["Relay"] == region_code
+
+    # The stranger is in the same tailnet but not registered: the relay turns it away.
+    refused_before = DerpInstance.objects.get(pk=instance.pk).denied_connections
+    assert "pong" not in stranger.ping(laptop, timeout=5)
+    assert "pong" not in laptop.ping(stranger, timeout=5)
+    infra.wait_for(lambda: DerpInstance.objects.get(pk=instance.pk).denied_connections > refused_before,
+                   timeout=20, what="the panel to count the stranger's refused connections")
