@@ -4,7 +4,8 @@ handshake. A registered device is admitted, an unknown one refused, a removed de
 afterwards, a suspended user refused; the derpMap names exactly that server, port and the
 certificate the relay presents. Then real clients: Headscale follows the customer's feed URL,
 two registered tailscaled nodes reach each other through the customer's relay, a third one,
-not registered, cannot use it."""
+not registered, cannot use it; the relay moved to another server, the clients follow through
+the feed; the rental suspended, a node's new connection is refused."""
 
 import json
 import subprocess
@@ -20,7 +21,8 @@ from apps.acl import admission, derpmap, services
 from apps.acl.models import Device
 from apps.containers.engine import cert_dir
 from apps.containers.models import DerpInstance, InstanceStatus
-from apps.containers.services import provision_rental
+from apps.containers.services import migrate_instance, provision_rental
+from apps.rentals import services as rentals
 from apps.servers import certs
 from tests import parts, tailscale_bin
 from tests.acl.conftest import paid_code
@@ -130,13 +132,22 @@ def tailnet_dir(tmp_path):
         process.stop()
 
 
-def test_real_clients_reach_each_other_through_the_customers_relay_and_strangers_do_not(
+def via_relay(instance) -> str:
+    """How `tailscale ping` names the relay a pong came through."""
+    return f"via DERP(derpmgr-{instance.server_id})"
+
+
+def refused_count(instance) -> int:
+    return DerpInstance.objects.get(pk=instance.pk).denied_connections
+
+
+def test_real_clients_go_through_the_customers_relay_follow_it_and_others_are_refused(
         fleet, panel, tailnet_dir):
     directory, started = tailnet_dir
-    server = fleet.add_one()
+    server, other_server = fleet.add(2)
     user = renter()
     paid_code(user)
-    assert provision_rental(user_id=user.pk, servers=1).created
+    assert provision_rental(user_id=user.pk, servers=1, pinned_ids=[server.pk]).created
     instance = DerpInstance.objects.get(user=user, status=InstanceStatus.RUNNING)
     infra.wait_for(lambda: relay_answers(server, instance.port), timeout=20, what="the relay")
 
@@ -154,9 +165,9 @@ def test_real_clients_reach_each_other_through_the_customers_relay_and_strangers
     services.add_device(user=user, name="phone", node_key=phone.node_key)
 
     region_code = f"derpmgr-{server.pk}"
-    infra.wait_for(lambda: f"via DERP({region_code})" in laptop.ping(phone), timeout=60,
+    infra.wait_for(lambda: via_relay(instance) in laptop.ping(phone), timeout=60,
                    what="a ping from laptop to phone through the customer's relay")
-    assert f"via DERP({region_code})" in phone.ping(laptop)
+    assert via_relay(instance) in phone.ping(laptop)
     # What the client uses is the panel's derpMap: that relay alone, its certificate pinned.
     derp_map = json.loads(laptop.cli("debug", "derp-map").stdout)
     [region] = derp_map["Regions"].values()
@@ -168,8 +179,21 @@ def test_real_clients_reach_each_other_through_the_customers_relay_and_strangers
     assert laptop.status()["Self"]["Relay"] == region_code
 
     # The stranger is in the same tailnet but not registered: the relay turns it away.
-    refused_before = DerpInstance.objects.get(pk=instance.pk).denied_connections
+    refused_before = refused_count(instance)
     assert "pong" not in stranger.ping(laptop, timeout=5)
     assert "pong" not in laptop.ping(stranger, timeout=5)
-    infra.wait_for(lambda: DerpInstance.objects.get(pk=instance.pk).denied_connections > refused_before,
-                   timeout=20, what="the panel to count the stranger's refused connections")
+    infra.wait_for(lambda: refused_count(instance) > refused_before, timeout=20,
+                   what="the panel to count the stranger's refused connections")
+
+    # The relay moves to another server: the clients follow through the feed, nobody pastes a map.
+    moved = migrate_instance(actor=fleet.actor, instance=instance, target=other_server)
+    infra.wait_for(lambda: via_relay(moved) in laptop.ping(phone), timeout=60,
+                   what="the clients to follow the relay to the other server")
+
+    # The rental suspended: a node's new connection to the relay is refused.
+    rentals.suspend(user=user, actor=fleet.actor, reason="test")
+    refused_before = refused_count(moved)
+    phone.restart()
+    infra.wait_for(lambda: refused_count(moved) > refused_before, timeout=20,
+                   what="the relay to refuse the restarted phone")
+    assert "pong" not in laptop.ping(phone, timeout=5)

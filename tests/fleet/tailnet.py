@@ -28,10 +28,11 @@ def _start(command: list[str], log: Path, env: dict | None = None) -> subprocess
 @dataclass
 class Headscale:
     """Headscale on 127.0.0.1 whose only DERP regions come from `derp_url` (no embedded relay,
-    no default map)."""
+    no default map), fetched again every `refresh` (a Go duration)."""
 
     directory: Path
     derp_url: str
+    refresh: str = "2s"
     port: int = 0
     process: subprocess.Popen | None = field(default=None, repr=False)
 
@@ -53,7 +54,7 @@ class Headscale:
             "noise": {"private_key_path": str(self.directory / "noise.key")},
             "prefixes": {"v4": "100.64.0.0/10", "v6": "fd7a:115c:a1e0::/48"},
             "derp": {"server": {"enabled": False}, "urls": [self.derp_url], "paths": [],
-                     "auto_update_enabled": False},
+                     "auto_update_enabled": True, "update_frequency": self.refresh},
             "disable_check_updates": True,
             "database": {"type": "sqlite", "sqlite": {"path": str(self.directory / "db.sqlite")}},
             "dns": {"magic_dns": False, "override_local_dns": False, "nameservers": {"global": []}},
@@ -93,6 +94,7 @@ class Node:
 
     directory: Path
     name: str
+    ip: str = ""  # its first tailnet address, once it is up
     process: subprocess.Popen | None = field(default=None, repr=False)
 
     @property
@@ -116,11 +118,18 @@ class Node:
         return subprocess.run([str(tailscale_bin.binary("tailscale")), f"--socket={self.socket}",
                                *args], capture_output=True, text=True, timeout=timeout, check=False)
 
+    def restart(self) -> "Node":
+        """Stopped and started again on the same state: logged in still, new relay connections."""
+        self.stop()
+        return self.start()
+
     def up(self, headscale: Headscale, auth_key: str) -> None:
         done = self.cli("up", f"--login-server={headscale.url}", f"--authkey={auth_key}",
                         f"--hostname={self.name}")
         if done.returncode != 0:
             raise RuntimeError(f"tailscale up ({self.name}) failed: {done.stderr}")
+        self.ip = wait_for(lambda: self.status()["Self"].get("TailscaleIPs"), timeout=30,
+                           what=f"{self.name}'s tailnet address")[0]
 
     def status(self) -> dict:
         return json.loads(self.cli("status", "--json").stdout)
@@ -128,10 +137,6 @@ class Node:
     @property
     def node_key(self) -> str:
         return self.status()["Self"]["PublicKey"]
-
-    @property
-    def ip(self) -> str:
-        return self.status()["Self"]["TailscaleIPs"][0]
 
     def ping(self, other: "Node", *, count: int = 1, timeout: float = 10) -> str:
         """What `tailscale ping` prints: "pong from … via DERP(<region code>) in …" on success."""
