@@ -159,7 +159,7 @@ def test_real_clients_go_through_the_customers_relay_follow_it_and_others_are_re
                                        for name in ("laptop", "phone", "stranger")]
     for node in nodes:
         started.append(node.start())
-        node.up(headscale, auth_key)
+    tailnet.join(nodes, headscale, auth_key)
     # The customer registers two of the three node keys in the panel.
     services.add_device(user=user, name="laptop", node_key=laptop.node_key)
     services.add_device(user=user, name="phone", node_key=phone.node_key)
@@ -180,8 +180,8 @@ def test_real_clients_go_through_the_customers_relay_follow_it_and_others_are_re
 
     # The stranger is in the same tailnet but not registered: the relay turns it away.
     refused_before = refused_count(instance)
-    assert "pong" not in stranger.ping(laptop, timeout=5)
-    assert "pong" not in laptop.ping(stranger, timeout=5)
+    assert "pong" not in stranger.ping(laptop)
+    assert "pong" not in laptop.ping(stranger)
     infra.wait_for(lambda: refused_count(instance) > refused_before, timeout=20,
                    what="the panel to count the stranger's refused connections")
 
@@ -196,4 +196,4 @@ def test_real_clients_go_through_the_customers_relay_follow_it_and_others_are_re
     phone.restart()
     infra.wait_for(lambda: refused_count(moved) > refused_before, timeout=20,
                    what="the relay to refuse the restarted phone")
-    assert "pong" not in laptop.ping(phone, timeout=5)
+    assert "pong" not in laptop.ping(phone)

@@ -8,6 +8,7 @@ No Django imports. Every process started here is stopped by its own PID.
 import json
 import os
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -138,7 +139,7 @@ class Node:
     def node_key(self) -> str:
         return self.status()["Self"]["PublicKey"]
 
-    def ping(self, other: "Node", *, count: int = 1, timeout: float = 10) -> str:
+    def ping(self, other: "Node", *, count: int = 1, timeout: float = 3) -> str:
         """What `tailscale ping` prints: "pong from … via DERP(<region code>) in …" on success."""
         done = self.cli("ping", f"--c={count}", f"--timeout={int(timeout)}s", other.ip,
                         timeout=timeout * count + 10)
@@ -148,3 +149,10 @@ class Node:
         if self.process is not None:
             kill_tree(self.process)
             self.process = None
+
+
+def join(nodes: list[Node], headscale: Headscale, auth_key: str) -> None:
+    """`tailscale up` on every node at once (each waits for the control server in turn)."""
+    with ThreadPoolExecutor(len(nodes)) as pool:
+        for done in [pool.submit(node.up, headscale, auth_key) for node in nodes]:
+            done.result()
