@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 source scripts/lib.sh
 source scripts/tailscale-versions.env
 
-BIN_DIR=${TAILSCALE_BIN_DIR:-$HOME/.cache/derpmgr/bin}
+BIN_DIR=${TAILSCALE_BIN_DIR:-$(cd ~ && pwd)/.cache/derpmgr/bin}
 TAILSCALE_DIR=$BIN_DIR/tailscale-$TAILSCALE_VERSION
 HEADSCALE_DIR=$BIN_DIR/headscale-$HEADSCALE_VERSION
 
