@@ -12,7 +12,7 @@ image, a temporary SQLite database) and measures, round after round:
       SDK (threads; one per server), nothing else.
 
 Prints both medians and their ratio (target: at most 1.3). Needs root, podman, sshd, socat and
-busybox-static (scripts/test.sh installs them).
+the derper binary (scripts/test.sh installs and builds them).
 """
 
 import argparse

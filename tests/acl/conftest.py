@@ -15,7 +15,7 @@ from apps.distribution import codes
 from apps.distribution.models import ActivationCode, CodeStatus
 from tests.containers.conftest import give_rental, make_server, relay
 
-# The real fleet (sshd + podman + the test relay image) for the end-to-end test.
+# The real fleet (sshd + podman + the real derper image) for the end-to-end tests.
 from tests.fleet.conftest import fleet, fleet_parts, fleet_settings, loopback  # noqa: F401
 
 

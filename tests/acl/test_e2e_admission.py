@@ -1,10 +1,13 @@
-"""End to end with real parts: the panel provisions the test relay on a real sshd + podman server;
-the relay asks the panel's admission URL, served by a real gunicorn process, on every connection.
-A registered device is admitted, an unknown one denied, a removed device denied afterwards, a
-suspended user denied; the derpMap names exactly that server, port and certificate."""
+"""End to end with real parts: the panel provisions the real derper on a real sshd + podman server;
+the relay asks the panel's admission URL, served by a real gunicorn process, on every client's
+handshake. A registered device is admitted, an unknown one refused, a removed device refused
+afterwards, a suspended user refused; the derpMap names exactly that server, port and the
+certificate the relay presents. Then real clients: Headscale follows the customer's feed URL,
+two registered tailscaled nodes reach each other through the customer's relay, a third one,
+not registered, cannot use it; the relay moved to another server, the clients follow through
+the feed; the rental suspended, a node's new connection is refused."""
 
 import json
-import socket
 import subprocess
 from datetime import timedelta
 
@@ -18,13 +21,16 @@ from apps.acl import admission, derpmap, services
 from apps.acl.models import Device
 from apps.containers.engine import cert_dir
 from apps.containers.models import DerpInstance, InstanceStatus
-from apps.containers.services import provision_rental
+from apps.containers.services import migrate_instance, provision_rental
+from apps.rentals import services as rentals
 from apps.servers import certs
-from tests import parts
-from tests.acl.conftest import node_key, paid_code
+from tests import parts, tailscale_bin
+from tests.acl.conftest import paid_code
 from tests.acl.live_panel import free_port, serve
 from tests.factories import UserFactory
-from tests.fleet import infra
+from tests.fleet import infra, tailnet
+from tests.fleet.derp_client import ADMITTED, REFUSED, NodeKey, handshake
+from tests.fleet.support import relay_answers, renter
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the panel process must see the rows
 
@@ -59,44 +65,29 @@ def panel(fleet_settings, tmp_path):
         yield fleet_settings.PANEL_URL
 
 
-def connect(instance, key: str) -> str:
-    """What the relay says to a client presenting `key`: "ALLOW" or "DENY" (or "" on no answer)."""
-    with socket.create_connection((instance.server.public_ip, instance.port), timeout=20) as sock:
-        sock.sendall(f"GET /derp?nodekey={key} HTTP/1.1\r\nHost: relay\r\n\r\n".encode())
-        received = b""
-        while chunk := sock.recv(4096):
-            received += chunk
-    text = received.decode(errors="replace")
-    if text.startswith("HTTP/1.1 101") and "ALLOW" in text:
-        return "ALLOW"
-    return "DENY" if text.startswith("HTTP/1.1 403") and "DENY" in text else text
-
-
-def relay_up(instance) -> bool:
-    try:
-        with socket.create_connection((instance.server.public_ip, instance.port), timeout=2) as sock:
-            sock.sendall(b"GET /generate_204 HTTP/1.1\r\nHost: relay\r\n\r\n")
-            return sock.recv(64).startswith(b"HTTP/1.1 204")
-    except OSError:
-        return False
+def connect(instance, key: NodeKey) -> str:
+    """What the relay does with a client presenting `key`: ADMITTED or REFUSED."""
+    server = instance.server
+    return handshake(server.public_ip, instance.port, key, cert_sha256=server.cert_fingerprint)
 
 
 def test_the_relay_admits_exactly_the_registered_devices_of_an_active_rental(fleet, panel):
     server = fleet.add_one()
     user = UserFactory(rental_state=RentalState.ACTIVE, rental_expiry=timezone.now() + timedelta(days=30))
     paid_code(user)
-    laptop = services.add_device(user=user, name="laptop", node_key=node_key(0xA1))
-    services.add_device(user=user, name="phone", node_key=node_key(0xB2))
+    laptop_key, phone_key, stranger_key = NodeKey.new(), NodeKey.new(), NodeKey.new()
+    laptop = services.add_device(user=user, name="laptop", node_key=laptop_key.public)
+    services.add_device(user=user, name="phone", node_key=phone_key.public)
 
     report = provision_rental(user_id=user.pk, servers=1)
     assert report.created, report
     instance = DerpInstance.objects.select_related("server").get(user=user, status=InstanceStatus.RUNNING)
     assert instance.container_name and panel in " ".join(fleet.container(instance).attrs["Config"]["Cmd"])
-    infra.wait_for(lambda: relay_up(instance), timeout=20, what="the relay's port")
+    infra.wait_for(lambda: relay_answers(server, instance.port), timeout=20, what="the relay's port")
 
     # A registered device is admitted, an unknown one is not.
-    assert connect(instance, node_key(0xA1)) == "ALLOW"
-    assert connect(instance, node_key(0xC3)) == "DENY"
+    assert connect(instance, laptop_key) == ADMITTED
+    assert connect(instance, stranger_key) == REFUSED
     # The panel process wrote the admitted device's last connection (its recorder thread).
     infra.wait_for(lambda: Device.objects.get(pk=laptop.pk).last_seen_at, timeout=15,
                    what="the device's last-seen time")
@@ -104,13 +95,13 @@ def test_the_relay_admits_exactly_the_registered_devices_of_an_active_rental(fle
 
     # A removed device is refused from its next connection.
     services.remove_device(actor=user, device=laptop)
-    assert connect(instance, node_key(0xA1)) == "DENY"
-    assert connect(instance, node_key(0xB2)) == "ALLOW"
+    assert connect(instance, laptop_key) == REFUSED
+    assert connect(instance, phone_key) == ADMITTED
 
     # A suspended user's devices are refused (the suspension job invalidates the same way).
     type(user).objects.filter(pk=user.pk).update(rental_state=RentalState.SUSPENDED)
     admission.invalidate_user(user.pk)
-    assert connect(instance, node_key(0xB2)) == "DENY"
+    assert connect(instance, phone_key) == REFUSED
 
     # The derpMap for that user names exactly that server, port and certificate.
     acl = services.current_acl(user)
@@ -128,3 +119,81 @@ def test_the_relay_admits_exactly_the_registered_devices_of_an_active_rental(fle
     assert list(policy["derpMap"]["Regions"].values()) == [region]
     [headscale] = yaml.safe_load(derpmap.as_headscale_yaml(acl.derp_map))["regions"].values()
     assert headscale["nodes"] == [{k.lower(): v for k, v in expected.items()} | {"stunonly": False}]
+
+
+@pytest.fixture
+def tailnet_dir(tmp_path):
+    """Where this test's Headscale and nodes live; every one of them is stopped at teardown."""
+    missing = tailscale_bin.missing(*tailnet.PARTS)
+    parts.require(not missing, "the Tailscale parts (" + ", ".join(missing) + ")")
+    started = []
+    yield tmp_path / "tailnet", started
+    for process in reversed(started):
+        process.stop()
+
+
+def via_relay(instance) -> str:
+    """How `tailscale ping` names the relay a pong came through."""
+    return f"via DERP(derpmgr-{instance.server_id})"
+
+
+def refused_count(instance) -> int:
+    return DerpInstance.objects.get(pk=instance.pk).denied_connections
+
+
+def test_real_clients_go_through_the_customers_relay_follow_it_and_others_are_refused(
+        fleet, panel, tailnet_dir):
+    directory, started = tailnet_dir
+    server, other_server = fleet.add(2)
+    user = renter()
+    paid_code(user)
+    assert provision_rental(user_id=user.pk, servers=1, pinned_ids=[server.pk]).created
+    instance = DerpInstance.objects.get(user=user, status=InstanceStatus.RUNNING)
+    infra.wait_for(lambda: relay_answers(server, instance.port), timeout=20, what="the relay")
+
+    # Headscale takes its relays from the customer's feed URL, and nothing else.
+    headscale = tailnet.Headscale(directory / "headscale", derp_url=services.feed_url(user))
+    started.append(headscale.start())
+    auth_key = headscale.auth_key("customer")
+    laptop, phone, stranger = nodes = [tailnet.Node(directory / name, name)
+                                       for name in ("laptop", "phone", "stranger")]
+    for node in nodes:
+        started.append(node.start())
+    tailnet.join(nodes, headscale, auth_key)
+    # The customer registers two of the three node keys in the panel.
+    services.add_device(user=user, name="laptop", node_key=laptop.node_key)
+    services.add_device(user=user, name="phone", node_key=phone.node_key)
+
+    region_code = f"derpmgr-{server.pk}"
+    infra.wait_for(lambda: via_relay(instance) in laptop.ping(phone), timeout=60,
+                   what="a ping from laptop to phone through the customer's relay")
+    assert via_relay(instance) in phone.ping(laptop)
+    # What the client uses is the panel's derpMap: that relay alone, its certificate pinned.
+    derp_map = json.loads(laptop.cli("debug", "derp-map").stdout)
+    [region] = derp_map["Regions"].values()
+    assert region["RegionCode"] == region_code
+    assert region["Nodes"] == [{
+        "Name": f"{region['RegionID']}a", "RegionID": region["RegionID"],
+        "HostName": server.public_ip, "IPv4": server.public_ip, "DERPPort": instance.port,
+        "STUNPort": instance.port, "CertName": f"sha256-raw:{server.cert_fingerprint}"}]
+    assert laptop.status()["Self"]["Relay"] == region_code
+
+    # The stranger is in the same tailnet but not registered: the relay turns it away.
+    refused_before = refused_count(instance)
+    assert "pong" not in stranger.ping(laptop)
+    assert "pong" not in laptop.ping(stranger)
+    infra.wait_for(lambda: refused_count(instance) > refused_before, timeout=20,
+                   what="the panel to count the stranger's refused connections")
+
+    # The relay moves to another server: the clients follow through the feed, nobody pastes a map.
+    moved = migrate_instance(actor=fleet.actor, instance=instance, target=other_server)
+    infra.wait_for(lambda: via_relay(moved) in laptop.ping(phone), timeout=60,
+                   what="the clients to follow the relay to the other server")
+
+    # The rental suspended: a node's new connection to the relay is refused.
+    rentals.suspend(user=user, actor=fleet.actor, reason="test")
+    refused_before = refused_count(moved)
+    phone.restart()
+    infra.wait_for(lambda: refused_count(moved) > refused_before, timeout=20,
+                   what="the relay to refuse the restarted phone")
+    assert "pong" not in laptop.ping(phone)

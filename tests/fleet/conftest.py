@@ -1,5 +1,6 @@
 """Fixtures for the fleet tests against real parts: OpenSSH daemons on 127.0.0.x standing in for
-servers, one podman serving the Docker API behind all of them, and the test relay image.
+servers, one podman serving the Docker API behind all of them, and the relay image (the real
+derper).
 
 Several "servers" share one podman, so each gets its own relay port block and certificate
 directory; this run's containers carry a panel id of their own (settings.PANEL_ID) and are
@@ -31,8 +32,8 @@ def fleet_parts(tmp_path_factory):
 
 @pytest.fixture
 def fleet_settings(settings, fleet_parts, tmp_path):
-    """The panel reaches podman through each sshd, runs the test relay, keeps certificates in a
-    directory of this test."""
+    """The panel reaches podman through each sshd, runs the real derper image, keeps certificates
+    in a directory of this test."""
     settings.DOCKER_DIAL_COMMAND = infra.DIAL_COMMAND
     settings.DERP_IMAGE = fleet_parts
     settings.DERP_HOST_CERT_DIR = str(tmp_path / "certs")

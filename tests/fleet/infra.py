@@ -1,5 +1,5 @@
-"""Real parts for the fleet tests and the benchmark: podman serving the Docker API, the test relay
-image, and OpenSSH daemons on loopback addresses standing in for servers.
+"""Real parts for the fleet tests and the benchmark: podman serving the Docker API, the relay image
+(the real derper), and OpenSSH daemons on loopback addresses standing in for servers.
 
 No Django imports here: the benchmark uses this module before Django is set up. Every process
 started here is stopped by its own PID (and its descendants), never by name.
@@ -23,12 +23,13 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from tests import tailscale_bin
+
 PODMAN_SOCKET = "/run/podman/podman.sock"
 DIAL_COMMAND = f"socat - UNIX-CONNECT:{PODMAN_SOCKET}"
-RELAY_SOURCES = Path(__file__).resolve().parent.parent / "relay"
 RELAY_REPOSITORY = "localhost/derp-test"
 SSHD = "/usr/sbin/sshd"
-BUSYBOX = "/bin/busybox"
+CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")  # for a verify URL on https
 
 
 # --- Waiting without sleeping blindly ---------------------------------------------------------
@@ -63,10 +64,9 @@ def missing_parts() -> list[str]:
     for tool in ("podman", "socat", "ss"):
         if shutil.which(tool) is None:
             missing.append(tool)
-    for path in (SSHD, BUSYBOX):
-        if not os.access(path, os.X_OK):
-            missing.append(path)
-    return missing
+    if not os.access(SSHD, os.X_OK):
+        missing.append(SSHD)
+    return missing + tailscale_bin.missing("derper")
 
 
 # --- Processes ------------------------------------------------------------------------------
@@ -158,18 +158,18 @@ def local_docker():
     return docker.DockerClient(base_url=f"unix://{PODMAN_SOCKET}", version="1.41", timeout=60)
 
 
-# --- The test relay image ---------------------------------------------------------------------
+# --- The relay image: the real derper ---------------------------------------------------------
 
 def relay_image() -> str:
-    """localhost/derp-test:<hash of the relay's scripts>: a new tag whenever they change."""
-    digest = hashlib.sha256()
-    for path in sorted(RELAY_SOURCES.glob("*.sh")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    return f"{RELAY_REPOSITORY}:{digest.hexdigest()[:16]}"
+    """localhost/derp-test:<version>-<hash of the derper binary>: a new tag for a new build."""
+    derper = tailscale_bin.binary("derper")
+    digest = hashlib.sha256(derper.read_bytes()).hexdigest()[:12]
+    return f"{RELAY_REPOSITORY}:{tailscale_bin.versions()['TAILSCALE_VERSION']}-{digest}"
 
 
 def ensure_relay_image() -> str:
-    """Build the relay image from a busybox-static root filesystem unless it exists already."""
+    """Import the relay image (derper alone on an empty root, as tests/relay/README.md describes)
+    unless it exists already."""
     tag = relay_image()
     lock_path = Path(tempfile.gettempdir()) / "derp-test-image.lock"
     with open(lock_path, "w") as lock:
@@ -180,42 +180,27 @@ def ensure_relay_image() -> str:
             archive = Path(work) / "rootfs.tar"
             _write_rootfs(archive)
             subprocess.run(["podman", "import", "--quiet",
-                            "--change", 'ENTRYPOINT ["/bin/sh", "/relay/relay.sh"]',
+                            "--change", 'ENTRYPOINT ["/derper"]',
                             "--change", "STOPSIGNAL SIGTERM",
                             str(archive), tag], check=True, stdout=subprocess.DEVNULL)
     return tag
 
 
 def _write_rootfs(archive: Path) -> None:
-    applets = subprocess.run([BUSYBOX, "--list"], check=True, capture_output=True,
-                             text=True).stdout.split()
-
-    def entry(name, kind=tarfile.DIRTYPE, mode=0o755, **extra):
+    """/derper, the CA bundle, and the directories derper writes to (its key in /var/lib/derper)."""
+    def directory(name, mode=0o755):
         info = tarfile.TarInfo(name)
-        info.type, info.mode, info.mtime = kind, mode, 0
-        for key, value in extra.items():
-            setattr(info, key, value)
+        info.type, info.mode, info.mtime = tarfile.DIRTYPE, mode, 0
         return info
 
     with tarfile.open(archive, "w") as tar:
-        for directory in ("bin", "relay", "etc", "proc", "sys", "dev"):
-            tar.addfile(entry(directory))
-        tar.addfile(entry("tmp", mode=0o1777))
-        busybox = Path(BUSYBOX).read_bytes()
-        tar.addfile(entry("bin/busybox", tarfile.REGTYPE, size=len(busybox)), _bytes(busybox))
-        for applet in applets:
-            if applet != "busybox":
-                tar.addfile(entry(f"bin/{applet}", tarfile.SYMTYPE, mode=0o777, linkname="busybox"))
-        for path in sorted(RELAY_SOURCES.glob("*.sh")):
-            content = path.read_bytes()
-            tar.addfile(entry(f"relay/{path.name}", tarfile.REGTYPE, size=len(content)),
-                        _bytes(content))
-
-
-def _bytes(content: bytes):
-    import io
-
-    return io.BytesIO(content)
+        for name in ("etc", "etc/ssl", "etc/ssl/certs", "var", "var/lib", "var/lib/derper",
+                     "proc", "sys", "dev"):
+            tar.addfile(directory(name))
+        tar.addfile(directory("tmp", mode=0o1777))
+        tar.add(tailscale_bin.binary("derper"), arcname="derper")
+        if CA_BUNDLE.exists():
+            tar.add(CA_BUNDLE, arcname="etc/ssl/certs/ca-certificates.crt")
 
 
 # --- Keys ----------------------------------------------------------------------------------

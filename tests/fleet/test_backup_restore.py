@@ -10,7 +10,7 @@ from apps.containers.services import provision_rental
 from apps.servers import drivers
 from apps.servers.models import Server
 from tests.fleet import infra
-from tests.fleet.support import http_status, renter
+from tests.fleet.support import relay_answers, renter
 from tests.servers.credential_keys import NEW_KEY, OLD_KEY, command, use_own_keyring
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the dump sees committed rows; relays start in threads
@@ -36,5 +36,5 @@ def test_a_relay_starts_with_credentials_restored_onto_another_key(fleet, settin
     instance = DerpInstance.objects.get(user=user)
     assert instance.status == InstanceStatus.RUNNING and instance.server_id == server.pk
     assert fleet.container(instance).attrs["State"]["Running"]
-    assert infra.wait_for(lambda: http_status(server.public_ip, instance.port, "/generate_204") == 204,
-                          timeout=10, what="the relay's /generate_204")
+    assert infra.wait_for(lambda: relay_answers(server, instance.port), timeout=10,
+                          what="the relay's /generate_204")

@@ -8,7 +8,7 @@ import pytest
 from apps.containers.models import DerpInstance, InstanceStatus
 from apps.containers.services import provision_rental
 from tests.fleet import infra
-from tests.fleet.support import http_status, renter
+from tests.fleet.support import relay_answers, renter
 
 pytestmark = pytest.mark.django_db(transaction=True)  # relays start in threads
 
@@ -46,15 +46,15 @@ def test_a_user_gets_one_running_relay_on_each_of_three_servers(fleet, settings)
         assert attrs["Config"]["Image"].endswith(settings.DERP_IMAGE.split("/", 1)[1])
 
 
-def test_the_relay_answers_generate_204_on_its_port(fleet):
+def test_the_relay_answers_generate_204_on_its_port_with_the_pinned_certificate(fleet):
     server = fleet.add_one()
     user = renter()
 
     provision_rental(user_id=user.pk, servers=1)
 
     port = DerpInstance.objects.get(user=user).port
-    assert infra.wait_for(lambda: http_status(server.public_ip, port, "/generate_204") == 204,
-                          timeout=10, what="the relay's /generate_204")
+    assert infra.wait_for(lambda: relay_answers(server, port), timeout=10,
+                          what="the relay's /generate_204")
 
 
 def test_a_port_another_process_listens_on_is_skipped(fleet):

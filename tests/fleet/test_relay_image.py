@@ -1,17 +1,18 @@
-"""The test relay stands in for derper where the panel can see it: the admission call on a client
-connection (derper's exact body), admission only on 200 + {"Allow": true}, and a node key that
-cannot smuggle anything into the JSON."""
+"""The relay image is the real derper, run with the panel's flags: it serves TLS with the
+certificate the derpMap pins, answers /generate_204 and STUN on one port, and on each client's
+handshake posts derper's admission body to the verify URL — admitting only on 200 with
+{"Allow": true}, and refusing when the panel cannot be reached (fail-open off)."""
 
 import json
-import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from ipaddress import ip_address
 
 import pytest
 
-from tests.fleet import infra
-
-NODE_KEY = "nodekey:" + "ab12" * 16
+from apps.servers import certs
+from tests.fleet import derp_client, infra
+from tests.fleet.derp_client import ADMITTED, REFUSED, NodeKey
 
 
 class AdmissionStub:
@@ -48,8 +49,9 @@ class AdmissionStub:
         return f"http://{host}:{self.server.server_address[1]}/api/acl/admit/{token}"
 
     def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+        if self.server.socket.fileno() != -1:  # not closed yet
+            self.server.shutdown()
+            self.server.server_close()
 
 
 @pytest.fixture
@@ -60,46 +62,54 @@ def admission():
 
 
 @pytest.fixture
-def relay(fleet_parts, loopback, admission):
-    """The relay image run as the panel runs it, its verify URL pointing at the stub."""
+def relay(fleet_parts, loopback, admission, tmp_path):
+    """The relay image run with the panel's flags (TLS with a self-signed IP certificate), its
+    verify URL pointing at the stub. Yields (port, pinned certificate hash)."""
+    cert_pem, key_pem = certs.make_self_signed("127.0.0.1")
+    (tmp_path / "127.0.0.1.crt").write_bytes(cert_pem)
+    (tmp_path / "127.0.0.1.key").write_bytes(key_pem)
+    pinned = certs.sha256_raw(cert_pem)
     client = infra.local_docker()
     gateway = client.networks.get("podman").attrs["IPAM"]["Config"][0]["Gateway"]
     port, _end = loopback.port_block(1)
     container = client.containers.run(
         fleet_parts, ["-a", f":{port}", "-stun-port", str(port), "-http-port", "-1",
+                      "-hostname", "127.0.0.1", "-certmode", "manual", "-certdir", "/certs",
                       "-verify-client-url", admission.url(gateway),
                       "-verify-client-url-fail-open=false"],
         detach=True, ports={f"{port}/tcp": port, f"{port}/udp": port},
+        volumes={str(tmp_path): {"bind": "/certs", "mode": "ro"}},
         labels={"derpmgr.test": "relay-image"})
-    infra.wait_for(lambda: connect(port, "/generate_204").startswith("HTTP/1.1 204"),
+    infra.wait_for(lambda: derp_client.generate_204("127.0.0.1", port, cert_sha256=pinned) == 204,
                    timeout=10, what="the relay to listen")
-    yield port
+    yield port, pinned
     container.remove(force=True)
     client.close()
 
 
-def connect(port: int, path: str) -> str:
-    """A client connection: the whole answer, or "" if nothing listens yet."""
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=15) as sock:
-            sock.sendall(f"GET {path} HTTP/1.1\r\nHost: relay\r\nUpgrade: DERP\r\n\r\n".encode())
-            chunks = []
-            while chunk := sock.recv(4096):
-                chunks.append(chunk)
-    except OSError:
-        return ""
-    return b"".join(chunks).decode(errors="replace")
+def handshake(relay, key: NodeKey) -> str:
+    port, pinned = relay
+    return derp_client.handshake("127.0.0.1", port, key, cert_sha256=pinned)
 
 
-def test_a_client_connection_posts_derpers_admission_body_and_is_admitted_on_allow(relay, admission):
-    answer = connect(relay, f"/derp?nodekey={NODE_KEY}")
+def test_it_serves_generate_204_with_the_pinned_certificate_and_stun_on_the_same_port(relay):
+    port, pinned = relay
 
-    assert answer.startswith("HTTP/1.1 101") and answer.endswith("ALLOW\n")
+    assert derp_client.generate_204("127.0.0.1", port, cert_sha256=pinned) == 204
+    with pytest.raises(derp_client.CertificateMismatch):
+        derp_client.tls_connect("127.0.0.1", port, cert_sha256="0" * 64)
+    assert derp_client.stun_binding("127.0.0.1", port)
+
+
+def test_a_client_handshake_posts_derpers_admission_body_and_is_admitted_on_allow(relay, admission):
+    key = NodeKey.new()
+
+    assert handshake(relay, key) == ADMITTED
     [(path, body)] = admission.requests
     assert path == "/api/acl/admit/tok"
     assert set(body) == {"NodePublic", "Source"}
-    assert body["NodePublic"] == NODE_KEY
-    socket.inet_aton(body["Source"])  # the client's address as the relay sees it
+    assert body["NodePublic"] == key.public
+    ip_address(body["Source"])  # the client's address as the relay sees it
 
 
 @pytest.mark.parametrize("status, text", [
@@ -109,26 +119,20 @@ def test_a_client_connection_posts_derpers_admission_body_and_is_admitted_on_all
     (403, '{"Allow": true}'),
     (500, '{"Allow": true}'),
 ])
-def test_anything_but_200_with_allow_true_is_denied(relay, admission, status, text):
+def test_anything_but_200_with_allow_true_is_refused(relay, admission, status, text):
     admission.answer = (status, text)
 
-    answer = connect(relay, f"/derp?nodekey={NODE_KEY}")
-
-    assert answer.startswith("HTTP/1.1 403") and answer.endswith("DENY\n")
+    assert handshake(relay, NodeKey.new()) == REFUSED
     assert len(admission.requests) == 1
 
 
 def test_allow_with_spaces_in_the_json_is_admitted(relay, admission):
     admission.answer = (200, '{ "Allow" :  true }')
 
-    assert connect(relay, f"/derp?nodekey={NODE_KEY}").endswith("ALLOW\n")
+    assert handshake(relay, NodeKey.new()) == ADMITTED
 
 
-def test_a_hostile_node_key_cannot_break_out_of_the_json(relay, admission):
-    connect(relay, '/derp?nodekey=nodekey:ab",%22Source%22:"1.2.3.4"}$(id)')
+def test_a_panel_that_cannot_be_reached_refuses_every_client(relay, admission):
+    admission.close()  # fail-open is off: no answer is no admission
 
-    [(_path, body)] = admission.requests
-    assert isinstance(body, dict) and set(body) == {"NodePublic", "Source"}
-    # Only hex digits and colons survive: "ab" "22" "ce" "22" ":" "1234" "d".
-    assert body["NodePublic"] == "nodekey:ab22ce22:1234d"
-    assert body["Source"] != "1.2.3.4"
+    assert handshake(relay, NodeKey.new()) == REFUSED
