@@ -6,8 +6,8 @@ Sets up its own parts (three sshd "servers" on 127.0.0.x in front of one podman,
 image, a temporary SQLite database) and measures, round after round:
 
   (a) activation to running: a customer activates a code (apps.distribution.services.redeem), then
-      the provisioning the task would run (apps.containers.services.provision_rental) until the
-      three relays are running;
+      the provisioning operation it recorded, carried out in this process as a worker would
+      (apps.operations.services.run_due), until the three relays are running;
   (b) baseline: three containers of the same image started over SSH in parallel with the Docker
       SDK (threads; one per server), nothing else.
 
@@ -62,36 +62,33 @@ def _configure(work: Path, image: str) -> None:
 class Bench:
     def __init__(self, loopback: infra.LoopbackFleet):
         from apps.accounts.models import Role
-        from apps.containers import tasks
+        from apps.operations import services as operations
         from tests.factories import UserFactory
 
         self.loopback = loopback
         self.admin = UserFactory(username="bench-admin", role=Role.SUPERADMIN)
         self.fleet = infra.Fleet(loopback, actor=self.admin)
         self.servers = self.fleet.add(3, max_containers=50)
-        self.enqueued = []
-        # The task queue is not part of the measurement: the call the task would make is made
-        # directly, with the arguments the activation enqueued.
-        tasks.provision_rental.delay = lambda *args: self.enqueued.append(args)
+        # The broker is not part of the measurement: the operation the activation recorded is
+        # carried out in this process, as a worker would.
+        operations.send = lambda operation_id, **kwargs: True
         self._users = 0
 
     def activation_to_running(self) -> float:
         from apps.billing.models import Plan
         from apps.containers.models import DerpInstance, InstanceStatus
-        from apps.containers.services import provision_rental
         from apps.distribution.services import generate_codes, redeem
+        from apps.operations import services as operations
         from tests.factories import UserFactory
 
         plan = Plan.objects.filter(servers_per_rental=3).first()
         (code,), _order = generate_codes(actor=self.admin, plan=plan, quantity=1)
         self._users += 1
         user = UserFactory(username=f"bench-user-{self._users}")
-        self.enqueued.clear()
 
         started = time.perf_counter()
         redeem(user=user, raw_code=code.code)
-        (user_id, servers, pinned_ids), = self.enqueued
-        provision_rental(user_id=user_id, servers=servers, pinned_ids=pinned_ids)
+        operations.run_due()
         elapsed = time.perf_counter() - started
 
         running = DerpInstance.objects.filter(user=user, status=InstanceStatus.RUNNING).count()
