@@ -24,6 +24,7 @@ api_patterns = [
     path("user/logout", accounts_api.LogoutView.as_view(), name="user-logout"),
     path("user/me", accounts_api.MeView.as_view(), name="user-me"),
     path("user/<int:pk>", rentals_api.UserView.as_view(), name="user-detail"),
+    path("user/me/rental", rentals_api.MyRentalView.as_view(), name="user-my-rental"),
     path("user/<int:pk>/rental", rentals_api.RentalView.as_view(), name="user-rental"),
     path("user/<int:pk>/renew", rentals_api.RenewView.as_view(), name="user-renew"),
     path("user/<int:pk>/suspend", rentals_api.SuspendView.as_view(), name="user-suspend"),

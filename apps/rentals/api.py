@@ -60,6 +60,13 @@ class RelayWorkSerializer(serializers.Serializer):
                                             "for this customer (GET /api/operations/<id>).")
     note = serializers.CharField(source="rental.relays_note")
 
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        viewer = self.context.get("viewer")
+        if viewer is not None and not viewer.is_staff_role:
+            data["note"] = ""  # what the servers answered is for the operators
+        return data
+
 
 class RentalSerializer(serializers.Serializer):
     user_id = serializers.IntegerField(source="user.pk")
@@ -118,9 +125,10 @@ def _valid(serializer_class, request) -> dict:
     return serializer.validated_data
 
 
-def _answer(user: User, **extra):
+def _answer(user: User, *, viewer: User | None = None, **extra):
     user.refresh_from_db()
-    return ok({"rental": RentalSerializer(rental_status(user)).data, **extra})
+    return ok({"rental": RentalSerializer(rental_status(user), context={"viewer": viewer}).data,
+               **extra})
 
 
 # --- Views -----------------------------------------------------------------------------------
@@ -133,6 +141,17 @@ class RentalView(APIView):
     @extend_schema(responses={200: RentalEnvelope, **_refusals(**NOT_VISIBLE)})
     def get(self, request, pk):
         return _answer(_target(request, pk))
+
+
+class MyRentalView(APIView):
+    """GET /api/user/me/rental — the signed-in customer's own rental: state, end, why it is
+    suspended, and how many of the promised relays run."""
+
+    permission_classes = [allowed(policy.CUSTOMER)]
+
+    @extend_schema(responses={200: RentalEnvelope})
+    def get(self, request):
+        return _answer(request.user, viewer=request.user)
 
 
 class RenewView(APIView):

@@ -410,3 +410,44 @@ def test_the_schema_documents_the_rental_endpoints(admin_user):
     assert "post" in paths["/api/user/{id}/suspend"] and "post" in paths["/api/user/{id}/resume"]
     assert "get" in paths["/api/user/{id}/rental"]
     assert "409" in paths["/api/user/{id}"]["delete"]["responses"]
+
+
+# --- The customer's own rental ---------------------------------------------------------------
+
+def test_a_customer_reads_their_own_rental_and_why_it_is_suspended(admin_user, renter):
+    token_client(admin_user).post(f"/api/user/{renter.pk}/suspend", {"reason": "Abuse report 7"},
+                                  format="json")
+
+    mine = rental_of(token_client(renter).get("/api/user/me/rental"))
+
+    assert mine["user_id"] == renter.pk
+    assert mine["state"] == RentalState.SUSPENDED
+    assert mine["suspension_reason"] == "Abuse report 7"
+    assert mine["relays"]["promised"] == 3
+
+
+def test_a_customer_sees_a_shortfall_but_not_what_the_servers_answered(
+        admin_user, customer, fake_engine, run_operations):
+    from apps.rentals.models import Rental
+
+    servers(1)  # three relays promised, room for one
+    rent(customer)
+    run_operations()
+    Rental.objects.filter(pk=customer.pk).update(relays_note="relay-a: ssh: connection refused")
+
+    mine = rental_of(token_client(customer).get("/api/user/me/rental"))
+    theirs = rental_of(token_client(admin_user).get(f"/api/user/{customer.pk}/rental"))
+
+    assert mine["relays"]["missing"] == 2
+    assert mine["relay_work"]["note"] == ""
+    assert theirs["relay_work"]["note"] == "relay-a: ssh: connection refused"
+
+
+@pytest.mark.parametrize("persona", ["admin_user", "distributor"])
+def test_only_customers_have_a_rental_of_their_own(request, persona):
+    client = token_client(request.getfixturevalue(persona))
+    refused(client.get("/api/user/me/rental"), 404)
+
+
+def test_reading_ones_own_rental_needs_signing_in(anon_api):
+    refused(anon_api.get("/api/user/me/rental"), 401)
