@@ -117,10 +117,6 @@ class UserAdmin(PermissionAuditMixin, PolicyAdminMixin, DjangoUserAdmin):
         return False
 
     def save_model(self, request, obj, form, change):
-        if change and "is_active" in form.changed_data:
-            from apps.acl import admission
-
-            admission.invalidate_user_on_commit(obj.pk)  # the relays' answers follow the rental
         new_role = obj.role
         if change and "role" in form.changed_data:
             obj.role = form.initial["role"]

@@ -78,9 +78,16 @@ class RentalUserAdmin(UserAdmin):
         return _customer_page(user)
 
     def save_model(self, request, obj, form, change):
+        if not (change and "is_active" in form.changed_data):
+            return super().save_model(request, obj, form, change)
+        active, obj.is_active = obj.is_active, form.initial["is_active"]  # the verb decides
         super().save_model(request, obj, form, change)
-        if change and "is_active" in form.changed_data:
-            services.account_changed(user=obj)  # the relays stop (or start again) with it
+        try:
+            services.set_account_active(actor=request.user, user=obj, active=active,
+                                        ip=client_ip(request))  # the relays follow
+        except ServiceError as error:
+            self.message_user(request, error.message, level=messages.ERROR)
+        return None
 
     # --- Who may do what: the policy ---
 

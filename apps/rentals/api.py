@@ -14,10 +14,7 @@ from derpmgr.errors import NotFound
 from derpmgr.net import client_ip
 
 from . import services
-from .status import end_label, rental_status
-
-MAX_ID = 2**63 - 1
-
+from .status import end_label, rental_status, visible_account
 
 # --- Input -----------------------------------------------------------------------------------
 
@@ -113,7 +110,7 @@ NOT_VISIBLE = {"404": "No such user (or not one the caller may see)."}
 
 def _target(request, pk: int) -> User:
     """The user named in the path, if the caller may see them (else 404, as if there were none)."""
-    user = User.objects.visible_to(request.user).filter(pk=pk).first() if pk <= MAX_ID else None
+    user = visible_account(request.user, pk)
     if user is None:
         raise NotFound(_("No such user."))
     return user

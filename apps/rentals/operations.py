@@ -40,22 +40,26 @@ def _each_relay(user: User, statuses, verb, context) -> tuple[list[int], list[st
     return done, errors
 
 
+def _moving(user: User, then: str) -> list[str]:
+    """A relay being moved belongs to its move until it ends; the work waits for it."""
+    return [then] if DerpInstance.objects.filter(user=user,
+                                                 status=InstanceStatus.MIGRATING).exists() else []
+
+
 def _stop(user: User, rental: Rental, operation: Operation, context) -> tuple[dict, list[str]]:
     stopped, errors = _each_relay(user, (InstanceStatus.RUNNING,), containers.stop_instance, context)
     # Half-made relays of an earlier run would start admitting nobody: take them down for good.
     removed, more = _each_relay(user, (InstanceStatus.PENDING,), containers.remove_instance, context)
-    if DerpInstance.objects.filter(user=user, status=InstanceStatus.MIGRATING).exists():
-        errors.append(_("a relay is being moved; it is stopped once the move ends"))
-    return {"intent": RelayIntent.STOP, "stopped": stopped, "removed": removed}, errors + more
+    return {"intent": RelayIntent.STOP, "stopped": stopped, "removed": removed}, errors + more + \
+        _moving(user, _("a relay is being moved; it is stopped once the move ends"))
 
 
 def _release(user: User, rental: Rental, operation: Operation, context) -> tuple[dict, list[str]]:
     removed, errors = _each_relay(
         user, (InstanceStatus.PENDING, InstanceStatus.RUNNING, InstanceStatus.STOPPED,
                InstanceStatus.REMOVING, InstanceStatus.ERROR), containers.remove_instance, context)
-    if DerpInstance.objects.filter(user=user, status=InstanceStatus.MIGRATING).exists():
-        errors.append(_("a relay is being moved; it is removed once the move ends"))
-    return {"intent": RelayIntent.RELEASE, "removed": removed}, errors
+    return {"intent": RelayIntent.RELEASE, "removed": removed}, errors + \
+        _moving(user, _("a relay is being moved; it is removed once the move ends"))
 
 
 def _run(user: User, rental: Rental, operation: Operation, context) -> tuple[dict, list[str]]:

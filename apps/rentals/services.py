@@ -21,6 +21,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.formats import date_format
@@ -344,12 +345,26 @@ def resume(*, user: User, actor, ip: str | None = None) -> Rental:
     return rental
 
 
-def account_changed(*, user: User) -> None:
-    """The account was deactivated or reactivated (the admin's form): the relays follow."""
+def set_account_active(*, actor, user: User, active: bool, ip: str | None = None) -> None:
+    """Deactivate or reactivate an account (the admin's form): audited, the relays' answers
+    invalidated, and a rental's relays stop (ports kept) or start again with it."""
     with transaction.atomic():
         locked, rental = _locked(user)
-        if locked.rental_state != RentalState.NONE:
-            _save(locked, rental, now=timezone.now())
+        if locked.deleted_at is not None and active:
+            raise Conflict(_("This account has been deleted."), code="account_deleted")
+        if locked.is_active == active:
+            return
+        locked.is_active = active
+        if locked.rental_state == RentalState.NONE:
+            User.objects.filter(pk=locked.pk).update(is_active=active)
+            from apps.acl import admission
+
+            admission.invalidate_user_on_commit(locked.pk)
+        else:
+            _save(locked, rental, now=timezone.now(), user_fields=["is_active"])
+        audit.record(actor=actor, action="accounts.reactivated" if active else "accounts.deactivated",
+                     target=locked, ip=ip)
+    _copy(locked, user)
 
 
 # --- Time passing ----------------------------------------------------------------------------
@@ -598,8 +613,8 @@ def unsettled_items(user: User) -> list[str]:
     pending = Order.objects.filter(buyer=user, status=OrderStatus.PENDING).count()
     if pending:
         items.append(_("%(n)d order(s) are still pending.") % {"n": pending})
-    commission = sum(Commission.objects.filter(distributor=user, status=CommissionStatus.ACCRUED)
-                     .values_list("amount_fen", flat=True))
+    commission = Commission.objects.filter(distributor=user, status=CommissionStatus.ACCRUED) \
+        .aggregate(total=Sum("amount_fen"))["total"]
     if commission:
         items.append(_("Commission of %(amount)s is not settled.") % {"amount": format_fen(commission)})
     codes = ActivationCode.objects.filter(created_by=user, status=CodeStatus.UNUSED, paid=True).count()
@@ -613,6 +628,7 @@ def delete_user(*, actor: User, user: User, ip: str | None = None) -> User:
     """Delete an account whose finance is settled: derpMaps destroyed, relays released over SSH
     (retried until done), devices and sign-in means removed, a last e-mail, and the account
     anonymised; its orders, ledger and audit stay, pointing at the anonymised row."""
+    from apps.acl import services as acl
     from apps.acl.models import Device
 
     if user.pk == actor.pk:
@@ -635,8 +651,6 @@ def delete_user(*, actor: User, user: User, ip: str | None = None) -> User:
                            % {"items": " ".join(items)}, code="finance_unsettled",
                            fields={"unsettled": items})
         now = timezone.now()
-        from apps.acl import services as acl
-
         acl.destroy_all(user=locked, actor=actor, ip=ip)
         devices = Device.objects.filter(user=locked).delete()[0]
         notifications.send_to_user(user=locked, template="account-deleted", context={})

@@ -4,7 +4,6 @@ the API and the ops dashboard. Reads only; every change is a verb of services.py
 import dataclasses
 import datetime
 import math
-from datetime import timedelta
 
 from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
@@ -13,6 +12,7 @@ from django.utils.formats import date_format
 
 from apps.accounts.models import RentalState, User
 from apps.containers.models import DerpInstance, InstanceStatus
+from apps.operations.jobs import interval_of
 from apps.operations.models import Operation
 
 from . import services
@@ -79,6 +79,12 @@ def rental_status(user: User) -> RentalStatus:
         operation_id=operation, reminders_sent=reminders)
 
 
+def visible_account(viewer, pk: int) -> User | None:
+    """The account `pk` if `viewer` may see it; None otherwise, and for ids no row can have (the
+    API and the pages answer 404 alike)."""
+    return User.objects.visible_to(viewer).filter(pk=pk).first() if 0 < pk < 2**63 else None
+
+
 def end_label(user: User) -> str:
     """The rental's end as customers and operators read it: the panel's time zone, to the
     minute, with the zone named."""
@@ -91,18 +97,7 @@ def end_label(user: User) -> str:
 def shortfall_check_minutes() -> int:
     """How often customers short of relays are retried (the periodic job as the super admin
     set it, else its default), in whole minutes."""
-    from django_celery_beat.models import PeriodicTask
-
-    from derpmgr.schedules import DEFAULT_SCHEDULES
-
-    job = (PeriodicTask.objects.filter(task=RECOVERY_TASK, enabled=True, interval__isnull=False)
-           .select_related("interval").order_by("pk").first())
-    if job is not None:
-        seconds = timedelta(**{job.interval.period: job.interval.every}).total_seconds()
-    else:
-        seconds = next(spec["every_seconds"] for spec in DEFAULT_SCHEDULES.values()
-                       if spec["task"] == RECOVERY_TASK)
-    return max(1, math.ceil(seconds / 60))
+    return max(1, math.ceil(interval_of(RECOVERY_TASK) / 60))
 
 
 # --- The operators' lists --------------------------------------------------------------------

@@ -15,7 +15,7 @@ from derpmgr.net import client_ip
 
 from . import services
 from .forms import DeleteForm, RenewForm, SuspendForm, show_refusal
-from .status import end_label, rental_status, shortfall_check_minutes
+from .status import end_label, rental_status, shortfall_check_minutes, visible_account
 
 VIEW = "accounts.view_user"
 RENEW = "rentals.renew_rental"
@@ -24,7 +24,7 @@ DELETE = "accounts.delete_user"
 
 
 def _customer(request, pk: int) -> User:
-    user = User.objects.visible_to(request.user).filter(pk=pk).first() if pk < 2**63 else None
+    user = visible_account(request.user, pk)
     if user is None:
         raise Http404(_("No such user."))
     return user

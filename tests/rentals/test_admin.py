@@ -75,11 +75,14 @@ def test_deactivating_an_account_stops_its_relays_and_reactivating_starts_them(
 
     assert running_containers(fake_engine, renter) == 0
     assert {status for _s, _p, status in relays_of(renter)} == {STOPPED}  # ports kept
+    assert AuditEvent.objects.filter(action="accounts.deactivated", actor=admin_user,
+                                     target_id=str(renter.pk)).exists()
 
     client.post(change_url(renter), admin_form_data(client, change_url(renter), is_active="on"))
     run_operations()
 
     assert running_containers(fake_engine, renter) == 3
+    assert AuditEvent.objects.filter(action="accounts.reactivated", actor=admin_user).exists()
 
 
 # --- Renew… -----------------------------------------------------------------------------------

@@ -149,3 +149,12 @@ def test_the_last_super_admin_is_never_deleted(superadmin, admin_user):
         services.delete_user(actor=admin_user, user=superadmin)
     assert refused.value.status == 403
     assert User.objects.get(pk=superadmin.pk).deleted_at is None
+
+
+def test_a_deleted_account_cannot_be_reactivated(superadmin, renting):
+    services.delete_user(actor=superadmin, user=renting)
+    with pytest.raises(ServiceError) as refused:
+        services.set_account_active(actor=superadmin, user=renting, active=True)
+    assert refused.value.code == "account_deleted"
+    renting.refresh_from_db()
+    assert not renting.is_active

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from apps.accounts.models import RentalState, User
+from apps.accounts.models import RentalState
 from apps.containers import services as containers
 from apps.containers.models import InstanceStatus
 from apps.operations.models import Operation, OperationState
@@ -134,13 +134,11 @@ def test_a_relay_started_against_a_suspension_is_stopped_again(renting, admin_us
 @pytest.mark.parametrize("active", [False, True])
 def test_deactivating_the_account_stops_the_relays_and_reactivating_starts_them(
         renting, run_operations, active):
-    User.objects.filter(pk=renting.pk).update(is_active=False)
-    services.account_changed(user=renting)
+    services.set_account_active(actor=None, user=renting, active=False)
     run_operations()
     assert {r.status for r in relays(renting)} == {InstanceStatus.STOPPED}
     if active:
-        User.objects.filter(pk=renting.pk).update(is_active=True)
-        services.account_changed(user=renting)
+        services.set_account_active(actor=None, user=renting, active=True)
         run_operations()
         assert {r.status for r in relays(renting)} == {InstanceStatus.RUNNING}
 
