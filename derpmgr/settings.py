@@ -105,6 +105,7 @@ INSTALLED_APPS = [
     "apps.acl",
     "apps.rentals",
     "apps.operations",
+    "apps.monitoring",
 ]
 
 MIDDLEWARE = [

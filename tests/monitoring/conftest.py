@@ -1,0 +1,3 @@
+"""Monitoring fixtures: servers straight in the database (the servers tests' helpers)."""
+
+from tests.servers.conftest import fleet_admin, make_server, place_relay, remote  # noqa: F401
