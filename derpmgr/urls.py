@@ -77,5 +77,7 @@ urlpatterns = [
     path("", include("apps.operations.urls")),
     # A customer's rental for the operators: /ops/customers/<id>/ and its actions.
     path("", include("apps.rentals.urls")),
+    # Fleet health: /ops/alerts/, /ops/load/ and /api/monitoring/… (before the catch-all).
+    path("", include("apps.monitoring.urls")),
     path("api/", include((api_patterns, "api"))),
 ]

@@ -121,6 +121,26 @@ class RelayHealth(ProbeState):
 
 # --- Samples ---------------------------------------------------------------------------------
 
+class Metric(models.TextChoices):
+    """The series probes write. Server figures, then relay figures (measured from the panel)."""
+
+    LOAD1 = "load1", _("Load (1 min)")
+    CPUS = "cpus", _("CPUs")
+    MEM_PERCENT = "mem_percent", _("Memory used (%)")
+    DISK_PERCENT = "disk_percent", _("Disk used (%)")
+    UPTIME = "uptime_s", _("Uptime (s)")
+    SSH_MS = "ssh_ms", _("SSH response (ms)")
+    ENGINE_OK = "engine_ok", _("Container engine reachable")
+    PING_MS = "ping_ms", _("Ping (ms)")  # label: the probe target
+    PING_LOSS = "ping_loss", _("Ping loss (%)")  # label: the probe target
+    DOWNLOAD_MBPS = "download_mbps", _("Download rate (Mbit/s)")
+    TCP_MS = "tcp_ms", _("TCP connect (ms)")
+    TLS_MS = "tls_ms", _("TLS handshake (ms)")
+    HTTP_MS = "http_ms", _("HTTP /generate_204 (ms)")
+    STUN_MS = "stun_ms", _("STUN binding (ms)")
+    REACHABLE = "reachable", _("Reachable")
+
+
 class SampleQuerySet(models.QuerySet):
     def visible_to(self, viewer):
         return _staff_only(self, viewer)
@@ -134,7 +154,7 @@ class Sample(models.Model):
                                verbose_name=_("server"))
     instance = models.ForeignKey("containers.DerpInstance", on_delete=models.CASCADE, null=True,
                                  blank=True, related_name="+", verbose_name=_("relay"))
-    metric = models.CharField(_("metric"), max_length=32)
+    metric = models.CharField(_("metric"), max_length=32, choices=Metric.choices)
     label = models.CharField(_("label"), max_length=64, blank=True)
     value = models.FloatField(_("value"))
     taken_at = models.DateTimeField(_("taken"), default=timezone.now)
@@ -159,7 +179,7 @@ class SampleRollup(models.Model):
                                verbose_name=_("server"))
     instance = models.ForeignKey("containers.DerpInstance", on_delete=models.CASCADE, null=True,
                                  blank=True, related_name="+", verbose_name=_("relay"))
-    metric = models.CharField(_("metric"), max_length=32)
+    metric = models.CharField(_("metric"), max_length=32, choices=Metric.choices)
     label = models.CharField(_("label"), max_length=64, blank=True)
     hour = models.DateTimeField(_("hour"))
     count = models.PositiveIntegerField(_("samples"))
