@@ -281,6 +281,9 @@ DERP_CONTAINER_CERT_DIR = env.str("DERP_CONTAINER_CERT_DIR", default="/certs")
 DOCKER_DIAL_COMMAND = env.str("DOCKER_DIAL_COMMAND", default="docker system dial-stdio")
 SSH_CONNECT_TIMEOUT = env.int("SSH_CONNECT_TIMEOUT", default=10)
 SSH_COMMAND_TIMEOUT = env.int("SSH_COMMAND_TIMEOUT", default=60)
+# Speed test: bytes the panel sends over SSH when no test URL is set; seconds a download may take.
+SPEED_TEST_BYTES = env.int("SPEED_TEST_BYTES", default=16 * 2**20)
+SPEED_TEST_TIMEOUT = env.int("SPEED_TEST_TIMEOUT", default=60)
 # Relays per rental when a plan does not say otherwise.
 DEFAULT_SERVERS_PER_RENTAL = env.int("DEFAULT_SERVERS_PER_RENTAL", default=3)
 # The container engine the services drive (a dotted path; tests and benchmarks swap in theirs).

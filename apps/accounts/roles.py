@@ -23,6 +23,10 @@ ADMIN_FLEET = [
     "containers.view_derpinstance", "containers.add_derpinstance",
     "containers.change_derpinstance", "containers.delete_derpinstance",
     "operations.view_operation", "operations.cancel_operation",
+    # Fleet health: alerts (read and acknowledge), probe state, samples and hourly figures.
+    "monitoring.view_alert", "monitoring.acknowledge_alert", "monitoring.view_alertdelivery",
+    "monitoring.view_serverhealth", "monitoring.view_relayhealth", "monitoring.view_sample",
+    "monitoring.view_samplerollup",
 ]
 
 # Model permissions (app_label.codename) each role's group holds.

@@ -22,10 +22,15 @@ def system_log(request):
 
 @policy.page_requires(policy.STAFF)
 def ops_dashboard(request):
-    """The operators' home: customers who need attention (short of relays, relay work pending)
-    and the latest of the system log, for those who may read them."""
+    """The operators' home: the open alerts first (critical first), customers who need attention
+    (short of relays, relay work pending) and the latest of the system log, for those who may
+    read them."""
     recent = AuditEvent.objects.visible_to(request.user)[:15]
     context = {"recent": recent}
+    if policy.can(request.user, "monitoring.view_alert"):
+        from apps.monitoring import views as monitoring  # monitoring sits above this layer
+
+        context.update(monitoring.open_alerts(request.user))
     if policy.can(request.user, "rentals.view_rental"):
         from apps.rentals import status  # the rentals layer sits above this one
 

@@ -28,6 +28,7 @@ class OperationKind(models.TextChoices):
     DELETE_SERVER = "delete_server", _("Reclaim a server")
     REPIN = "repin", _("Re-pin a host key")
     PROBE = "probe", _("Check servers")
+    SPEED_TEST = "speed_test", _("Measure a server's download rate")
     RENTAL = "rental", _("Bring a customer's relays in line with their rental")
 
 

@@ -70,7 +70,7 @@ class ServerAdmin(admin.ModelAdmin):
         (_("History"), {"fields": ["last_error", "created_at", "updated_at"]}),
     ]
     inlines = [LiveRelayInline]
-    actions = ["reconcile", "drain", "repin_host_keys", "delete_servers"]
+    actions = ["reconcile", "drain", "repin_host_keys", "delete_servers", "speed_test"]
 
     def get_queryset(self, request):
         return services.with_relay_counts(Server.objects.visible_to(request.user))
@@ -152,6 +152,13 @@ class ServerAdmin(admin.ModelAdmin):
     @admin.action(description=_("Reconcile the selected servers"), permissions=["operate"])
     def reconcile(self, request, queryset):
         self._each(request, queryset, lambda server: relay_requests.reconcile(
+            actor=request.user, server=server, ip=client_ip(request)))
+
+    @admin.action(description=_("Run a speed test"), permissions=["operate"])
+    def speed_test(self, request, queryset):
+        from apps.monitoring import speedtest  # monitoring sits above the servers app
+
+        self._each(request, queryset, lambda server: speedtest.request(
             actor=request.user, server=server, ip=client_ip(request)))
 
     @admin.action(description=_("Drain the selected servers (move their relays elsewhere)"),

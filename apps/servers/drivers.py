@@ -208,6 +208,36 @@ def run(server: Server, argv: list[str], *, check: bool = True) -> str:
     return result.stdout
 
 
+def stream_to(server: Server, argv: list[str], chunks) -> int:
+    """Run one command on the server with `chunks` (an iterable of bytes) as its standard input;
+    returns once the command has read it all and exited. Returns the bytes sent."""
+    command = shlex.join(str(arg) for arg in argv)
+    sent = 0
+    try:
+        with _session(server) as connection:
+            channel = connection.client.get_transport().open_session(
+                timeout=settings.SSH_CONNECT_TIMEOUT)
+            try:
+                channel.settimeout(settings.SSH_COMMAND_TIMEOUT)
+                channel.exec_command(command)
+                for chunk in chunks:
+                    channel.sendall(chunk)
+                    sent += len(chunk)
+                channel.shutdown_write()
+                if not channel.status_event.wait(settings.SSH_COMMAND_TIMEOUT):
+                    raise TimeoutError("no exit status")
+                status = channel.exit_status
+                stderr = channel.recv_stderr(4096).decode(errors="replace") if status else ""
+            finally:
+                channel.close()
+    except Exception as exc:
+        raise _translate(exc, server) from exc
+    if status:
+        raise RemoteError(f"`{argv[0]}` failed on {server.name} (exit {status}): "
+                          f"{stderr.strip()[:500]}", transient=False, code="command_failed")
+    return sent
+
+
 def put_file(server: Server, remote_path: str, content: bytes, *, mode: int = 0o600) -> None:
     """Write a file on the server (parents created), then chmod it."""
     directory = remote_path.rsplit("/", 1)[0] or "/"
