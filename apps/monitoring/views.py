@@ -7,7 +7,6 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
 from apps.accounts.policy import page_requires
 from apps.operations.views import tell_queued
@@ -91,11 +90,12 @@ def load_page(request):
     return render(request, "monitoring/load.html", {"analysis": load.analyse(viewer=request.user)})
 
 
-@require_POST
 @page_requires("servers.operate_server")
 def speed_test(request, pk):
     """The server page's button: queue a speed test and come back to follow it there."""
     server = get_object_or_404(Server.objects.visible_to(request.user), pk=pk)
+    if request.method != "POST":
+        return redirect("servers:detail", pk=server.pk)
     try:
         operation = speedtest.request(actor=request.user, server=server, ip=client_ip(request))
     except ServiceError as error:
