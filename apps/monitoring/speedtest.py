@@ -63,7 +63,7 @@ def _download(server: Server, url: str) -> tuple[int, float, str]:
     timeout = settings.SPEED_TEST_TIMEOUT
     found = drivers.run(server, ["sh", "-c", "command -v curl || command -v wget || true"])
     if "curl" in found:
-        output = drivers.run(server, ["curl", "-sS", "-o", "/dev/null", "--max-time", timeout,
+        output = drivers.run(server, ["curl", "-fsS", "-o", "/dev/null", "--max-time", timeout,
                                       "-w", "%{size_download} %{time_total}", url])
         try:
             size, seconds = output.split()[:2]
