@@ -24,7 +24,7 @@ def test_file_server():
     payload = bytes(range(256)) * (FILE_BYTES // 256)
 
     class Blob(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - the http.server API
+        def do_GET(self):
             if self.path != "/blob":
                 self.send_error(404)
                 return
