@@ -16,4 +16,4 @@ def speed_test(operation: Operation, context) -> dict:
     server = Server.objects.filter(pk=operation.server_id).first()
     if server is None:
         raise NotFound(_("The server no longer exists."))
-    return speedtest.measure(server=server, progress=context.progress)
+    return speedtest.measure(server=server, actor=context.actor, progress=context.progress)

@@ -59,8 +59,8 @@ def series(*, server_id: int, metrics, range_name: str, relays: bool = False,
         for instance, metric, label, hour, count, mean, low, high in rollups:
             found.setdefault((instance, metric, label), []).append(
                 Point(hour, mean, low, high, count))
-        if found:
-            raw_since = max(points[-1].at for points in found.values()) + timedelta(hours=1)
+        if found:  # from the series whose roll-ups lag most; hours already rolled up are skipped
+            raw_since = min(points[-1].at for points in found.values()) + timedelta(hours=1)
     raw = (_rows(Sample, **scope).filter(taken_at__gte=raw_since, taken_at__lte=now)
            .order_by("taken_at").values_list("instance_id", "metric", "label", "taken_at",
                                              "value"))

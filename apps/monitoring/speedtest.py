@@ -38,7 +38,8 @@ def request(*, actor, server: Server, ip: str | None = None) -> Operation:
                               dedupe_key=f"speed_test:server:{server.pk}", max_attempts=3)
 
 
-def measure(*, server: Server, progress=lambda done, total, message="": None) -> dict:
+def measure(*, server: Server, actor=None,
+            progress=lambda done, total, message="": None) -> dict:
     """Measure now and keep the result: {mbps, bytes, seconds, method}. Raises RemoteError."""
     url = MonitoringSettings.current().speed_test_url
     if url:
@@ -54,7 +55,7 @@ def measure(*, server: Server, progress=lambda done, total, message="": None) ->
     result = {"mbps": mbps, "bytes": size, "seconds": round(seconds, 3), "method": method}
     with transaction.atomic():
         Sample.objects.create(server=server, metric=Metric.DOWNLOAD_MBPS, value=mbps)
-        audit.record(actor=None, action="monitoring.speed_test", target=server,
+        audit.record(actor=actor, action="monitoring.speed_test", target=server,
                      details={"server": server.name, **result})
     return result
 

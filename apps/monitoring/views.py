@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from apps.accounts.policy import page_requires
+from apps.accounts.policy import page_requires, require_page
 from apps.operations.views import tell_queued
 from apps.servers.models import Server
 from derpmgr.errors import ServiceError, show_on_form
@@ -63,8 +63,6 @@ def alert_detail(request, pk):
         "acknowledged_by"), pk=pk if 0 < pk <= MAX_ID else 0)
     form, status = AcknowledgeForm(), 200
     if request.method == "POST":
-        from apps.accounts.policy import require_page
-
         require_page(request.user, "monitoring.acknowledge_alert")
         form = AcknowledgeForm(request.POST)
         if form.is_valid():

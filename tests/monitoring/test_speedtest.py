@@ -89,7 +89,8 @@ def test_with_a_url_the_server_downloads_it_with_curl(admin_user, server, ssh, r
     assert "%{size_download} %{time_total}" in curl
     sample = Sample.objects.get(metric=Metric.DOWNLOAD_MBPS)
     assert (sample.server_id, sample.value, sample.instance_id) == (server.pk, 167.77, None)
-    assert AuditEvent.objects.filter(action="monitoring.speed_test").count() == 1
+    event = AuditEvent.objects.get(action="monitoring.speed_test")
+    assert event.actor_id == admin_user.pk and event.details["mbps"] == 167.77
 
 
 def test_without_curl_wget_fetches_and_the_panel_times_it(admin_user, server, ssh,
