@@ -220,10 +220,15 @@ def stream_to(server: Server, argv: list[str], chunks) -> int:
             try:
                 channel.settimeout(settings.SSH_COMMAND_TIMEOUT)
                 channel.exec_command(command)
-                for chunk in chunks:
-                    channel.sendall(chunk)
-                    sent += len(chunk)
-                channel.shutdown_write()
+                try:
+                    for chunk in chunks:
+                        channel.sendall(chunk)
+                        sent += len(chunk)
+                    channel.shutdown_write()
+                except OSError:
+                    if not channel.status_event.wait(1):
+                        raise
+                    # The command stopped reading because it exited: its status says why.
                 if not channel.status_event.wait(settings.SSH_COMMAND_TIMEOUT):
                     raise TimeoutError("no exit status")
                 status = channel.exit_status

@@ -109,3 +109,17 @@ def test_a_url_that_does_not_answer_fails_with_the_reason(fleet, test_file_serve
     assert operation.state in (OperationState.FAILED, OperationState.QUEUED)
     assert operation.error  # curl's (or the empty download's) reason, for the operators
     assert not Sample.objects.filter(server=server).exists()
+
+
+def test_a_command_that_stops_reading_fails_with_its_own_reason(fleet, settings, monkeypatch):
+    from apps.monitoring import speedtest
+
+    settings.SPEED_TEST_BYTES = 64 * 2**20
+    monkeypatch.setattr(speedtest, "DISCARD", ["sh", "-c", "echo 'no room left' >&2; exit 3"])
+    server = fleet.add_one()
+
+    operation = _speed_test(server, fleet.actor)
+
+    assert operation.state == OperationState.FAILED  # not retried: trying again cannot help
+    assert "exit 3" in operation.error and "no room left" in operation.error
+    assert operation.attempts == 1
