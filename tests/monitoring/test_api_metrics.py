@@ -121,3 +121,18 @@ def test_a_relay_of_another_server_or_an_unknown_server_is_a_404(admin_user, ser
 
     refused(_get(admin_user, server, f"metric=tls_ms&relay_id={elsewhere.pk}"), 404)
     refused(token_client(admin_user).get("/api/server/987654/metrics?metric=load1"), 404)
+
+
+def test_a_target_whose_rollups_lag_is_completed_from_raw_samples(admin_user, server):
+    this_hour = _hour(timezone.now())
+    for label, hours_ago in (("1.1.1.1", 1), ("8.8.8.8", 3)):
+        SampleRollup.objects.create(server=server, metric=Metric.PING_MS, label=label,
+                                    hour=this_hour - timedelta(hours=hours_ago), count=1,
+                                    mean=10, low=10, high=10)
+    for label in ("1.1.1.1", "8.8.8.8"):  # two hours ago: rolled up for one target only
+        Sample.objects.create(server=server, metric=Metric.PING_MS, label=label, value=50,
+                              taken_at=this_hour - timedelta(hours=2))
+
+    series = {s["label"]: [p["value"] for p in s["points"]] for s in
+              _get(admin_user, server, "metric=ping_ms&range=7d").json()["series"]}
+    assert series == {"1.1.1.1": [10.0], "8.8.8.8": [10.0, 50.0]}

@@ -139,6 +139,23 @@ def test_the_query_count_does_not_grow_with_the_fleet(admin_user, make_server, p
     assert len(response.json()["servers"]) == size
 
 
+def test_the_same_queries_answer_for_5_and_for_20_servers(admin_user, make_server, place_relay):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = token_client(admin_user)
+    _fleet_of(5, make_server, place_relay)
+    client.get("/api/monitoring/load_analysis")
+    with CaptureQueriesContext(connection) as five:
+        client.get("/api/monitoring/load_analysis")
+    for number in range(5, 20):
+        _server(make_server, place_relay, f"m{number:02d}", relays=2, tls_ms=10)
+    with CaptureQueriesContext(connection) as twenty:
+        assert len(client.get("/api/monitoring/load_analysis").json()["servers"]) == 20
+
+    assert len(twenty) == len(five)
+
+
 def test_the_load_page_shows_the_table_and_suggestions(admin_user, fleet):
     page = signed_in_client(admin_user).get("/ops/load/").content.decode()
 
