@@ -1,0 +1,106 @@
+"""The webhook driver: one signed JSON POST to a channel's URL.
+
+The receiver checks `X-Derpmgr-Signature: sha256=<hex>`, the HMAC-SHA256 of
+`<X-Derpmgr-Timestamp>.<body>` under the channel's secret, and may drop repeats by
+`X-Derpmgr-Delivery`. The host is resolved and checked (targets.py) just before each send and
+the connection goes to that address (TLS still verifies the name), so a name re-pointed at an
+internal address after it was saved is not followed. Redirects are not followed and the answer's
+body is not read: only its status counts.
+"""
+
+import hashlib
+import hmac
+import http.client
+import json
+import socket
+import ssl
+import time
+
+from django.conf import settings
+
+from derpmgr.errors import ServiceError
+
+from . import targets
+
+USER_AGENT = "derpmgr"
+
+
+class WebhookError(Exception):
+    """The POST did not get a 2xx answer; `status` is the answer's, if there was one."""
+
+    def __init__(self, message: str, *, status: int | None = None):
+        super().__init__(message)
+        self.message, self.status = message, status
+
+
+def signature(secret: str, timestamp: str, body: bytes) -> str:
+    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    return "sha256=" + digest.hexdigest()
+
+
+def encode(payload: dict) -> bytes:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"),
+                      sort_keys=True).encode()
+
+
+class _PinnedHTTP(http.client.HTTPConnection):
+    """Talks to `host` (Host header) at an address decided beforehand."""
+
+    def __init__(self, host, port, *, address: str, timeout: float):
+        super().__init__(host, port, timeout=timeout)
+        self._address = address
+
+    def _create_connection(self, _host_port, timeout, source_address=None):
+        return socket.create_connection((self._address, self.port), timeout, source_address)
+
+
+class _PinnedHTTPS(http.client.HTTPSConnection):
+    """The same over TLS, verifying the certificate against the URL's host name."""
+
+    def __init__(self, host, port, *, address: str, timeout: float):
+        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
+        self._address = address
+
+    def _create_connection(self, _host_port, timeout, source_address=None):
+        return socket.create_connection((self._address, self.port), timeout, source_address)
+
+
+def post(*, url: str, secret: str, event: str, delivery_id: str, payload: dict) -> int:
+    """POST `payload` signed with `secret`; the 2xx status, else WebhookError."""
+    try:
+        parts, address = targets.webhook_destination(url)
+    except ServiceError as refused:
+        raise WebhookError(str(refused.message)) from None
+    body = encode(payload)
+    timestamp = str(int(time.time()))
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        "X-Derpmgr-Event": event,
+        "X-Derpmgr-Delivery": delivery_id,
+        "X-Derpmgr-Timestamp": timestamp,
+        "X-Derpmgr-Signature": signature(secret, timestamp, body),
+    }
+    https = parts.scheme.lower() == "https"
+    connection_class = _PinnedHTTPS if https else _PinnedHTTP
+    connection = connection_class(parts.hostname, parts.port or (443 if https else 80),
+                                  address=str(address), timeout=settings.ALERT_WEBHOOK_TIMEOUT)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    try:
+        connection.request("POST", path, body=body, headers=headers)
+        status = connection.getresponse().status
+    except (OSError, http.client.HTTPException) as error:
+        raise WebhookError(_describe(error)) from None
+    finally:
+        connection.close()
+    if not 200 <= status < 300:
+        raise WebhookError(f"HTTP {status}", status=status)
+    return status
+
+
+def _describe(error: Exception) -> str:
+    if isinstance(error, TimeoutError | socket.timeout):
+        return "timed out"
+    if isinstance(error, ssl.SSLError):
+        return f"TLS: {error.reason or error}"
+    return f"{type(error).__name__}: {error}"[:500]
