@@ -72,7 +72,7 @@ def parse_recipients(value) -> list[str]:
     return addresses
 
 
-def _checked_channel(data: dict, *, current: AlertChannel | None) -> dict:
+def check_channel(data: dict, *, current: AlertChannel | None) -> dict:
     """The channel's fields to save from `data` (on an update, only the keys given), or a
     ServiceError naming each wrong field."""
     errors: dict = {}
@@ -147,7 +147,7 @@ def _save(channel: AlertChannel) -> None:
 def create_channel(*, actor, data: dict, ip: str | None = None) -> tuple[AlertChannel, str]:
     """A new channel, and the webhook secret generated for it (shown to the creator this once;
     "" when the caller gave one, or for e-mail)."""
-    clean = _checked_channel(data, current=None)
+    clean = check_channel(data, current=None)
     given = clean.pop("secret", "")
     generated = new_secret() if clean["kind"] == ChannelKind.WEBHOOK and not given else ""
     secret = given or generated
@@ -163,7 +163,7 @@ def create_channel(*, actor, data: dict, ip: str | None = None) -> tuple[AlertCh
 def update_channel(*, actor, channel: AlertChannel, data: dict, regenerate_secret: bool = False,
                    ip: str | None = None) -> tuple[AlertChannel, str]:
     """Change the given fields; the new secret if one was generated (else "")."""
-    clean = _checked_channel(data, current=channel)
+    clean = check_channel(data, current=channel)
     given = clean.pop("secret", "")
     wanted = regenerate_secret and channel.kind == ChannelKind.WEBHOOK and not given
     generated = new_secret() if wanted else ""
@@ -215,7 +215,7 @@ test_channel.__test__ = False  # a service verb, not a pytest test
 
 # --- Thresholds ------------------------------------------------------------------------------
 
-def _checked_settings(changes: dict) -> dict:
+def check_settings(changes: dict) -> dict:
     errors: dict = {}
     unknown = sorted(set(changes) - set(SETTINGS_FIELDS))
     if unknown:
@@ -248,7 +248,7 @@ def _checked_settings(changes: dict) -> dict:
 
 def update_settings(*, actor, changes: dict, ip: str | None = None) -> MonitoringSettings:
     """Change the given thresholds and targets (each checked against its range)."""
-    clean = _checked_settings(changes)
+    clean = check_settings(changes)
     with transaction.atomic():
         MonitoringSettings.current()
         current = MonitoringSettings.objects.select_for_update().get(pk=1)
