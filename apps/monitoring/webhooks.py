@@ -43,26 +43,24 @@ def encode(payload: dict) -> bytes:
                       sort_keys=True).encode()
 
 
-class _PinnedHTTP(http.client.HTTPConnection):
-    """Talks to `host` (Host header) at an address decided beforehand."""
+def _pin(connection: http.client.HTTPConnection, address: str):
+    """Make `connection` (which names the URL's host: Host header, TLS name) connect to
+    `address` instead of resolving the host again."""
+    def connect_to_address(_host_port, timeout, source_address=None):
+        return socket.create_connection((address, connection.port), timeout, source_address)
 
-    def __init__(self, host, port, *, address: str, timeout: float):
-        super().__init__(host, port, timeout=timeout)
-        self._address = address
-
-    def _create_connection(self, _host_port, timeout, source_address=None):
-        return socket.create_connection((self._address, self.port), timeout, source_address)
+    connection._create_connection = connect_to_address  # http.client's own hook for this
+    return connection
 
 
-class _PinnedHTTPS(http.client.HTTPSConnection):
-    """The same over TLS, verifying the certificate against the URL's host name."""
-
-    def __init__(self, host, port, *, address: str, timeout: float):
-        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
-        self._address = address
-
-    def _create_connection(self, _host_port, timeout, source_address=None):
-        return socket.create_connection((self._address, self.port), timeout, source_address)
+def _connection(parts, address: str) -> http.client.HTTPConnection:
+    timeout = settings.ALERT_WEBHOOK_TIMEOUT
+    if parts.scheme.lower() == "https":
+        return _pin(http.client.HTTPSConnection(parts.hostname, parts.port or 443,
+                                                timeout=timeout,
+                                                context=ssl.create_default_context()), address)
+    return _pin(http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=timeout),
+                address)
 
 
 def post(*, url: str, secret: str, event: str, delivery_id: str, payload: dict) -> int:
@@ -81,10 +79,7 @@ def post(*, url: str, secret: str, event: str, delivery_id: str, payload: dict) 
         "X-Derpmgr-Timestamp": timestamp,
         "X-Derpmgr-Signature": signature(secret, timestamp, body),
     }
-    https = parts.scheme.lower() == "https"
-    connection_class = _PinnedHTTPS if https else _PinnedHTTP
-    connection = connection_class(parts.hostname, parts.port or (443 if https else 80),
-                                  address=str(address), timeout=settings.ALERT_WEBHOOK_TIMEOUT)
+    connection = _connection(parts, str(address))
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     try:
         connection.request("POST", path, body=body, headers=headers)
