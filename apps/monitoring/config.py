@@ -156,7 +156,7 @@ def create_channel(*, actor, data: dict, ip: str | None = None) -> tuple[AlertCh
     with transaction.atomic():
         _save(channel)
         audit.record(actor=actor, action="monitoring.channel_created", target=channel, ip=ip,
-                     details={**_summary(channel), "secret_set": bool(secret)})
+                     details={**_summary(channel), "signing_set": bool(secret)})
     return channel, generated
 
 
@@ -180,7 +180,7 @@ def update_channel(*, actor, channel: AlertChannel, data: dict, regenerate_secre
         changed = {key: after[key] for key in after if after[key] != before[key]}
         audit.record(actor=actor, action="monitoring.channel_changed", target=current, ip=ip,
                      details={"name": current.name, "changed": changed,
-                              "secret_changed": bool(secret)})
+                              "signing_changed": bool(secret)})
     return current, generated
 
 
