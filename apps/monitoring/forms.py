@@ -16,6 +16,9 @@ class AcknowledgeForm(forms.Form):
                            help_text=_("What is being done about it (kept with the alert)."))
 
 
+CHANNEL_FIELDS = ["name", "kind", "enabled", "min_severity", "recipients", "url"]
+
+
 class ChannelForm(forms.ModelForm):
     url = forms.CharField(label=_("webhook URL"), required=False, max_length=500,
                           help_text=_("Webhooks: an http(s) URL on a public address."))
@@ -29,7 +32,7 @@ class ChannelForm(forms.ModelForm):
 
     class Meta:
         model = AlertChannel
-        fields = ["name", "kind", "enabled", "min_severity", "recipients", "url"]
+        fields = CHANNEL_FIELDS
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -38,8 +41,9 @@ class ChannelForm(forms.ModelForm):
 
     def changes(self) -> dict:
         """The fields to hand to config.py: all on creation, the edited ones on a change."""
-        names = self.Meta.fields if not self.instance.pk else self.changed_data
-        data = {name: self.cleaned_data[name] for name in names if name in self.Meta.fields}
+        names = CHANNEL_FIELDS if not self.instance.pk else self.changed_data
+        data = {name: self.cleaned_data[name] for name in names
+                if name in CHANNEL_FIELDS and name in self.cleaned_data}
         if self.cleaned_data.get("secret"):
             data["secret"] = self.cleaned_data["secret"]
         return data
