@@ -5,7 +5,7 @@ the fields, with nothing saved. A webhook's secret appears once, in the answer t
 generated it; afterwards only whether one is set."""
 
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.views import APIView
 
@@ -20,6 +20,7 @@ from .models import AlertChannel, ChannelKind, MonitoringSettings, Severity
 SUPERADMIN_ONLY = allowed(policy.SUPERADMIN)
 
 
+@extend_schema_field(serializers.ListField(child=serializers.CharField()))
 class LinesField(serializers.Field):
     """Text with one entry per line, or a list of strings."""
 
@@ -61,6 +62,20 @@ class ChannelSerializer(serializers.ModelSerializer):
         return bool(channel.secret_encrypted)
 
 
+class ChannelEnvelope(serializers.Serializer):
+    success = serializers.BooleanField(default=True)
+    channel = ChannelSerializer()
+    secret = serializers.CharField(required=False, help_text="Only in the answer that generated "
+                                                             "it: copy it now.")
+    message = serializers.CharField(required=False)
+
+
+class ChannelListEnvelope(serializers.Serializer):
+    success = serializers.BooleanField(default=True)
+    count = serializers.IntegerField()
+    channels = ChannelSerializer(many=True)
+
+
 class ChannelInput(StrictSerializer):
     name = serializers.CharField(max_length=64)
     kind = serializers.ChoiceField(choices=ChannelKind.choices)
@@ -100,18 +115,23 @@ def _with_secret(channel: AlertChannel, secret: str) -> dict:
     return answer
 
 
+class MessageEnvelope(serializers.Serializer):
+    success = serializers.BooleanField(default=True)
+    message = serializers.CharField()
+
+
 class ChannelListView(APIView):
     """GET /api/monitoring/channels — every alert channel. POST — add one (201); a webhook's
     generated secret is in this answer only."""
 
     permission_classes = [SUPERADMIN_ONLY]
 
-    @extend_schema(responses=ChannelSerializer(many=True))
+    @extend_schema(responses=ChannelListEnvelope, operation_id="monitoring_channels_list")
     def get(self, request):
         channels = ChannelSerializer(AlertChannel.objects.visible_to(request.user), many=True).data
         return ok({"count": len(channels), "channels": channels})
 
-    @extend_schema(request=ChannelInput, responses={201: ChannelSerializer})
+    @extend_schema(request=ChannelInput, responses={201: ChannelEnvelope})
     def post(self, request):
         channel, secret = config.create_channel(actor=request.user, data=_input(ChannelInput, request),
                                                 ip=client_ip(request))
@@ -124,11 +144,11 @@ class ChannelDetailView(APIView):
 
     permission_classes = [SUPERADMIN_ONLY]
 
-    @extend_schema(responses=ChannelSerializer)
+    @extend_schema(responses=ChannelEnvelope)
     def get(self, request, pk):
         return ok({"channel": ChannelSerializer(_channel(request, pk)).data})
 
-    @extend_schema(request=ChannelPatch, responses=ChannelSerializer)
+    @extend_schema(request=ChannelPatch, responses=ChannelEnvelope)
     def patch(self, request, pk):
         channel = _channel(request, pk)
         data = _input(ChannelPatch, request, partial=True)
@@ -138,7 +158,7 @@ class ChannelDetailView(APIView):
                                                 ip=client_ip(request))
         return ok(_with_secret(channel, secret))
 
-    @extend_schema(request=None, responses=None)
+    @extend_schema(request=None, responses=MessageEnvelope)
     def delete(self, request, pk):
         config.delete_channel(actor=request.user, channel=_channel(request, pk),
                               ip=client_ip(request))
@@ -152,13 +172,18 @@ class TestResultSerializer(serializers.Serializer):
     recipients = serializers.IntegerField(help_text="E-mail: addresses the test was queued for.")
 
 
+class TestEnvelope(serializers.Serializer):
+    success = serializers.BooleanField(default=True)
+    test = TestResultSerializer()
+
+
 class ChannelTestView(APIView):
     """POST /api/monitoring/channels/<id>/test — send a test notification now: a webhook's
     answer status, or how many e-mails were queued."""
 
     permission_classes = [SUPERADMIN_ONLY]
 
-    @extend_schema(request=None, responses=TestResultSerializer)
+    @extend_schema(request=None, responses=TestEnvelope)
     def post(self, request, pk):
         result = config.test_channel(actor=request.user, channel=_channel(request, pk),
                                      ip=client_ip(request))
@@ -173,6 +198,11 @@ class SettingsSerializer(serializers.ModelSerializer):
     class Meta:
         model = MonitoringSettings
         fields = [*config.SETTINGS_FIELDS, "updated_at"]
+
+
+class SettingsEnvelope(serializers.Serializer):
+    success = serializers.BooleanField(default=True)
+    settings = SettingsSerializer()
 
 
 class SettingsPatch(StrictSerializer):
@@ -196,11 +226,11 @@ class SettingsView(APIView):
 
     permission_classes = [SUPERADMIN_ONLY]
 
-    @extend_schema(responses=SettingsSerializer)
+    @extend_schema(responses=SettingsEnvelope)
     def get(self, request):
         return ok({"settings": SettingsSerializer(MonitoringSettings.current()).data})
 
-    @extend_schema(request=SettingsPatch, responses=SettingsSerializer)
+    @extend_schema(request=SettingsPatch, responses=SettingsEnvelope)
     def patch(self, request):
         current = config.update_settings(actor=request.user,
                                          changes=_input(SettingsPatch, request, partial=True),
