@@ -82,6 +82,8 @@ def check_channel(data: dict, *, current: AlertChannel | None) -> dict:
     clean = {}
     if "name" in data or current is None:
         clean["name"] = _text(data.get("name"), "name", errors, max_length=64, required=True)
+        if "name" not in errors and _name_taken(clean["name"], current.pk if current else None):
+            errors["name"] = [_("A channel with this name exists already.")]
     kind = data.get("kind", current.kind if current else None)
     if current is not None and "kind" in data and kind != current.kind:
         errors["kind"] = [_("A channel's kind cannot change: add another channel.")]
@@ -133,8 +135,6 @@ def _summary(channel: AlertChannel) -> dict:
 
 
 def _save(channel: AlertChannel) -> None:
-    if _name_taken(channel.name, channel.pk):
-        raise _refuse({"name": [_("A channel with this name exists already.")]})
     try:
         with transaction.atomic():
             channel.save()

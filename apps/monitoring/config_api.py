@@ -217,7 +217,7 @@ class SettingsPatch(StrictSerializer):
     repeat_notification_minutes = serializers.IntegerField(required=False)
     probe_targets = LinesField(required=False, help_text="Host names or IP addresses (at most "
                                                          "20) the servers ping.")
-    speed_test_url = serializers.CharField(required=False, allow_blank=True, max_length=500)
+    speed_test_url = serializers.CharField(required=False, allow_blank=True, max_length=200)
 
 
 class SettingsView(APIView):

@@ -8,12 +8,14 @@ internal address after it was saved is not followed. Redirects are not followed 
 body is not read: only its status counts.
 """
 
+import contextlib
 import hashlib
 import hmac
 import http.client
 import json
 import socket
 import ssl
+import threading
 import time
 
 from django.conf import settings
@@ -23,6 +25,8 @@ from derpmgr.errors import ServiceError
 from . import targets
 
 USER_AGENT = "derpmgr"
+# The whole exchange may take this many ALERT_WEBHOOK_TIMEOUTs (each read has one of its own).
+TOTAL_TIMEOUTS = 3
 
 
 class WebhookError(Exception):
@@ -63,6 +67,31 @@ def _connection(parts, address: str) -> http.client.HTTPConnection:
                 address)
 
 
+class _Deadline:
+    """Cuts the connection when the whole exchange outlasts `seconds`: a receiver trickling its
+    answer a byte at a time never trips the per-read timeout, and would otherwise hold the
+    worker past its claim on the delivery."""
+
+    def __init__(self, connection: http.client.HTTPConnection, seconds: float):
+        self.connection, self.seconds, self.cut = connection, seconds, False
+        self._timer = threading.Timer(seconds, self._cut)
+        self._timer.daemon = True
+
+    def _cut(self):
+        sock = self.connection.sock
+        if sock is not None:
+            self.cut = True
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def __enter__(self):
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._timer.cancel()
+
+
 def post(*, url: str, secret: str, event: str, delivery_id: str, payload: dict) -> int:
     """POST `payload` signed with `secret`; the 2xx status, else WebhookError."""
     try:
@@ -81,10 +110,14 @@ def post(*, url: str, secret: str, event: str, delivery_id: str, payload: dict) 
     }
     connection = _connection(parts, str(address))
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    limit = _Deadline(connection, TOTAL_TIMEOUTS * settings.ALERT_WEBHOOK_TIMEOUT)
     try:
-        connection.request("POST", path, body=body, headers=headers)
-        status = connection.getresponse().status
+        with limit:
+            connection.request("POST", path, body=body, headers=headers)
+            status = connection.getresponse().status
     except (OSError, http.client.HTTPException) as error:
+        if limit.cut:
+            raise WebhookError(f"no answer within {limit.seconds:g} s") from None
         raise WebhookError(_describe(error)) from None
     finally:
         connection.close()

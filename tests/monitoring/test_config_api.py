@@ -235,3 +235,9 @@ def test_bad_thresholds_are_refused_and_nothing_changes(api, body, field):
     assert field in error["fields"], error
     assert api.get(SETTINGS).json()["settings"] == before
     assert not AuditEvent.objects.filter(action="monitoring.settings_changed").exists()
+
+
+def test_a_speed_test_url_longer_than_its_column_is_refused(api):
+    url = "https://mirror.example/" + "f" * 190
+    error = refused(api.patch(SETTINGS, {"speed_test_url": url}, format="json"), 400)
+    assert "speed_test_url" in error["fields"]

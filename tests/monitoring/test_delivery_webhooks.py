@@ -219,3 +219,37 @@ def test_a_redirect_or_an_error_answer_is_not_success(db, receiver, superadmin, 
     row = AlertDelivery.objects.get(alert=alert)
     assert (row.state, row.response_status) == (DeliveryState.QUEUED, answer)
     assert len(receiver.received) == 1
+
+
+def test_a_receiver_trickling_its_answer_is_cut_off(db, superadmin, make_server, settings):
+    """Each byte comes within the per-read timeout, but the whole answer would take minutes."""
+    settings.MONITORING_ALLOW_PRIVATE_TARGETS = True
+    settings.ALERT_WEBHOOK_TIMEOUT = 0.5
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def trickle():
+        peer, _address = listener.accept()
+        with peer:
+            peer.recv(65536)
+            while not stop.is_set():
+                try:
+                    peer.sendall(b"H")
+                except OSError:
+                    return
+                stop.wait(0.2)
+
+    threading.Thread(target=trickle, daemon=True).start()
+    webhook(superadmin, f"http://127.0.0.1:{listener.getsockname()[1]}/")
+    alert = unhealthy(make_server())
+    try:
+        started = timezone.now()
+        delivery.deliver_due()
+        took = timezone.now() - started
+    finally:
+        stop.set()
+        listener.close()
+
+    row = AlertDelivery.objects.get(alert=alert)
+    assert (row.state, row.last_error) == (DeliveryState.QUEUED, "no answer within 1.5 s")
+    assert took < timedelta(seconds=5)
