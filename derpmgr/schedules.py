@@ -42,4 +42,10 @@ DEFAULT_SCHEDULES: dict[str, dict] = {
         "description": "Customers with fewer running relays than their plan promises get them "
                        "placed once a server has room.",
     },
+    "Send alert webhooks": {
+        "task": "monitoring.deliver_alerts",
+        "every_seconds": 30,
+        "description": "Post alert notifications to the webhooks that are due (retries with "
+                       "backoff, and any a lost message left queued).",
+    },
 }

@@ -367,6 +367,15 @@ RENTAL_DEREGISTER_AFTER_DAYS = env.int("RENTAL_DEREGISTER_AFTER_DAYS", default=3
 # to 5 minutes); after that the lifecycle job sends it again, so the intent is never dropped.
 RENTAL_OPERATION_MAX_ATTEMPTS = env.int("RENTAL_OPERATION_MAX_ATTEMPTS", default=12)
 
+# --- Alerts (apps/monitoring) ----------------------------------------------------------------
+# Webhook attempts per alert event (retried after 30 s, 2 min, 10 min, 1 h, 3 h, 6 h …), and the
+# seconds one attempt may wait to connect and for each read.
+ALERT_WEBHOOK_MAX_ATTEMPTS = env.int("ALERT_WEBHOOK_MAX_ATTEMPTS", default=8)
+ALERT_WEBHOOK_TIMEOUT = env.float("ALERT_WEBHOOK_TIMEOUT", default=10)
+# Let webhooks and ping targets use loopback and private addresses (a receiver on the panel's own
+# network). Off, they are refused so they cannot reach the panel host's services (SSRF).
+MONITORING_ALLOW_PRIVATE_TARGETS = env.bool("MONITORING_ALLOW_PRIVATE_TARGETS", default=False)
+
 # --- API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -18,6 +18,8 @@ from django.utils.translation import gettext as _
 
 from apps.accounts.models import RentalState, User
 from apps.audit import services as audit
+from apps.monitoring import services as monitoring
+from apps.monitoring.models import AlertType, Severity
 from apps.servers.drivers import RemoteError
 from apps.servers.models import Server, ServerStatus
 from apps.servers.services import record_remote_failure
@@ -459,6 +461,11 @@ def reconcile_server(*, server: Server, actor=None) -> ReconcileReport:
         with transaction.atomic():
             audit.record(actor=actor, action="containers.reconciled", target=server,
                          details=dataclasses.asdict(report))
+    if report.changed or not report.error:  # drift found (and fixed), or none: ops hear of it
+        monitoring.set_alert(condition=report.changed, type=AlertType.RECONCILE_DRIFT,
+                             target=server, severity=Severity.WARNING,
+                             message=_("Reconcile found drift on %(server)s (see the details).")
+                             % {"server": server.name}, details=dataclasses.asdict(report))
     return report
 
 

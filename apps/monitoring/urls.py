@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import api, views
+from . import api, config_api, views
 
 app_name = "monitoring"
 
@@ -19,4 +19,11 @@ urlpatterns = [
     path("api/monitoring/load_analysis", api.LoadAnalysisView.as_view(), name="api-load"),
     path("api/server/<int:pk>/metrics", api.MetricsView.as_view(), name="api-metrics"),
     path("api/server/<int:pk>/speed_test", api.SpeedTestView.as_view(), name="api-speed-test"),
+    # --- Alert channels and thresholds (super admins; config_api.py) ---
+    path("api/monitoring/channels", config_api.ChannelListView.as_view(), name="api-channels"),
+    path("api/monitoring/channels/<int:pk>", config_api.ChannelDetailView.as_view(),
+         name="api-channel"),
+    path("api/monitoring/channels/<int:pk>/test", config_api.ChannelTestView.as_view(),
+         name="api-channel-test"),
+    path("api/monitoring/settings", config_api.SettingsView.as_view(), name="api-settings"),
 ]

@@ -29,6 +29,8 @@ from django.utils.translation import gettext as _
 
 from apps.accounts.models import RentalState, Role, User
 from apps.audit import services as audit
+from apps.monitoring import services as monitoring
+from apps.monitoring.models import AlertType, Severity
 from apps.notifications import services as notifications
 from derpmgr.errors import Conflict, NotFound, PermissionDenied, ServiceError
 
@@ -505,6 +507,8 @@ def record_relays(*, user_id: int, version: int, note: str = "") -> Rental | Non
     Rental.objects.filter(pk=user_id, version=version).update(
         relays_settled=settled or missing > 0, relays_missing=missing, relays_note=note[:500],
         updated_at=timezone.now())
+    _shortfall_alert(rental.user, short=missing > 0 if missing or settled else None, note=note,
+                     missing=missing)
     return rental
 
 
@@ -512,6 +516,24 @@ def record_relay_trouble(*, user_id: int, version: int, note: str) -> None:
     """Relay work that will be tried again: ops see why on the rental meanwhile."""
     Rental.objects.filter(pk=user_id, version=version).update(
         relays_settled=False, relays_note=note[:500], updated_at=timezone.now())
+    _shortfall_alert(User.objects.filter(pk=user_id).first(), short=True, note=note, trouble=True)
+
+
+def _shortfall_alert(user: User | None, *, short: bool | None, note: str,
+                     missing: int | None = None, trouble: bool = False) -> None:
+    """The operators' alert about a customer short of relays (or whose relay work is in
+    trouble): opened while it lasts, resolved once the relays are in line (short=False);
+    short=None leaves it as it is."""
+    if user is None or short is None:
+        return
+    if missing is None:
+        missing = Rental.objects.filter(pk=user.pk).values_list("relays_missing", flat=True).first()
+    values = {"user": user.username, "missing": missing or 0, "note": note[:300] or "-"}
+    message = (_("Relay work for %(user)s failed and will be tried again: %(note)s") if trouble
+               else _("%(user)s is short of %(missing)d relays: %(note)s")) % values
+    monitoring.set_alert(condition=short, type=AlertType.SHORTFALL, target=user,
+                         severity=Severity.WARNING, message=message,
+                         details={"relays_missing": missing or 0, "note": note[:500]})
 
 
 def relays_changed(*, user: User) -> None:
