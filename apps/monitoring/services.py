@@ -61,10 +61,14 @@ def open_alert(*, type: str, target, severity: str, message: str,
                 return alert
         current.message, current.last_seen_at = message, now
         current.details = details or current.details
-        if SEVERITY_RANK[severity] > SEVERITY_RANK[current.severity]:
+        escalated = SEVERITY_RANK[severity] > SEVERITY_RANK[current.severity]
+        if escalated:
             current.severity = severity
         current.save(update_fields=["message", "last_seen_at", "details", "severity"])
-        delivery.repeat_if_due(current)
+        if escalated:  # channels that take only the higher severity hear of it now
+            delivery.notify(current, AlertEvent.REPEATED)
+        else:
+            delivery.repeat_if_due(current)
         return current
 
 

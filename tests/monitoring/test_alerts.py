@@ -61,3 +61,15 @@ def test_acknowledging_needs_a_note_and_is_audited(make_server, admin_user):
     done = alerts.acknowledge(actor=admin_user, alert=alert, note="provider ticket 42")
     assert done.acknowledged_by == admin_user and done.is_open
     assert AuditEvent.objects.filter(action="monitoring.alert_acknowledged").exists()
+
+
+def test_an_alert_that_becomes_critical_is_notified_again(make_server):
+    server = make_server("sh-1")
+    alert = _unhealthy(server, severity=Severity.WARNING)
+    assert alert.notifications == 1
+    _unhealthy(server, severity=Severity.WARNING)
+    alert.refresh_from_db()
+    assert alert.notifications == 1
+    _unhealthy(server, severity=Severity.CRITICAL)
+    alert.refresh_from_db()
+    assert (alert.severity, alert.notifications) == (Severity.CRITICAL, 2)
