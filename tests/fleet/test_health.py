@@ -65,6 +65,7 @@ def test_a_real_probe_reads_the_server_and_checks_the_relay_as_a_client_would(fl
     report = round_at(0)
 
     [(probed, result)] = report.servers
+    assert probed.pk == server.pk
     assert result.ok, result.error
     assert result.figures[Metric.ENGINE_OK] == 1 and result.figures[Metric.CPUS] >= 1
     assert {Metric.LOAD1, Metric.MEM_PERCENT, Metric.DISK_PERCENT, Metric.UPTIME,
