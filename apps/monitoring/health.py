@@ -63,7 +63,9 @@ def ping_targets(config: MonitoringSettings, server: Server, fleet: list[Server]
 def _probe(job):
     kind, subject, targets = job
     if kind == "server":
-        return probes.probe_server(subject, targets)
+        if targets.engine_version:
+            return probes.probe_server(subject, targets.hosts, engine_version=True)
+        return probes.probe_server(subject, targets.hosts)
     return probes.probe_relay(subject.server.public_ip, subject.port,
                               fingerprint=subject.server.cert_fingerprint,
                               server_name=subject.server.domain)
@@ -77,9 +79,16 @@ def _failed(kind: str, error: BaseException):
     return probes.RelayProbe(reachable=False, error=message)
 
 
-def probe_round(*, now=None, server_ids=None) -> RoundReport:
+@dataclasses.dataclass(frozen=True)
+class _ServerJob:
+    hosts: list[str]
+    engine_version: bool
+
+
+def probe_round(*, now=None, server_ids=None, engine_version: bool = False) -> RoundReport:
     """Probe every server that is set up (or those of `server_ids`) and its running relays, all
-    at once; record samples, counters, status changes and alerts."""
+    at once; record samples, counters, status changes and alerts. `engine_version`: ask each
+    engine its version too (slower on some engines), as "check now" does."""
     now = now or timezone.now()
     config = MonitoringSettings.current()
     fleet = list(Server.objects.exclude(status=ServerStatus.SETTING_UP).order_by("pk"))
@@ -87,7 +96,8 @@ def probe_round(*, now=None, server_ids=None) -> RoundReport:
     chosen = [s for s in fleet if wanted is None or s.pk in wanted]
     relays = list(DerpInstance.objects.select_related("server", "user").filter(
         server__in=chosen, status=InstanceStatus.RUNNING).order_by("pk"))
-    jobs = ([("server", s, ping_targets(config, s, fleet)) for s in chosen]
+    jobs = ([("server", s, _ServerJob(ping_targets(config, s, fleet), engine_version))
+             for s in chosen]
             + [("relay", relay, None) for relay in relays])
     results = probes.in_parallel(_probe, jobs, timeout=settings.MONITORING_PROBE_TIMEOUT,
                                  workers=settings.MONITORING_PROBE_WORKERS)
@@ -284,7 +294,7 @@ def _relay_alerts(instance, probe, health: RelayHealth, config, about: _Alerts) 
 def check_now(*, server_ids) -> list[dict]:
     """"Check now": the full probe of these servers and their relays, recorded like a round's;
     each server's figures as the operation's result."""
-    report = probe_round(server_ids=server_ids)
+    report = probe_round(server_ids=server_ids, engine_version=True)
     relays: dict[int, list] = {}
     for instance, probe in report.relays:
         relays.setdefault(instance.server_id, []).append({

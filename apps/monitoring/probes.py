@@ -109,9 +109,10 @@ def parse_output(output: str) -> tuple[dict[str, float], dict[str, tuple[float |
     return figures, pings, spent
 
 
-def probe_server(server, targets: list[str]) -> ServerProbe:
-    """The host's figures and pings in one SSH round trip, then the engine's answer. Failures
-    come back as a result (ok False, the reason), never as an exception."""
+def probe_server(server, targets: list[str], *, engine_version: bool = False) -> ServerProbe:
+    """The host's figures and pings in one SSH round trip, then whether the engine answers (and
+    its version, when asked: "check now" shows it). Failures come back as a result (ok False,
+    the reason), never as an exception."""
     from apps.containers.engine import get_engine
 
     started = time.perf_counter()
@@ -125,7 +126,9 @@ def probe_server(server, targets: list[str]) -> ServerProbe:
         round_trip -= spent
     figures[Metric.SSH_MS] = round(round_trip * 1000, 1)
     try:
-        version = get_engine().check(server)
+        version = get_engine().check(server) if engine_version else ""
+        if not engine_version:
+            get_engine().ping(server)
     except drivers.RemoteError as error:
         figures[Metric.ENGINE_OK] = 0
         return ServerProbe(ok=False, figures=figures, pings=pings, error=str(error),

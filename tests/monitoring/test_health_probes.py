@@ -69,7 +69,8 @@ def test_one_round_trip_reads_the_host_and_pings_each_target(make_server, fake_e
     assert argv[:2] == ["sh", "-c"] and argv[3:] == ["sh", "10.0.0.1", "lost", hostile]
     assert "10.0.0.1" not in argv[2]
     assert not planted.exists()  # a target is an argument, never shell text
-    assert result.ok and result.engine_version == "fake-1.0"
+    assert result.ok and result.engine_version == ""  # rounds only ping the engine
+    assert ("ping", server.pk, "") in fake_engine.calls
     assert result.figures[Metric.CPUS] == os.cpu_count()
     assert 0 <= result.figures[Metric.MEM_PERCENT] <= 100
     assert 0 <= result.figures[Metric.DISK_PERCENT] <= 100
@@ -77,6 +78,15 @@ def test_one_round_trip_reads_the_host_and_pings_each_target(make_server, fake_e
     assert result.figures[Metric.ENGINE_OK] == 1 and result.figures[Metric.SSH_MS] >= 0
     assert result.pings == {"10.0.0.1": (0.041, 0.0), "lost": (None, 100.0),
                             hostile: (0.041, 0.0)}
+
+
+def test_check_now_asks_the_engine_its_version_too(make_server, fake_engine, remote):
+    server = make_server("sh-1")
+
+    result = probes.probe_server(server, [], engine_version=True)
+
+    assert result.ok and result.engine_version == "fake-1.0"
+    assert ("check", server.pk, "") in fake_engine.calls
 
 
 def test_without_a_ping_binary_there_are_no_ping_figures(make_server, fake_engine, monkeypatch,
