@@ -62,7 +62,7 @@ def _configure(work: Path, image: str) -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    for noisy in ("paramiko", "kombu", "apps.monitoring.health"):
+    for noisy in ("paramiko", "kombu", "asyncio", "apps.monitoring.health"):
         logging.getLogger(noisy).setLevel(logging.CRITICAL)
 
 
@@ -114,9 +114,17 @@ class Network:
         return self._start(asyncio.start_server(handle, address, 0))
 
     def stop(self):
-        for server in self.servers:
-            self.loop.call_soon_threadsafe(server.close)
+        async def shutdown():
+            for server in self.servers:
+                server.close()
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        asyncio.run_coroutine_threadsafe(shutdown(), self.loop).result(timeout=10)
         self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=10)
 
 
 # --- The bench ------------------------------------------------------------------------------
