@@ -8,7 +8,7 @@ in the calling thread, in short transactions (none is held open while a server i
 
 import dataclasses
 import logging
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -343,7 +343,7 @@ def prune_and_roll_up(*, now=None) -> dict:
 
 def _roll_up(start, end) -> int:
     groups = (Sample.objects.filter(taken_at__gte=start, taken_at__lt=end)
-              .annotate(hour=TruncHour("taken_at"))
+              .annotate(hour=TruncHour("taken_at", tzinfo=UTC))  # hours of UTC, as stored
               .values("server_id", "instance_id", "metric", "label", "hour")
               .annotate(count=Count("id"), mean=Avg("value"), low=Min("value"),
                         high=Max("value")).order_by())

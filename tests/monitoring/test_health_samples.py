@@ -104,3 +104,13 @@ def test_raw_samples_past_retention_go_after_being_rolled_up_and_old_rollups_exp
     assert result["pruned"] == 2 and result["expired_rollups"] == 1
     hours = dict(SampleRollup.objects.values_list("hour", "mean"))
     assert hours == {NOON: 2.0, now - timedelta(days=1): 7.0}  # the history outlives the samples
+
+
+def test_hours_are_hours_of_utc_whatever_the_display_time_zone(make_server, settings):
+    settings.TIME_ZONE = "Asia/Kolkata"  # UTC+05:30: its hours start at half past, in UTC
+    server = make_server("sh-1")
+    _samples(server, [1.0, 3.0], start=NOON + timedelta(minutes=10))  # 12:10, 12:30 UTC
+
+    health.prune_and_roll_up(now=NOON + timedelta(hours=2))
+
+    assert rollups() == [(Metric.LOAD1, NOON, 2, 2.0, 1.0, 3.0)]
