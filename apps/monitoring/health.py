@@ -63,9 +63,7 @@ def ping_targets(config: MonitoringSettings, server: Server, fleet: list[Server]
 def _probe(job):
     kind, subject, targets = job
     if kind == "server":
-        if targets.engine_version:
-            return probes.probe_server(subject, targets.hosts, engine_version=True)
-        return probes.probe_server(subject, targets.hosts)
+        return probes.probe_server(subject, targets.hosts, engine_version=targets.engine_version)
     return probes.probe_relay(subject.server.public_ip, subject.port,
                               fingerprint=subject.server.cert_fingerprint,
                               server_name=subject.server.domain)

@@ -31,7 +31,7 @@ class FakeProbes:
     targets: dict = dataclasses.field(default_factory=dict)  # server id -> targets asked
     release: threading.Event = dataclasses.field(default_factory=threading.Event)
 
-    def probe_server(self, server, targets):
+    def probe_server(self, server, targets, *, engine_version=False):
         self.targets[server.pk] = list(targets)
         if server.pk in self.hanging:
             self.release.wait(timeout=30)
@@ -45,7 +45,7 @@ class FakeProbes:
                                       error_code="timeout")
         figures = {**GOOD_FIGURES, **self.figures.get(server.pk, {})}
         return probes.ServerProbe(ok=True, figures=figures, pings=self.pings.get(server.pk, {}),
-                                  engine_version="fake-1.0")
+                                  engine_version="fake-1.0" if engine_version else "")
 
     def probe_relay(self, host, port, *, fingerprint, server_name=""):
         if port in self.relays_down:

@@ -276,3 +276,20 @@ def test_a_changed_host_key_raises_a_critical_alert_that_a_good_probe_resolves(
     fake_probes.host_key_changed.clear()  # re-pinned by an admin
     rounds(1, first=1)
     assert open_alerts(AlertType.HOST_KEY_CHANGED) == []
+
+
+def test_check_now_is_the_full_probe_recorded_with_every_figure(relay, make_server, fake_probes,
+                                                                thresholds):
+    other = make_server("not-asked")
+
+    [result] = health.check_now(server_ids=[relay.server_id])
+
+    assert (result["id"], result["ok"], result["status"]) == (relay.server_id, True, "healthy")
+    assert result["engine_version"] == "fake-1.0" and result["ssh_ms"] == 12.5
+    assert (result[Metric.LOAD1], result[Metric.MEM_PERCENT], result[Metric.DISK_PERCENT],
+            result[Metric.UPTIME], result[Metric.ENGINE_OK]) == (0.25, 40.0, 50.0, 86400.0, 1)
+    [seen] = result["relays"]
+    assert (seen["id"], seen["reachable"], seen[Metric.TLS_MS], seen[Metric.STUN_MS]) == (
+        relay.pk, True, 4.0, 1.5)
+    assert ServerHealth.objects.get(server_id=relay.server_id).successes == 1
+    assert not ServerHealth.objects.filter(server=other).exists()
