@@ -48,4 +48,18 @@ DEFAULT_SCHEDULES: dict[str, dict] = {
         "description": "Post alert notifications to the webhooks that are due (retries with "
                        "backoff, and any a lost message left queued).",
     },
+    "Probe the fleet's health": {
+        "task": "monitoring.probe_fleet",
+        "every_seconds": 120,
+        "description": "Check every server (load, memory, disk, SSH, container engine, pings) and "
+                       "relay (TCP, pinned TLS, /generate_204, STUN); mark servers unhealthy or "
+                       "healthy after runs of results, raise and resolve alerts, and move relays "
+                       "off servers unhealthy for too long.",
+    },
+    "Roll up health samples": {
+        "task": "monitoring.roll_up",
+        "every_seconds": 3600,
+        "description": "Keep an hourly summary of the health figures and delete raw samples and "
+                       "summaries past their retention.",
+    },
 }

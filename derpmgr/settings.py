@@ -357,6 +357,20 @@ OPERATION_REQUEUE_SECONDS = env.int("OPERATION_REQUEUE_SECONDS", default=60)
 OPERATION_MAX_ATTEMPTS = env.int("OPERATION_MAX_ATTEMPTS", default=4)
 OPERATION_RETRY_BASE_SECONDS = env.int("OPERATION_RETRY_BASE_SECONDS", default=10)
 
+# --- Fleet health (see apps/monitoring) -------------------------------------------------------
+# One server's probe (SSH round trip and engine check) gives up after this many seconds, so a
+# dead or slow server never holds up a probe round for longer.
+MONITORING_PROBE_TIMEOUT = env.int("MONITORING_PROBE_TIMEOUT", default=30)
+# Servers and relays probed at once.
+MONITORING_PROBE_WORKERS = env.int("MONITORING_PROBE_WORKERS", default=32)
+# Seconds each step of a relay probe (TCP, TLS, HTTP, STUN) may take.
+MONITORING_RELAY_TIMEOUT = env.float("MONITORING_RELAY_TIMEOUT", default=5.0)
+# With no ping targets configured, each server pings at most this many other servers.
+MONITORING_MAX_PING_TARGETS = env.int("MONITORING_MAX_PING_TARGETS", default=8)
+# Raw samples are kept this many days; hourly roll-ups this many.
+SAMPLE_RETENTION_DAYS = env.int("SAMPLE_RETENTION_DAYS", default=3)
+ROLLUP_RETENTION_DAYS = env.int("ROLLUP_RETENTION_DAYS", default=400)
+
 # --- Rentals over time (see apps/rentals) ----------------------------------------------------
 # Reminder e-mails this many days before a rental ends (each once per rental period).
 RENTAL_REMINDER_DAYS = env.list("RENTAL_REMINDER_DAYS", cast=int, default=[7, 3, 1])

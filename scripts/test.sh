@@ -17,7 +17,7 @@ TEST_REDIS_URL=${TEST_REDIS_URL:-redis://127.0.0.1:6379/15}
 if is_root; then
   apt_install python3-venv
   apt_install_without_starting podman runc netavark aardvark-dns iptables openssh-server \
-    socat iproute2
+    socat iproute2 iputils-ping
   # Both passes start private redis-server and PostgreSQL processes in some tests (a broker or a
   # cache that goes down); the second pass also uses the machine's own (started below).
   apt_install_without_starting redis-server postgresql

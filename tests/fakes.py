@@ -60,6 +60,9 @@ class FakeEngine:
         self._enter("check", server)
         return "fake-1.0"
 
+    def ping(self, server) -> None:
+        self._enter("ping", server)
+
     def used_ports(self, server) -> set[int]:
         self._enter("used_ports", server)
         return set(self.host_ports.get(server.pk, set()))

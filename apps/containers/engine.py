@@ -139,6 +139,11 @@ class DockerEngine:
         """The engine's version; raises RemoteError if there is no engine to talk to."""
         return drivers.engine_call(server, lambda client: client.version().get("Version", "?"))
 
+    def ping(self, server) -> None:
+        """Raises RemoteError unless the engine answers (cheaper than asking its version: some
+        engines run helper programs to say that)."""
+        drivers.engine_call(server, lambda client: client.ping())
+
     def used_ports(self, server) -> set[int]:
         return drivers.used_ports(server)
 

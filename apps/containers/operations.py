@@ -95,7 +95,8 @@ def drain(operation: Operation, context) -> dict:
     report = services.drain_server(
         actor=context.actor, server=_server(operation.server_id),
         status=operation.args.get("status") or ServerStatus.DRAINING,
-        progress=context.progress, check_cancelled=context.check_cancelled)
+        progress=context.progress, check_cancelled=context.check_cancelled,
+        avoid_ids=operation.args.get("avoid_ids") or ())
     return _drain_result(report)
 
 

@@ -48,11 +48,12 @@ def placeable_servers(*, exclude_ids=()):
             .order_by("load", "live", "pk"))
 
 
-def choose_servers(*, user: User, count: int, pinned_ids=()) -> list[Server]:
+def choose_servers(*, user: User, count: int, pinned_ids=(), avoid_ids=()) -> list[Server]:
     """`count` distinct servers for a user's relays: pinned ones first (if placeable), then the
-    least loaded; never a server where the user already has a live relay."""
+    least loaded; never a server where the user already has a live relay, nor one of
+    `avoid_ids` (servers recently unhealthy, when failing over)."""
     taken = set(DerpInstance.objects.live().filter(user=user).values_list("server_id", flat=True))
-    candidates = list(placeable_servers(exclude_ids=taken))
+    candidates = list(placeable_servers(exclude_ids=taken | set(avoid_ids)))
     pinned = [s for s in candidates if s.pk in set(pinned_ids)]
     others = [s for s in candidates if s.pk not in set(pinned_ids)]
     return (pinned + others)[:count]
@@ -471,13 +472,13 @@ def reconcile_server(*, server: Server, actor=None) -> ReconcileReport:
 
 # --- Migration -------------------------------------------------------------------------------
 
-def check_movable(instance: DerpInstance, target: Server | None) -> None:
+def check_movable(instance: DerpInstance, target: Server | None, avoid_ids=()) -> None:
     """What a move needs before it is asked for: a running or stopped relay, a target that is
     another server taking new relays (or, with none named, some server that does)."""
     if instance.status not in (InstanceStatus.RUNNING, InstanceStatus.STOPPED):
         raise Conflict(_("Only a running or stopped relay can be moved."), code="not_movable")
     if target is None:
-        if not choose_servers(user=instance.user, count=1):
+        if not choose_servers(user=instance.user, count=1, avoid_ids=avoid_ids):
             raise NoCapacity(_("No other server can take this relay now."))
     elif target.pk == instance.server_id:
         raise ServiceError(_("The relay is already on that server."), code="same_server")
@@ -488,10 +489,11 @@ def check_movable(instance: DerpInstance, target: Server | None) -> None:
 
 def migrate_instance(*, actor, instance: DerpInstance, target: Server | None = None,
                      ip: str | None = None, operation_id: int | None = None,
-                     final_attempt: bool = True) -> DerpInstance:
+                     final_attempt: bool = True, avoid_ids=()) -> DerpInstance:
     """Make-before-break: a new relay on the target, then the old one removed. If the target
     fails, the source keeps running untouched. Run again by the same operation after an
-    interruption, it carries on with the replacement it made before."""
+    interruption, it carries on with the replacement it made before. With no target named, the
+    least loaded placeable server that is not one of `avoid_ids`."""
     replacement = (DerpInstance.objects.live().filter(replaces=instance, operation_id=operation_id)
                    .first() if operation_id else None)
     with transaction.atomic():
@@ -500,7 +502,7 @@ def migrate_instance(*, actor, instance: DerpInstance, target: Server | None = N
         if source is None:
             raise Conflict(_("Only a running or stopped relay can be moved."), code="not_movable")
         if replacement is None:
-            check_movable(source, target)
+            check_movable(source, target, avoid_ids)
             previous_status = source.status
             DerpInstance.objects.filter(pk=source.pk).update(status=InstanceStatus.MIGRATING,
                                                              status_before_move=previous_status)
@@ -508,7 +510,8 @@ def migrate_instance(*, actor, instance: DerpInstance, target: Server | None = N
             previous_status = source.status_before_move or InstanceStatus.RUNNING
     engine = get_engine()
     if replacement is None:
-        target = target or (choose_servers(user=source.user, count=1) or [None])[0]
+        target = target or (choose_servers(user=source.user, count=1, avoid_ids=avoid_ids)
+                            or [None])[0]
         try:
             if target is None:
                 raise NoCapacity(_("No other server can take this relay now."))
@@ -576,9 +579,11 @@ class DrainReport:
 
 
 def drain_server(*, actor, server: Server, status: str = ServerStatus.DRAINING,
-                 ip: str | None = None, progress=None, check_cancelled=None) -> DrainReport:
-    """Move every relay off a server (it takes no new ones meanwhile). `progress(done, total,
-    message)` and `check_cancelled()` come from the operation running it."""
+                 ip: str | None = None, progress=None, check_cancelled=None,
+                 avoid_ids=()) -> DrainReport:
+    """Move every relay off a server (it takes no new ones meanwhile), to servers other than
+    `avoid_ids`. `progress(done, total, message)` and `check_cancelled()` come from the
+    operation running it."""
     with transaction.atomic():
         if Server.objects.filter(pk=server.pk).exclude(status=status).update(status=status):
             audit.record(actor=actor, action="servers.draining", target=server, ip=ip,
@@ -597,7 +602,8 @@ def drain_server(*, actor, server: Server, status: str = ServerStatus.DRAINING,
             abandon_migration(instance.pk)
             instance.refresh_from_db()
         try:
-            report.moved.append(migrate_instance(actor=actor, instance=instance, ip=ip).pk)
+            report.moved.append(migrate_instance(actor=actor, instance=instance, ip=ip,
+                                                 avoid_ids=avoid_ids).pk)
         except ServiceError as error:
             report.failed[instance.pk] = str(error.message)
         except RemoteError as error:

@@ -1,4 +1,4 @@
-"""How the workers carry out monitoring operations (registered with apps.operations)."""
+"""How the workers carry out monitoring's operations (registered with apps.operations)."""
 
 from django.utils.translation import gettext as _
 
@@ -7,7 +7,13 @@ from apps.operations.services import handles
 from apps.servers.models import Server
 from derpmgr.errors import NotFound
 
-from . import speedtest
+from . import health, speedtest
+
+
+@handles(OperationKind.PROBE)
+def check_now(operation: Operation, context) -> dict:
+    """"Check now" of some servers: the same full probe as the periodic round, recorded."""
+    return {"servers": health.check_now(server_ids=operation.args.get("server_ids") or [])}
 
 
 @handles(OperationKind.SPEED_TEST)

@@ -43,11 +43,4 @@ def delete_server(operation: Operation, context) -> dict:
     return {"deleted": operation.server_id, "name": server.name}
 
 
-@handles(OperationKind.PROBE)
-def probe(operation: Operation, context) -> dict:
-    servers = list(Server.objects.filter(pk__in=operation.args.get("server_ids") or []))
-    return {"servers": [{
-        "id": probe.server.pk, "name": probe.server.name, "public_ip": probe.server.public_ip,
-        "status": probe.server.status, "ok": probe.ok, "ssh_ms": probe.ssh_ms,
-        "engine_version": probe.engine_version or None, "error": probe.error or None,
-        "error_code": probe.error_code or None} for probe in services.probe_many(servers)]}
+# "Check now" (OperationKind.PROBE) is the full health probe: apps/monitoring/operations.py.

@@ -3,8 +3,6 @@ what was put on the server is taken back if a later step fails: nothing half-mad
 
 import dataclasses
 import logging
-import time
-from concurrent.futures import ThreadPoolExecutor
 
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
@@ -359,38 +357,18 @@ def with_relay_counts(queryset):
                                           filter=Q(instances__status__in=LIVE_STATUSES)))
 
 
-@dataclasses.dataclass
-class HealthProbe:
-    """One on-demand look at a server: nothing is recorded or marked."""
-
-    server: Server
-    ok: bool
-    ssh_ms: float | None = None
-    engine_version: str = ""
-    error: str = ""
-    error_code: str = ""
-
-
-def probe_health(*, server: Server) -> HealthProbe:
-    """Time a trivial SSH command and ask the container engine for its version."""
-    started = time.perf_counter()
-    try:
-        drivers.run(server, ["true"])
-    except drivers.RemoteError as error:
-        return HealthProbe(server=server, ok=False, error=str(error), error_code=error.code)
-    ssh_ms = round((time.perf_counter() - started) * 1000, 1)
-    try:
-        version = _engine().check(server)
-    except drivers.RemoteError as error:
-        return HealthProbe(server=server, ok=False, ssh_ms=ssh_ms, error=str(error),
-                           error_code=error.code)
-    return HealthProbe(server=server, ok=True, ssh_ms=ssh_ms, engine_version=version)
-
-
-def probe_many(servers) -> list[HealthProbe]:
-    """probe_health for several servers at once (the probes touch no database)."""
-    servers = list(servers)
-    if len(servers) <= 1:
-        return [probe_health(server=server) for server in servers]
-    with ThreadPoolExecutor(max_workers=min(8, len(servers))) as pool:
-        return list(pool.map(lambda server: probe_health(server=server), servers))
+def mark_health(*, server: Server, healthy: bool, reason: str = "") -> bool:
+    """The health probe's verdict: healthy to unhealthy, or back. Any other status (maintenance,
+    draining, over quota, being set up) is an operator's or the quota's and stays. Returns
+    whether the status changed (a conditional update: two probe runs at once change it once)."""
+    source, status = ((ServerStatus.UNHEALTHY, ServerStatus.HEALTHY) if healthy
+                      else (ServerStatus.HEALTHY, ServerStatus.UNHEALTHY))
+    with transaction.atomic():
+        if not Server.objects.filter(pk=server.pk, status=source).update(status=status):
+            return False
+        server.status = status
+        audit.record(actor=None, action="servers.health_changed", target=server,
+                     details={"from": source, "to": status, "reason": reason[:500]})
+        if healthy:
+            _capacity_may_have_appeared()
+    return True

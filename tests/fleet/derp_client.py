@@ -8,24 +8,24 @@ answers with its info frame (admitted) or closes the connection (refused).
 See tailscale.com/derp/derp.go and derp/derpserver for the protocol.
 """
 
-import hashlib
 import json
 import os
 import socket
 import ssl
 import struct
-import zlib
 from dataclasses import dataclass
 
 from nacl.public import Box, PrivateKey, PublicKey
+
+from apps.monitoring import probes
+from apps.monitoring.probes import CertificateMismatch
 
 MAGIC = b"DERP\xf0\x9f\x94\x91"
 FRAME_SERVER_KEY, FRAME_CLIENT_INFO, FRAME_SERVER_INFO = 0x01, 0x02, 0x03
 ADMITTED, REFUSED = "admitted", "refused"
 
-
-class CertificateMismatch(Exception):
-    pass
+__all__ = ["ADMITTED", "REFUSED", "CertificateMismatch", "NodeKey", "generate_204", "handshake",
+           "stun_binding", "tls_connect"]
 
 
 @dataclass(frozen=True)
@@ -43,21 +43,14 @@ class NodeKey:
 
 
 def tls_connect(host: str, port: int, *, cert_sha256: str, timeout: float = 10) -> ssl.SSLSocket:
-    """A TLS connection whose certificate must hash to `cert_sha256` (no CA is consulted)."""
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
+    """A TLS connection whose certificate must hash to `cert_sha256` (no CA is consulted): the
+    panel's own relay probe (apps.monitoring.probes)."""
     raw = socket.create_connection((host, port), timeout=timeout)
     try:
-        sock = context.wrap_socket(raw)
-        presented = hashlib.sha256(sock.getpeercert(binary_form=True)).hexdigest()
+        return probes.tls_to_relay(raw, fingerprint=cert_sha256)
     except BaseException:
         raw.close()
         raise
-    if presented != cert_sha256:
-        sock.close()
-        raise CertificateMismatch(f"the relay presented {presented}, pinned {cert_sha256}")
-    return sock
 
 
 def handshake(host: str, port: int, key: NodeKey, *, cert_sha256: str, timeout: float = 15) -> str:
@@ -104,27 +97,12 @@ def generate_204(host: str, port: int, *, cert_sha256: str) -> int | None:
     """The status of the relay's `GET /generate_204` over its pinned TLS (None: no answer)."""
     try:
         with tls_connect(host, port, cert_sha256=cert_sha256, timeout=3) as sock:
-            sock.sendall(f"GET /generate_204 HTTP/1.1\r\nHost: {host}\r\n"
-                         "Connection: close\r\n\r\n".encode())
-            status = sock.makefile("rb").readline().split()
+            return probes.generate_204_status(sock, host)
     except (OSError, CertificateMismatch):
         return None
-    return int(status[1]) if len(status) >= 2 and status[1].isdigit() else None
 
 
 def stun_binding(host: str, port: int, *, timeout: float = 3) -> bool:
     """True if a STUN binding request, as tailscaled sends it, is answered with a success for it
     (derper answers only requests that carry Tailscale's SOFTWARE attribute and a FINGERPRINT)."""
-    transaction = os.urandom(12)
-    software = struct.pack(">HH", 0x8022, 8) + b"tailnode"
-    header = struct.pack(">HH", 0x0001, len(software) + 8) + b"\x21\x12\xa4\x42" + transaction
-    fingerprint = (zlib.crc32(header + software) ^ 0x5354554E) & 0xFFFFFFFF
-    request = header + software + struct.pack(">HHI", 0x8028, 4, fingerprint)
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.settimeout(timeout)
-        sock.sendto(request, (host, port))
-        try:
-            answer, _peer = sock.recvfrom(2048)
-        except OSError:
-            return False
-    return answer[:2] == b"\x01\x01" and answer[8:20] == transaction
+    return probes.stun_binding(host, port, timeout=timeout)
