@@ -106,6 +106,7 @@ INSTALLED_APPS = [
     "apps.rentals",
     "apps.operations",
     "apps.monitoring",
+    "apps.traffic",
 ]
 
 MIDDLEWARE = [

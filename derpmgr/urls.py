@@ -79,5 +79,7 @@ urlpatterns = [
     path("", include("apps.rentals.urls")),
     # Fleet health: /ops/alerts/, /ops/load/ and /api/monitoring/… (before the catch-all).
     path("", include("apps.monitoring.urls")),
+    # Traffic: /api/container/<id>/traffic, /api/user/<id>/traffic, /metrics (before the catch-all).
+    path("", include("apps.traffic.urls")),
     path("api/", include((api_patterns, "api"))),
 ]

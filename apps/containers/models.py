@@ -65,6 +65,9 @@ class DerpInstance(models.Model):
     denied_connections = models.PositiveBigIntegerField(_("refused connections"), default=0)
     last_rx_counter = models.PositiveBigIntegerField(default=0, editable=False)
     last_tx_counter = models.PositiveBigIntegerField(default=0, editable=False)
+    # Which start of the container the last counters belong to (its id and start time): a
+    # restarted container counts from zero again.
+    counter_epoch = models.CharField(max_length=100, blank=True, editable=False)
     last_sample_at = models.DateTimeField(_("last sample"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     started_at = models.DateTimeField(_("started"), null=True, blank=True)

@@ -49,6 +49,15 @@ class MonitoringSettings(models.Model):
     repeat_notification_minutes = models.PositiveIntegerField(
         _("repeat a still-open alert every (minutes)"), default=240,
         validators=[MinValueValidator(5), MaxValueValidator(10080)])
+    quota_warning_percent = models.PositiveSmallIntegerField(
+        _("traffic quota alert at (%)"), default=80,
+        validators=[MinValueValidator(1), MaxValueValidator(99)])
+    abnormal_usage_factor = models.FloatField(
+        _("abnormal usage: times the usual"), default=5.0,
+        validators=[MinValueValidator(1.5), MaxValueValidator(1000)])
+    abnormal_usage_min_bytes = models.PositiveBigIntegerField(
+        _("abnormal usage: ignore days below (bytes)"), default=1024 ** 3,
+        help_text=_("Small customers doubling a small volume are not worth an alert."))
     probe_targets = models.TextField(
         _("ping targets"), blank=True,
         help_text=_("Host names or IP addresses each server pings, one per line. Empty: the "
@@ -220,6 +229,9 @@ class AlertType(models.TextChoices):
     SHORTFALL = "provisioning_shortfall", _("Customer short of relays")
     RECONCILE_DRIFT = "reconcile_drift", _("Reconcile found drift")
     FAILOVER = "failover", _("Relays failed over")
+    QUOTA_WARNING = "quota_warning", _("Monthly traffic nearly used")
+    OVER_QUOTA = "over_quota", _("Monthly traffic used up")
+    ABNORMAL_USAGE = "abnormal_usage", _("Abnormal customer usage")
 
 
 class Severity(models.TextChoices):

@@ -85,6 +85,23 @@ class Server(models.Model):
                                                          editable=False)
     traffic_total_bytes = models.PositiveBigIntegerField(_("total traffic"), default=0,
                                                          editable=False)
+    traffic_interface = models.CharField(
+        _("network interface"), max_length=15, blank=True,
+        validators=[RegexValidator(r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,14}$")],
+        help_text=_("Whose counters measure the monthly traffic. Empty: the interface of the "
+                    "default route."))
+    # The quota month under way began here (the reset day at midnight, panel time).
+    traffic_period_start = models.DateTimeField(_("quota month began"), null=True, blank=True,
+                                                editable=False)
+    # The interface's counters at the last sample and which boot they belong to: counters
+    # restart at zero with the machine, so a new boot counts from zero, never negative.
+    last_rx_counter = models.PositiveBigIntegerField(default=0, editable=False)
+    last_tx_counter = models.PositiveBigIntegerField(default=0, editable=False)
+    counter_epoch = models.CharField(max_length=64, blank=True, editable=False)
+    last_sample_at = models.DateTimeField(_("last traffic sample"), null=True, blank=True,
+                                          editable=False)
+    rate_bps = models.PositiveBigIntegerField(_("current rate (bit/s)"), default=0,
+                                              editable=False)
 
     status = models.CharField(_("status"), max_length=12, choices=ServerStatus.choices,
                               default=ServerStatus.HEALTHY, db_index=True)

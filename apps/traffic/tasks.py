@@ -1,0 +1,1 @@
+"""Traffic's periodic jobs; thin: the services do the work."""
