@@ -396,8 +396,8 @@ def fail_over_due(*, now=None) -> list[int]:
                 type=AlertType.FAILOVER, target=server, severity=Severity.WARNING,
                 message=_("%(server)s has been unhealthy since %(since)s: its %(n)d relay(s) are "
                           "being moved to healthy servers (operation #%(op)d).")
-                % {"server": server.name, "since": health.unhealthy_since.isoformat(),
-                   "n": relays, "op": operation.pk},
+                % {"server": server.name, "n": relays, "op": operation.pk,
+                   "since": timezone.localtime(health.unhealthy_since).strftime("%Y-%m-%d %H:%M")},
                 details={"operation": operation.pk, "relays": relays})
         started.append(operation.pk)
     follow_failovers()
