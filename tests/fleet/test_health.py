@@ -139,4 +139,4 @@ def test_a_server_cut_off_turns_unhealthy_after_n_rounds_and_its_relays_move(fle
                               what="the moved relay")
     health.fail_over_due(now=START + timedelta(minutes=15))
     alert = Alert.objects.get(type=AlertType.FAILOVER, target_id=cut.pk)
-    assert "2 relay(s) moved" in alert.message and alert.resolved_at is not None
+    assert alert.details["moved"] == 2 and alert.resolved_at is not None

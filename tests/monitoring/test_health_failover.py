@@ -67,7 +67,7 @@ def test_nothing_moves_before_the_delay_then_a_drain_is_recorded_with_an_alert(s
     assert ServerHealth.objects.get(server=sick).last_failover_at == minutes(14)
     [alert] = Alert.objects.open().filter(type=AlertType.FAILOVER)
     assert alert.target_id == sick.pk and alert.severity == Severity.WARNING
-    assert "2 relay(s)" in alert.message
+    assert alert.details == {"operation": operation.pk, "relays": 2}
 
 
 def test_the_relays_move_to_healthy_servers_and_the_alert_says_how_it_went(
@@ -83,7 +83,7 @@ def test_the_relays_move_to_healthy_servers_and_the_alert_says_how_it_went(
     health.fail_over_due(now=minutes(22))
     alert = Alert.objects.get(type=AlertType.FAILOVER)
     assert alert.resolved_at is not None
-    assert "2 relay(s) moved, 0 could not be moved" in alert.message
+    assert (alert.details["moved"], alert.details["failed"]) == (2, {})
 
 
 def test_targets_avoid_servers_that_were_unhealthy_within_the_cool_down(
