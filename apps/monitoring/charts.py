@@ -50,3 +50,35 @@ def line_chart(lines: list[tuple[str, list]], *, start, end, unit: str = "",
                       'width="100%" preserveAspectRatio="none" xmlns="http://www.w3.org/2000/svg">'
                       '{}{}</svg>', title, WIDTH, HEIGHT, axes, polylines)
     return format_html('<figure class="chart">{}<figcaption>{}</figcaption></figure>', svg, legend)
+
+
+def bar_chart(bars: list, *, start, end, step, unit: str = "", title: str = "",
+              scale: float = 1.0) -> str:
+    """SVG of one bar per period: `bars` have `.at` (the period's start) and `.value`, each bar
+    `step` (a timedelta) wide, between `start` and `end`; values are divided by `scale` (bytes
+    shown in GB, say) and the axis top is labelled with `unit`."""
+    span = max((end - start).total_seconds(), 1.0)
+    top = _nice_ceiling(max((b.value / scale for b in bars), default=0))
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    width = max(plot_w * step.total_seconds() / span - 1, 1)
+
+    def x(moment) -> float:
+        return LEFT + plot_w * min(max((moment - start).total_seconds() / span, 0), 1)
+
+    rects = format_html_join("", '<rect x="{:.1f}" y="{:.1f}" width="{:.1f}" height="{:.1f}" '
+                                 'fill="{}"><title>{} {}</title></rect>', (
+        (x(b.at), TOP + plot_h * (1 - min(b.value / scale / top, 1)),
+         min(width, LEFT + plot_w - x(b.at)), plot_h * min(b.value / scale / top, 1),
+         COLOURS[0], b.at.strftime("%m-%d %H:%M"), f"{b.value / scale:.3g}{unit}")
+        for b in bars if b.value > 0))
+    axes = format_html(
+        '<line x1="{l}" y1="{t}" x2="{l}" y2="{b}" stroke="#999"/>'
+        '<line x1="{l}" y1="{b}" x2="{r}" y2="{b}" stroke="#999"/>'
+        '<text x="{tx}" y="{ty}" font-size="10" text-anchor="end">{top}{unit}</text>'
+        '<text x="{tx}" y="{b}" font-size="10" text-anchor="end">0</text>',
+        l=LEFT, t=TOP, b=TOP + plot_h, r=WIDTH - RIGHT, tx=LEFT - 4, ty=TOP + 10,
+        top=f"{top:g}", unit=unit)
+    svg = format_html('<svg class="chart" role="img" aria-label="{}" viewBox="0 0 {} {}" '
+                      'width="100%" preserveAspectRatio="none" xmlns="http://www.w3.org/2000/svg">'
+                      '{}{}</svg>', title, WIDTH, HEIGHT, axes, rects)
+    return format_html('<figure class="chart">{}<figcaption>{}</figcaption></figure>', svg, title)
