@@ -1,6 +1,7 @@
 """Line charts as inline SVG, drawn on the server (no JavaScript, nothing fetched from elsewhere).
 Each line is a series of points over a time window; the y axis starts at 0."""
 
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 WIDTH, HEIGHT = 640, 160
@@ -65,11 +66,14 @@ def bar_chart(bars: list, *, start, end, step, unit: str = "", title: str = "",
     def x(moment) -> float:
         return LEFT + plot_w * min(max((moment - start).total_seconds() / span, 0), 1)
 
-    rects = format_html_join("", '<rect x="{:.1f}" y="{:.1f}" width="{:.1f}" height="{:.1f}" '
-                                 'fill="{}"><title>{} {}</title></rect>', (
-        (x(b.at), TOP + plot_h * (1 - min(b.value / scale / top, 1)),
-         min(width, LEFT + plot_w - x(b.at)), plot_h * min(b.value / scale / top, 1),
-         COLOURS[0], b.at.strftime("%m-%d %H:%M"), f"{b.value / scale:.3g}{unit}")
+    def height(value: float) -> float:
+        return plot_h * min(value / scale / top, 1)
+
+    rects = format_html_join("", '<rect x="{}" y="{}" width="{}" height="{}" fill="{}">'
+                                 '<title>{} {}</title></rect>', (
+        (f"{x(b.at):.1f}", f"{TOP + plot_h - height(b.value):.1f}",
+         f"{min(width, LEFT + plot_w - x(b.at)):.1f}", f"{height(b.value):.1f}", COLOURS[0],
+         timezone.localtime(b.at).strftime("%m-%d %H:%M"), f"{b.value / scale:.3g}{unit}")
         for b in bars if b.value > 0))
     axes = format_html(
         '<line x1="{l}" y1="{t}" x2="{l}" y2="{b}" stroke="#999"/>'
