@@ -11,8 +11,6 @@ import yaml
 from django.test import Client
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.servers.conftest import make_server  # noqa: F401
-
 REPO = Path(__file__).resolve().parents[2]
 
 
