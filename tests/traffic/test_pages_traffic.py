@@ -127,3 +127,19 @@ def test_anonymous_visitors_are_sent_to_sign_in(anon_client):
     response = anon_client.get("/ops/traffic/")
 
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_a_customers_relay_rows_show_their_traffic(customer, stranger, sampled_server,
+                                                   place_relay):
+    mine = place_relay(customer, sampled_server)
+    mine.rx_bytes, mine.tx_bytes, mine.rate_bps = 4 * GB, 6 * GB, 3_000_000
+    mine.last_sample_at = sampled_server.last_sample_at
+    mine.save()
+    theirs = place_relay(stranger, sampled_server, port=sampled_server.port_range_start + 1)
+    theirs.rx_bytes, theirs.last_sample_at = 77 * GB, sampled_server.last_sample_at
+    theirs.save()
+
+    page = text(signed_in_client(customer).get("/relays/mine/"))
+
+    assert "4.0\xa0GB" in page and "6.0\xa0GB" in page and "3 Mbit/s" in page
+    assert "77.0\xa0GB" not in page
