@@ -49,8 +49,9 @@ class AdmissionCounters:
             close_old_connections()
             connection.close()
 
-    def flush(self) -> None:
-        """Add what this process counted since the last flush to the shared totals."""
+    def flush(self, *, quiet: bool = False) -> None:
+        """Add what this process counted since the last flush to the shared totals (`quiet`: at
+        exit, when logging may no longer work)."""
         if not self._lock.acquire(blocking=False):
             return  # another thread is flushing; the next flush takes what it left
         try:
@@ -63,7 +64,8 @@ class AdmissionCounters:
                 cache.incr(key, delta)
                 self._flushed[index] += delta
         except Exception:  # bookkeeping never takes anything down; the counts stay for later
-            logger.warning("could not flush the admission counters", exc_info=True)
+            if not quiet:
+                logger.warning("could not flush the admission counters", exc_info=True)
         finally:
             self._lock.release()
 
@@ -75,4 +77,4 @@ def shared_totals() -> dict[str, int]:
 
 
 admission_counters = AdmissionCounters()
-atexit.register(admission_counters.flush)
+atexit.register(admission_counters.flush, quiet=True)

@@ -74,7 +74,7 @@ def server_traffic(context, server):
     return {"server": server, "range": chosen, "ranges": list(CHART_RANGES),
             "next_reset": series.next_reset(server), "totals": series.totals(points),
             "chart": _chart(points, start=start, end=end, resolution=resolution, title=title),
-            "sampled": server.last_sample_at is not None}
+            "sampled": server.last_sample_at is not None or server.traffic_total_bytes > 0}
 
 
 @register.inclusion_tag("traffic/_my_traffic.html", takes_context=True)
