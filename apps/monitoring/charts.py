@@ -79,9 +79,13 @@ def bar_chart(bars: list, *, start, end, step, unit: str = "", title: str = "",
         '<line x1="{l}" y1="{t}" x2="{l}" y2="{b}" stroke="#999"/>'
         '<line x1="{l}" y1="{b}" x2="{r}" y2="{b}" stroke="#999"/>'
         '<text x="{tx}" y="{ty}" font-size="10" text-anchor="end">{top}{unit}</text>'
-        '<text x="{tx}" y="{b}" font-size="10" text-anchor="end">0</text>',
+        '<text x="{tx}" y="{b}" font-size="10" text-anchor="end">0</text>'
+        '<text x="{l}" y="{xy}" font-size="10">{first}</text>'
+        '<text x="{r}" y="{xy}" font-size="10" text-anchor="end">{last}</text>',
         l=LEFT, t=TOP, b=TOP + plot_h, r=WIDTH - RIGHT, tx=LEFT - 4, ty=TOP + 10,
-        top=f"{top:g}", unit=unit)
+        top=f"{top:g}", unit=unit, xy=HEIGHT - 4,
+        first=timezone.localtime(start).strftime("%m-%d %H:%M"),
+        last=timezone.localtime(end).strftime("%m-%d %H:%M"))
     svg = format_html('<svg class="chart" role="img" aria-label="{}" viewBox="0 0 {} {}" '
                       'width="100%" preserveAspectRatio="none" xmlns="http://www.w3.org/2000/svg">'
                       '{}{}</svg>', title, WIDTH, HEIGHT, axes, rects)
