@@ -372,6 +372,14 @@ MONITORING_MAX_PING_TARGETS = env.int("MONITORING_MAX_PING_TARGETS", default=8)
 SAMPLE_RETENTION_DAYS = env.int("SAMPLE_RETENTION_DAYS", default=3)
 ROLLUP_RETENTION_DAYS = env.int("ROLLUP_RETENTION_DAYS", default=400)
 
+# --- Prometheus endpoint (see apps/traffic/metrics.py) -----------------------------------------
+# GET /metrics answers with this token (Authorization: Bearer <token> or ?token=), or to callers
+# from METRICS_ALLOWED_IPS (addresses or CIDRs) without one. Neither set: the endpoint is off (404).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])
+# The admission endpoint adds its allowed/refused counts to the shared cache this often (seconds).
+ADMISSION_COUNTER_FLUSH_SECONDS = env.float("ADMISSION_COUNTER_FLUSH_SECONDS", default=5.0)
+
 # --- Rentals over time (see apps/rentals) ----------------------------------------------------
 # Reminder e-mails this many days before a rental ends (each once per rental period).
 RENTAL_REMINDER_DAYS = env.list("RENTAL_REMINDER_DAYS", cast=int, default=[7, 3, 1])

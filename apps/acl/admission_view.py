@@ -16,6 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 from derpmgr import unavailable
 
 from . import admission
+from .counters import admission_counters
 from .models import NODE_KEY
 
 logger = logging.getLogger(__name__)
@@ -58,15 +59,19 @@ def admit(request, token: str):
         return response
     asked = _request(request) if len(token) <= MAX_TOKEN else None
     if asked is None:
+        admission_counters.note(False)
         return _answer(False)
     try:
-        return _answer(admission.decide(token, *asked))
+        allowed = admission.decide(token, *asked)
     except Exception as exc:  # no answer without the database: refuse (derper fails closed)
         if unavailable.part_down(exc) is None:
             logger.exception("admission decision failed")
         else:
             logger.warning("admission refused, the database is unavailable: %s", unavailable.describe(exc))
+        admission_counters.note(False)
         return _answer(False, status=503)
+    admission_counters.note(allowed)
+    return _answer(allowed)
 
 
 class AdmissionFastPath:

@@ -1,6 +1,8 @@
 """The fleet over the API: add, list, check, re-pin, change status, reconcile, drain, delete.
 Admins and super admins only; anyone else signed in is told nothing is here (404)."""
 
+import datetime
+
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -9,6 +11,7 @@ from rest_framework.views import APIView
 
 from apps.containers import requests as relay_requests
 from apps.operations.api import ACCEPTED, accepted
+from apps.traffic import series as traffic_series
 from derpmgr.api import FormInvalid, allowed, ok, parse
 from derpmgr.errors import NotFound
 from derpmgr.net import client_ip
@@ -24,13 +27,16 @@ class ServerSerializer(serializers.ModelSerializer):
     containers = serializers.SerializerMethodField(help_text="Live relays on the server.")
     monthly_remaining_bytes = serializers.IntegerField(read_only=True, allow_null=True)
     host_key_fingerprint = serializers.SerializerMethodField()
+    next_reset = serializers.SerializerMethodField(
+        help_text="The day the monthly quota starts again (panel time); null without a quota.")
 
     class Meta:
         model = Server
         fields = ["id", "name", "aliyun_account", "location", "public_ip", "domain", "region",
                   "status", "containers", "max_containers", "port_range_start", "port_range_end",
                   "traffic_total_bytes", "traffic_month_bytes", "monthly_quota_bytes",
-                  "monthly_remaining_bytes", "quota_reset_day", "ssh_host", "ssh_port", "ssh_user",
+                  "monthly_remaining_bytes", "quota_reset_day", "rate_bps", "traffic_period_start",
+                  "next_reset", "last_sample_at", "ssh_host", "ssh_port", "ssh_user",
                   "ssh_auth", "host_key_fingerprint", "cert_fingerprint", "derp_image",
                   "last_error", "created_at", "updated_at"]
 
@@ -39,6 +45,9 @@ class ServerSerializer(serializers.ModelSerializer):
         if relays is None:
             relays = services.with_relay_counts(Server.objects.filter(pk=server.pk))[0].relays
         return relays
+
+    def get_next_reset(self, server) -> datetime.date | None:
+        return traffic_series.next_reset(server)
 
     def get_host_key_fingerprint(self, server) -> str:
         return drivers.host_key_fingerprint(server.ssh_host_key) if server.ssh_host_key else ""

@@ -1,8 +1,17 @@
 """Traffic's routes: /api/container/<id>/traffic, /api/user/<id>/traffic, /metrics and pages."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import api, metrics, views
 
 app_name = "traffic"
 
 urlpatterns = [
+    # --- Showing traffic (api.py, views.py) and the Prometheus endpoint (metrics.py) ---
+    path("api/container/<int:pk>/traffic", api.ContainerTrafficView.as_view(),
+         name="api-container"),
+    path("api/user/me/traffic", api.UserTrafficView.as_view(), name="api-me"),
+    path("api/user/<int:pk>/traffic", api.UserTrafficView.as_view(), name="api-user"),
+    path("ops/traffic/", views.ops_traffic, name="ops"),
+    path("metrics", metrics.metrics, name="metrics"),
 ]
