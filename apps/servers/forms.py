@@ -243,8 +243,9 @@ class ServerChangeForm(forms.ModelForm):
         if self.instance.pk:
             self.fields["monthly_quota_gb"].initial = self.instance.monthly_quota_bytes // GIB
         self.fields["derp_image"].validators.append(image_validator)
-        self.fields["traffic_interface"].validators.append(
-            RegexValidator(services.interface_validator.regex, services.INTERFACE_REFUSAL))
+        # One refusal for every wrong name (too long included), as when adding.
+        self.fields["traffic_interface"].validators = [
+            RegexValidator(services.interface_validator.regex, services.INTERFACE_REFUSAL)]
 
     def clean(self):
         data = super().clean()

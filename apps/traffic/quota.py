@@ -86,6 +86,8 @@ def _over(server: Server, now, numbers: dict, words: dict) -> None:
         if servers.mark_over_quota(server=server, details=numbers):
             users = containers.pause_for_quota(server=server)
             _tell(users, "quota-paused", server, now)
+        else:
+            server.refresh_from_db(fields=["status"])  # a concurrent round may have changed it
     if server.status == ServerStatus.OVER_QUOTA:
         message = _("%(server)s used up its %(quota)s monthly traffic quota; its relays are "
                     "stopped until it resets on %(reset)s.") % words
@@ -104,6 +106,8 @@ def _not_over(server: Server, now, numbers: dict) -> None:
             if servers.clear_over_quota(server=server, details=numbers):
                 containers.request_quota_work(server=server)
                 _tell(users, "quota-resumed", server, now)
+            else:
+                server.refresh_from_db(fields=["status"])
     monitoring.resolve_alert(type=AlertType.OVER_QUOTA, target=server)
 
 
