@@ -689,8 +689,9 @@ class QuotaReport:
 
 
 def follow_quota(*, server: Server, actor=None) -> QuotaReport:
-    """The QUOTA operation: while the server is over quota its paused relays are stopped; once
-    it is not, they start again (for customers whose rental wants them running, or who rent
+    """The QUOTA operation: while the server is over quota (by status or figures) its paused
+    relays are stopped; once it is not (whatever status an operator gave it since), they start
+    again (for customers whose rental wants them running, or who rent
     nothing and had them placed by hand) and lose the mark; a suspended customer's stay
     stopped. Idempotent; a relay whose server did not answer is in report.errors (retried)."""
     report = QuotaReport()
