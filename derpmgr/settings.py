@@ -390,6 +390,12 @@ RENTAL_DEREGISTER_AFTER_DAYS = env.int("RENTAL_DEREGISTER_AFTER_DAYS", default=3
 # to 5 minutes); after that the lifecycle job sends it again, so the intent is never dropped.
 RENTAL_OPERATION_MAX_ATTEMPTS = env.int("RENTAL_OPERATION_MAX_ATTEMPTS", default=12)
 
+# --- Abnormal usage (apps/traffic/usage.py) --------------------------------------------------
+# A customer's usual day is an exponentially weighted mean over about this many days (alpha =
+# 2 / (days + 1)); no alert before this many days are learned.
+USAGE_BASELINE_DAYS = env.int("USAGE_BASELINE_DAYS", default=14)
+USAGE_MIN_LEARNED_DAYS = env.int("USAGE_MIN_LEARNED_DAYS", default=7)
+
 # --- Alerts (apps/monitoring) ----------------------------------------------------------------
 # Webhook attempts per alert event (retried after 30 s, 2 min, 10 min, 1 h, 3 h, 6 h …), and the
 # seconds one attempt may wait to connect and for each read.

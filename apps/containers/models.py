@@ -72,6 +72,9 @@ class DerpInstance(models.Model):
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     stopped_at = models.DateTimeField(_("stopped"), null=True, blank=True)
+    # Stopped because its server used up its monthly traffic (apps.traffic.quota): it starts
+    # again when the quota month resets, not before; meanwhile the rental counts it as in line.
+    paused_for_quota = models.BooleanField(_("paused for the server's quota"), default=False)
 
     objects = DerpInstanceQuerySet.as_manager()
 

@@ -107,6 +107,14 @@ def failover(operation: Operation, context) -> dict:
     return {"servers": {str(pk): _drain_result(report) for pk, report in reports.items()}}
 
 
+@handles(OperationKind.QUOTA)
+def follow_quota(operation: Operation, context) -> dict:
+    report = services.follow_quota(server=_server(operation.server_id), actor=context.actor)
+    if report.errors:  # the sampling round asks again if this gives up
+        raise RetryLater("; ".join(report.errors)[:2000], code="server_unreachable")
+    return dataclasses.asdict(report)
+
+
 @handles(OperationKind.RECONCILE)
 def reconcile(operation: Operation, context) -> dict:
     report = services.reconcile_server(server=_server(operation.server_id), actor=context.actor)

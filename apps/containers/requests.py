@@ -65,6 +65,9 @@ def relay_action(kind: str, *, actor, instance: DerpInstance, ip: str | None = N
     allowed, refusal = _NEEDS[kind]
     if instance.status not in allowed:
         raise Conflict(str(refusal), code="wrong_state")  # in the asker's language
+    if instance.paused_for_quota and kind in (OperationKind.START, OperationKind.RESTART):
+        raise Conflict(_("This relay is paused until its server's monthly traffic quota "
+                         "resets."), code="paused_for_quota")
     return operations.request(kind, actor=actor, ip=ip, instance=instance,
                               dedupe_key=_relay_key(instance))
 

@@ -137,7 +137,10 @@ def provision_rental(*, user_id: int, servers: int, pinned_ids=(), actor=None,
     if user is None:
         return report
     engine = get_engine()
-    for instance in DerpInstance.objects.filter(user=user, status=InstanceStatus.STOPPED):
+    for instance in DerpInstance.objects.select_related("server").filter(
+            user=user, status=InstanceStatus.STOPPED):
+        if _held_by_quota(instance):
+            continue
         if _resume(instance, engine):
             report.restarted.append(instance.pk)
     tried: set[int] = set()  # servers that failed this user in this run: not asked again now
@@ -311,6 +314,17 @@ def _resume(instance: DerpInstance, engine) -> bool:
     if DerpInstance.objects.filter(pk=instance.pk, status=InstanceStatus.STOPPED).update(
             status=InstanceStatus.RUNNING, started_at=timezone.now(), last_error=""):
         _instances_changed(instance.user)  # it admits the user's devices again
+    return True
+
+
+def _held_by_quota(instance: DerpInstance) -> bool:
+    """A stopped relay on a server over its traffic quota waits for the quota month to reset
+    (marked so, like the relays the quota stopped): the rental counts it as in line."""
+    if instance.paused_for_quota:
+        return True
+    if instance.server.status != ServerStatus.OVER_QUOTA:
+        return False
+    DerpInstance.objects.filter(pk=instance.pk).update(paused_for_quota=True)
     return True
 
 
@@ -618,3 +632,102 @@ def failover(*, actor, ip: str | None = None, progress=None,
                                     ip=ip, progress=progress, check_cancelled=check_cancelled)
             for server in Server.objects.filter(status=ServerStatus.UNHEALTHY)
             if DerpInstance.objects.live().filter(server=server).exists()}
+
+
+# --- Traffic quota (apps.traffic.quota decides; these do the relays' part) --------------------
+
+def pause_for_quota(*, server: Server) -> list[int]:
+    """The server went over its monthly quota: its running relays are marked paused (in the
+    caller's transaction, with the status change) and a QUOTA operation stops them (ports and
+    containers stay). Returns the ids of the customers affected."""
+    running = DerpInstance.objects.filter(server=server, status=InstanceStatus.RUNNING)
+    users = sorted(set(running.values_list("user_id", flat=True)))
+    running.update(paused_for_quota=True)
+    request_quota_work(server=server)
+    return users
+
+
+def resuming_customers(*, server: Server) -> list[int]:
+    """The customers whose relays on the server the quota paused and whose relays may run:
+    those the reset gives their relays back to."""
+    paused = DerpInstance.objects.select_related("user").filter(
+        server=server, paused_for_quota=True, status__in=(InstanceStatus.STOPPED,
+                                                          InstanceStatus.RUNNING))
+    return sorted({instance.user_id for instance in paused if _may_run(instance.user)})
+
+
+def request_quota_work(*, server: Server):
+    """The operation that makes the server's paused relays follow its quota (one at a time per
+    server; asked again while queued, the same one answers)."""
+    from apps.operations import services as operations
+    from apps.operations.models import OperationKind
+
+    return operations.enqueue(OperationKind.QUOTA, server=server,
+                              dedupe_key=f"quota:server:{server.pk}")
+
+
+def quota_holds(server: Server) -> bool:
+    """Whether the server's paused relays must stay stopped: over quota by status or figures."""
+    return server.status == ServerStatus.OVER_QUOTA or bool(
+        server.monthly_quota_bytes and server.traffic_month_bytes >= server.monthly_quota_bytes)
+
+
+def quota_out_of_line(server: Server) -> bool:
+    """Whether the paused relays do not yet do what the quota wants (the QUOTA work is owed)."""
+    paused = DerpInstance.objects.filter(server=server, paused_for_quota=True)
+    if quota_holds(server):
+        return paused.filter(status=InstanceStatus.RUNNING).exists()
+    return paused.exists()
+
+
+@dataclasses.dataclass
+class QuotaReport:
+    stopped: list[int] = dataclasses.field(default_factory=list)
+    started: list[int] = dataclasses.field(default_factory=list)
+    released: list[int] = dataclasses.field(default_factory=list)  # left stopped: not wanted
+    errors: list[str] = dataclasses.field(default_factory=list)
+
+
+def follow_quota(*, server: Server, actor=None) -> QuotaReport:
+    """The QUOTA operation: while the server is over quota (by status or figures) its paused
+    relays are stopped; once it is not (whatever status an operator gave it since), they start
+    again (for customers whose rental wants them running, or who rent
+    nothing and had them placed by hand) and lose the mark; a suspended customer's stay
+    stopped. Idempotent; a relay whose server did not answer is in report.errors (retried)."""
+    report = QuotaReport()
+    paused = DerpInstance.objects.select_related("server", "user").filter(
+        server=server, paused_for_quota=True)
+    if quota_holds(server):
+        for instance in paused.filter(status=InstanceStatus.RUNNING):
+            try:
+                stop_instance(actor=actor, instance=instance)
+                report.stopped.append(instance.pk)
+            except (RemoteError, ServiceError) as error:
+                report.errors.append(f"{instance}: {error}")
+        return report
+    for instance in paused:
+        if instance.status != InstanceStatus.STOPPED or not _may_run(instance.user):
+            DerpInstance.objects.filter(pk=instance.pk).update(paused_for_quota=False)
+            report.released.append(instance.pk)
+            continue
+        try:
+            _engine_step(server, get_engine().start, instance)
+        except RemoteError as error:
+            report.errors.append(f"{instance}: {error}")
+            continue
+        with transaction.atomic():
+            if DerpInstance.objects.filter(pk=instance.pk, status=InstanceStatus.STOPPED).update(
+                    status=InstanceStatus.RUNNING, started_at=timezone.now(), last_error="",
+                    paused_for_quota=False):
+                audit.record(actor=actor, action="containers.started", target=instance,
+                             details={"reason": "quota_reset"})
+        report.started.append(instance.pk)
+        _instances_changed(instance.user)
+    return report
+
+
+def _may_run(user: User) -> bool:
+    from apps.rentals.models import RelayIntent, Rental
+
+    rental = Rental.objects.filter(pk=user.pk).first() or Rental(user=user)
+    return rental.relay_intent(user) in (RelayIntent.RUN, RelayIntent.NONE)

@@ -14,7 +14,7 @@ from derpmgr.errors import ServiceError
 from derpmgr.net import client_ip
 
 from . import config, services
-from .forms import AcknowledgeForm, ChannelForm, SettingsForm
+from .forms import AcknowledgeForm, ChannelForm, ExpectedForm, SettingsForm
 from .models import Alert, AlertChannel, AlertDelivery, MonitoringSettings
 
 
@@ -45,7 +45,7 @@ class AlertAdmin(ReadOnlyAdmin, PolicyAdminMixin, admin.ModelAdmin):
               "acknowledged_at", "acknowledged_by", "acknowledgement", "notified_at",
               "notifications"]
     readonly_fields = fields
-    actions = ["acknowledge"]
+    actions = ["acknowledge", "mark_expected"]
 
     def get_queryset(self, request):
         return Alert.objects.visible_to(request.user).select_related("acknowledged_by")
@@ -69,6 +69,29 @@ class AlertAdmin(ReadOnlyAdmin, PolicyAdminMixin, admin.ModelAdmin):
                 self.message_user(request, f"{alert}: {error.message}", messages.ERROR)
             else:
                 self.message_user(request, f"{alert}: {_('acknowledged.')}", messages.SUCCESS)
+        return None
+
+
+    @admin.action(description=_("Mark the customers' usage as expected…"),
+                  permissions=["acknowledge"])
+    def mark_expected(self, request, queryset):
+        from apps.traffic import usage  # traffic sits above monitoring
+
+        form = ExpectedForm(request.POST if "apply" in request.POST else None)
+        page = confirm_action(self, request, queryset, title=_("Mark usage as expected"),
+                              form=form, button=_("Mark expected"),
+                              question=_("The abnormal-usage alerts resolve and no new one opens "
+                                         "for these customers until the end of the period."))
+        if page is not None:
+            return page
+        for alert in queryset:
+            try:
+                usage.mark_expected(actor=request.user, user=usage.customer_of(alert),
+                                    days=form.cleaned_data["days"], ip=client_ip(request))
+            except ServiceError as error:
+                self.message_user(request, f"{alert}: {error.message}", messages.ERROR)
+            else:
+                self.message_user(request, f"{alert}: {_('marked expected.')}", messages.SUCCESS)
         return None
 
 

@@ -6,6 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from derpmgr.errors import ServiceError, show_on_form
+from derpmgr.fields import StrictIntegerField
 
 from . import config, targets
 from .models import AlertChannel, MonitoringSettings
@@ -14,6 +15,14 @@ from .models import AlertChannel, MonitoringSettings
 class AcknowledgeForm(forms.Form):
     note = forms.CharField(label=_("Note"), max_length=2000, widget=forms.Textarea({"rows": 3}),
                            help_text=_("What is being done about it (kept with the alert)."))
+
+
+
+class ExpectedForm(forms.Form):
+    """How long a customer's abnormal usage is expected (apps.traffic.usage.mark_expected)."""
+
+    days = StrictIntegerField(label=_("Days"), min_value=1, max_value=90, required=False,
+                              help_text=_("Counting today. Empty: until the end of today."))
 
 
 CHANNEL_FIELDS = ["name", "kind", "enabled", "min_severity", "recipients", "url"]

@@ -30,6 +30,7 @@ class OperationKind(models.TextChoices):
     PROBE = "probe", _("Check servers")
     SPEED_TEST = "speed_test", _("Measure a server's download rate")
     RENTAL = "rental", _("Bring a customer's relays in line with their rental")
+    QUOTA = "quota", _("Pause or resume a server's relays for its traffic quota")
 
 
 class OperationState(models.TextChoices):

@@ -69,7 +69,9 @@ def _run(user: User, rental: Rental, operation: Operation, context) -> tuple[dic
         actor=context.actor, operation_id=operation.pk, final_attempt=context.final_attempt)
     # A stopped relay whose server did not answer is not missing (its port is kept), but it
     # is not running either: the work is not done until it starts again.
-    not_restarted = DerpInstance.objects.filter(user=user, status=InstanceStatus.STOPPED).count()
+    # (A relay paused for its server's traffic quota waits for the reset: not owed now.)
+    not_restarted = DerpInstance.objects.filter(user=user, status=InstanceStatus.STOPPED,
+                                                paused_for_quota=False).count()
     errors = []
     if report.failed:
         errors.append(_("%(n)d relay(s) could not be started yet; trying again.")

@@ -21,7 +21,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.formats import date_format
@@ -492,7 +492,10 @@ def relays_in_line(user: User, rental: Rental) -> tuple[bool, int]:
     if intent == RelayIntent.STOP:  # a relay being moved runs until the move ends
         return not relays.filter(status__in=(InstanceStatus.RUNNING, InstanceStatus.PENDING,
                                              InstanceStatus.MIGRATING)).exists(), 0
-    running = relays.filter(status__in=(InstanceStatus.RUNNING, InstanceStatus.MIGRATING)).count()
+    # A relay paused for its server's traffic quota is in line: it starts again when the quota
+    # month resets, and is not a shortfall to place elsewhere meanwhile.
+    running = relays.filter(Q(status__in=(InstanceStatus.RUNNING, InstanceStatus.MIGRATING))
+                            | Q(status=InstanceStatus.STOPPED, paused_for_quota=True)).count()
     missing = max(0, rental.servers - running)
     return missing == 0, missing
 
@@ -586,7 +589,7 @@ def _work_could_help(user: User) -> bool:
     from apps.servers.models import ServerStatus
 
     if DerpInstance.objects.filter(user=user, server__status=ServerStatus.HEALTHY, status__in=(
-            InstanceStatus.STOPPED, InstanceStatus.PENDING)).exists():
+            InstanceStatus.STOPPED, InstanceStatus.PENDING), paused_for_quota=False).exists():
         return True
     return bool(containers.choose_servers(user=user, count=1))
 

@@ -59,7 +59,8 @@ class ServerAdmin(admin.ModelAdmin):
         (None, {"fields": ["name", "status", "aliyun_account", "location", "region"]}),
         (_("Relays"), {"fields": ["port_range_start", "port_range_end", "max_containers",
                                   "derp_image", "relays"]}),
-        (_("Traffic"), {"fields": ["monthly_quota_gb", "quota_reset_day", "month_traffic",
+        (_("Traffic"), {"fields": ["monthly_quota_gb", "quota_reset_day", "traffic_interface",
+                                   "month_traffic",
                                    "monthly_remaining", "total_traffic"]}),
         (_("Fixed when added"), {
             "fields": ["public_ip", "domain", "ssh_host", "ssh_port", "ssh_user", "ssh_auth",

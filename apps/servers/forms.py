@@ -13,7 +13,11 @@ from . import certs, drivers, services
 from .models import Server, ServerStatus, SshAuth, hostname_validator, phone_validator
 
 GIB = 1024**3  # quotas are entered in GB and stored in bytes (shown back with the same unit)
-MAX_QUOTA_GB = 10_000_000
+MAX_QUOTA_GB = services.MAX_QUOTA_GB
+# Every edit path (admin, ops pages, API) refuses a wrong quota setting in the same words.
+QUOTA_ERRORS = {key: services.QUOTA_REFUSAL for key in ("invalid", "min_value", "max_value")}
+RESET_DAY_ERRORS = {key: services.RESET_DAY_REFUSAL for key in ("invalid", "min_value",
+                                                                  "max_value", "required")}
 MAX_SECRET_CHARS = 16_000
 MAX_PEM_CHARS = 64_000
 
@@ -114,9 +118,15 @@ class AddServerForm(forms.Form):
                                         required=False, initial=100)
     monthly_quota_gb = StrictIntegerField(label=_("Monthly traffic quota (GB)"), min_value=0,
                                           max_value=MAX_QUOTA_GB, required=False, initial=0,
+                                          error_messages=QUOTA_ERRORS,
                                           help_text=_("0: no quota. 1 GB is 1024³ bytes."))
     quota_reset_day = StrictIntegerField(label=_("Quota reset day"), min_value=1, max_value=28,
-                                         required=False, initial=1)
+                                         required=False, initial=1, error_messages=RESET_DAY_ERRORS)
+    traffic_interface = forms.CharField(
+        label=_("Network interface"), required=False,
+        validators=[RegexValidator(services.interface_validator.regex, services.INTERFACE_REFUSAL)],
+        help_text=_("Whose counters measure the monthly traffic. Empty: the interface of the "
+                    "default route."))
     derp_image = forms.CharField(label=_("Relay image"), max_length=255, required=False,
                                  validators=[image_validator],
                                  help_text=_("Empty: the panel's default image."))
@@ -206,7 +216,8 @@ class AddServerForm(forms.Form):
             port_range_start=data["port_range_start"], port_range_end=data["port_range_end"],
             max_containers=data["max_containers"],
             monthly_quota_bytes=data["monthly_quota_gb"] * GIB,
-            quota_reset_day=data["quota_reset_day"], derp_image=data["derp_image"],
+            quota_reset_day=data["quota_reset_day"], traffic_interface=data["traffic_interface"],
+            derp_image=data["derp_image"],
             expected_host_key_fingerprint=data["expected_host_key_fingerprint"],
             cert_pem=data["cert_pem"], key_pem=data["key_pem"])
 
@@ -215,19 +226,26 @@ class ServerChangeForm(forms.ModelForm):
     """The settings an operator may change later (services.EDITABLE_FIELDS); the quota in GB."""
 
     monthly_quota_gb = StrictIntegerField(label=_("Monthly traffic quota (GB)"), min_value=0,
-                                          max_value=MAX_QUOTA_GB,
+                                          max_value=MAX_QUOTA_GB, error_messages=QUOTA_ERRORS,
                                           help_text=_("0: no quota. 1 GB is 1024³ bytes."))
 
     class Meta:
         model = Server
         fields = ["name", "aliyun_account", "location", "region", "port_range_start",
-                  "port_range_end", "max_containers", "quota_reset_day", "status", "derp_image"]
+                  "port_range_end", "max_containers", "quota_reset_day", "traffic_interface",
+                  "status", "derp_image"]
+        error_messages = {"quota_reset_day": RESET_DAY_ERRORS,
+                          "traffic_interface": {"invalid": services.INTERFACE_REFUSAL,
+                                                "max_length": services.INTERFACE_REFUSAL}}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             self.fields["monthly_quota_gb"].initial = self.instance.monthly_quota_bytes // GIB
         self.fields["derp_image"].validators.append(image_validator)
+        # One refusal for every wrong name (too long included), as when adding.
+        self.fields["traffic_interface"].validators = [
+            RegexValidator(services.interface_validator.regex, services.INTERFACE_REFUSAL)]
 
     def clean(self):
         data = super().clean()

@@ -4,9 +4,12 @@ what was put on the server is taken back if a later step fails: nothing half-mad
 import dataclasses
 import logging
 
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from apps.audit import services as audit
 from derpmgr.errors import Conflict, ServiceError
@@ -55,6 +58,7 @@ class NewServer:
     max_containers: int = 100
     monthly_quota_bytes: int = 0
     quota_reset_day: int = 1
+    traffic_interface: str = ""
     derp_image: str = ""
     expected_host_key_fingerprint: str = ""
     cert_pem: str = ""
@@ -77,10 +81,43 @@ def check_limits(*, public_ip: str, ssh_host: str, ssh_port: int, port_range_sta
         raise ServiceError(next(iter(fields.values()))[0], code="invalid", fields=fields)
 
 
+# The model's rule for Server.traffic_interface, anchored at the very end (no trailing newline).
+interface_validator = RegexValidator(r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,14}\Z")
+
+# No provider sells more in a month; a bigger figure is a typo (bytes typed as GB, say).
+MAX_QUOTA_GB = 10_000_000
+MAX_QUOTA_BYTES = MAX_QUOTA_GB * 1024**3
+QUOTA_REFUSAL = gettext_lazy("The monthly quota must be a whole number from 0 (no quota) to "
+                             "10,000,000 GB.")
+RESET_DAY_REFUSAL = gettext_lazy("The quota reset day must be a day of the month from 1 to 28.")
+INTERFACE_REFUSAL = gettext_lazy("Enter a network interface name such as eth0: up to 15 letters, "
+                                 "digits and . _ : @ -, or leave it empty for the default "
+                                 "route's interface.")
+
+
+def check_quota(*, monthly_quota_bytes, quota_reset_day, traffic_interface: str = "") -> None:
+    """The monthly quota, its reset day and the measured interface a server may have (on add,
+    on edit, from every edit path): a refusal names each wrong field."""
+    fields = {}
+    if type(monthly_quota_bytes) is not int or not 0 <= monthly_quota_bytes <= MAX_QUOTA_BYTES:
+        fields["monthly_quota_bytes"] = [str(QUOTA_REFUSAL)]
+    if type(quota_reset_day) is not int or not 1 <= quota_reset_day <= 28:
+        fields["quota_reset_day"] = [str(RESET_DAY_REFUSAL)]
+    try:
+        if traffic_interface:
+            interface_validator(traffic_interface)
+    except (ValidationError, TypeError):
+        fields["traffic_interface"] = [str(INTERFACE_REFUSAL)]
+    if fields:
+        raise ServiceError(next(iter(fields.values()))[0], code="invalid", fields=fields)
+
+
 def _check_ranges(data: NewServer) -> None:
     check_limits(public_ip=data.public_ip, ssh_host=data.ssh_host, ssh_port=data.ssh_port,
                  port_range_start=data.port_range_start, port_range_end=data.port_range_end,
                  max_containers=data.max_containers)
+    check_quota(monthly_quota_bytes=data.monthly_quota_bytes,
+                quota_reset_day=data.quota_reset_day, traffic_interface=data.traffic_interface)
 
 
 def _certificate_for(data: NewServer, hostname: str) -> tuple[bytes, bytes, str]:
@@ -118,7 +155,8 @@ def register_server(*, data: NewServer) -> Server:
                     ssh_user=data.ssh_user, ssh_auth=data.ssh_auth,
                     port_range_start=data.port_range_start, port_range_end=data.port_range_end,
                     max_containers=data.max_containers, monthly_quota_bytes=data.monthly_quota_bytes,
-                    quota_reset_day=data.quota_reset_day, derp_image=data.derp_image,
+                    quota_reset_day=data.quota_reset_day,
+                    traffic_interface=data.traffic_interface, derp_image=data.derp_image,
                     status=ServerStatus.SETTING_UP)
     server.set_ssh_secret(data.ssh_secret)
     if server.ssh_auth == SshAuth.KEY:
@@ -296,7 +334,7 @@ def set_status(*, actor, server: Server, status: str, ip: str | None = None) -> 
 # are fixed: they were checked and pinned (and the certificate made) for these values.
 EDITABLE_FIELDS = ("name", "aliyun_account", "location", "region", "port_range_start",
                    "port_range_end", "max_containers", "monthly_quota_bytes", "quota_reset_day",
-                   "status", "derp_image")
+                   "traffic_interface", "status", "derp_image")
 
 
 def update_server(*, actor, server: Server, changes: dict, ip: str | None = None) -> Server:
@@ -317,6 +355,9 @@ def update_server(*, actor, server: Server, changes: dict, ip: str | None = None
         check_limits(public_ip=current.public_ip, ssh_host=current.ssh_host,
                      ssh_port=current.ssh_port, port_range_start=current.port_range_start,
                      port_range_end=current.port_range_end, max_containers=current.max_containers)
+        check_quota(monthly_quota_bytes=current.monthly_quota_bytes,
+                    quota_reset_day=current.quota_reset_day,
+                    traffic_interface=current.traffic_interface)
         changed = {name: [before[name], value] for name, value in changes.items()
                    if before[name] != value}
         if changed:
@@ -329,6 +370,8 @@ def update_server(*, actor, server: Server, changes: dict, ip: str | None = None
                 _capacity_may_have_appeared()
             audit.record(actor=actor, action="servers.updated", target=current, ip=ip,
                          details={"changes": changed})
+            if "monthly_quota_bytes" in changed:
+                _quota_changed(current)
     return current
 
 
@@ -340,6 +383,16 @@ def _adds_room(changed: dict) -> bool:
     status = changed.get("status")
     return bool((status and status[1] == ServerStatus.HEALTHY) or grew("max_containers")
                 or grew("port_range_end") or "monthly_quota_bytes" in changed)
+
+
+def _quota_changed(server: Server) -> None:
+    """A raised (or removed) quota gives an over-quota server back at once, a lowered one may
+    take it out: the quota rules run now, as after a sampling round (apps.traffic sits above)."""
+    from django.utils import timezone
+
+    from apps.traffic import quota
+
+    quota.after_sampling(server_ids=[server.pk], now=timezone.now())
 
 
 def _capacity_may_have_appeared() -> None:
@@ -371,4 +424,30 @@ def mark_health(*, server: Server, healthy: bool, reason: str = "") -> bool:
                      details={"from": source, "to": status, "reason": reason[:500]})
         if healthy:
             _capacity_may_have_appeared()
+    return True
+
+
+def mark_over_quota(*, server: Server, details: dict) -> bool:
+    """The server used up its monthly traffic: healthy or unhealthy becomes over quota. An
+    operator's status (maintenance, draining) and a set-up stay. Returns whether the status
+    changed (a conditional update: two sampling rounds at once change it once)."""
+    with transaction.atomic():
+        if not Server.objects.filter(pk=server.pk, status__in=(
+                ServerStatus.HEALTHY, ServerStatus.UNHEALTHY)).update(status=ServerStatus.OVER_QUOTA):
+            return False
+        server.status = ServerStatus.OVER_QUOTA
+        audit.record(actor=None, action="servers.over_quota", target=server, details=details)
+    return True
+
+
+def clear_over_quota(*, server: Server, details: dict) -> bool:
+    """The quota month reset (or the quota was raised): an over-quota server is healthy again
+    (the health probe says otherwise if it is not). Conditional, like mark_over_quota."""
+    with transaction.atomic():
+        if not Server.objects.filter(pk=server.pk, status=ServerStatus.OVER_QUOTA).update(
+                status=ServerStatus.HEALTHY):
+            return False
+        server.status = ServerStatus.HEALTHY
+        audit.record(actor=None, action="servers.quota_restored", target=server, details=details)
+        _capacity_may_have_appeared()
     return True

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import api, metrics, views
+from . import api, metrics, usage_api, views
 
 app_name = "traffic"
 
@@ -14,4 +14,7 @@ urlpatterns = [
     path("api/user/<int:pk>/traffic", api.UserTrafficView.as_view(), name="api-user"),
     path("ops/traffic/", views.ops_traffic, name="ops"),
     path("metrics", metrics.metrics, name="metrics"),
+    # --- Abnormal usage: ops mark it expected (usage_api.py) ---
+    path("api/monitoring/alerts/<int:pk>/expected", usage_api.ExpectedView.as_view(),
+         name="api-alert-expected"),
 ]
