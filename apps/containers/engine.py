@@ -8,6 +8,7 @@ import dataclasses
 import functools
 import re
 import shlex
+from concurrent.futures import ThreadPoolExecutor
 
 import docker.errors
 from django.conf import settings
@@ -28,6 +29,20 @@ class ContainerState:
     id: str
     running: bool
     instance_id: int | None
+
+
+@dataclasses.dataclass(frozen=True)
+class Counters:
+    """A relay container's cumulative network bytes and which start of the container they
+    belong to (its id and start time): a restarted container counts from zero again."""
+
+    rx: int
+    tx: int
+    epoch: str
+
+
+# Containers asked at once on one server: the engine connection's pool holds this many.
+STATS_AT_ONCE = 4
 
 
 def container_name(instance) -> str:
@@ -135,6 +150,37 @@ class DockerEngine:
 
         return drivers.engine_call(server, operation)
 
+    def network_counters(self, server) -> dict[int, Counters]:
+        """The network counters of this panel's running relay containers on the server, by
+        instance id: bytes summed over the container's networks (bridge networking), from the
+        engine's one-shot stats, and the container's start from its inspect."""
+        def operation(client):
+            api = client.api
+            found = api.containers(filters={"status": "running", "label": [
+                f"{LABEL_PANEL}={settings.PANEL_ID}", f"{LABEL_SERVER}={server.pk}"]})
+            relays = [(int(c["Labels"][LABEL_INSTANCE]), c["Id"]) for c in found
+                      if (c.get("Labels") or {}).get(LABEL_INSTANCE, "").isdigit()]
+
+            def read(relay):
+                instance_id, container_id = relay
+                try:
+                    started = api.inspect_container(container_id)["State"].get("StartedAt", "")
+                    networks = (api.stats(container_id, stream=False, one_shot=True)
+                                .get("networks") or {}).values()
+                except docker.errors.NotFound:  # removed since the listing
+                    return instance_id, None
+                return instance_id, Counters(rx=sum(n.get("rx_bytes", 0) for n in networks),
+                                             tx=sum(n.get("tx_bytes", 0) for n in networks),
+                                             epoch=f"{container_id[:64]}@{started}"[:100])
+
+            if not relays:
+                return {}
+            with ThreadPoolExecutor(max_workers=min(STATS_AT_ONCE, len(relays)),
+                                    thread_name_prefix="stats") as pool:
+                return {i: counters for i, counters in pool.map(read, relays) if counters}
+
+        return drivers.engine_call(server, operation)
+
     def check(self, server) -> str:
         """The engine's version; raises RemoteError if there is no engine to talk to."""
         return drivers.engine_call(server, lambda client: client.version().get("Version", "?"))
@@ -157,4 +203,4 @@ def get_engine():
     return _engine(settings.CONTAINER_ENGINE)
 
 
-__all__ = ["ContainerState", "DockerEngine", "RemoteError", "get_engine"]
+__all__ = ["ContainerState", "Counters", "DockerEngine", "RemoteError", "get_engine"]

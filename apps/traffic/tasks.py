@@ -1,1 +1,23 @@
 """Traffic's periodic jobs; thin: the services do the work."""
+
+from celery import shared_task
+
+from apps.operations.jobs import periodic_job
+
+from . import sampling
+
+
+@shared_task(name="traffic.sample", ignore_result=True)
+@periodic_job("traffic.sample")
+def sample() -> dict:
+    """One sampling round of every server and relay (a run that overlaps the previous one is
+    skipped: the next round's deltas cover the gap)."""
+    report = sampling.sample_round()
+    return {"servers": report.servers, "relays": report.relays, "bytes": report.bytes,
+            "failed": report.failed}
+
+
+@shared_task(name="traffic.prune", ignore_result=True)
+@periodic_job("traffic.prune")
+def prune() -> dict:
+    return sampling.prune()

@@ -1,0 +1,213 @@
+"""Collecting traffic: a sampling round reads every server's interface counters and its relay
+containers' network counters at once, adds the reset-safe deltas to the running totals and to
+the minute, hour and day series, rolls servers' quota months, then lets the quota and
+abnormal-usage rules look at the new figures.
+
+Remote work happens in threads that touch no database; what they read is written afterwards,
+in the calling thread, in one short transaction per server. Every total moves by a conditional
+update from the counters it was computed against, so two rounds at once never count a byte
+twice; a server that did not answer adds nothing now and everything at its next answer.
+"""
+
+import dataclasses
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from apps.containers.engine import Counters, get_engine
+from apps.containers.models import DerpInstance
+from apps.monitoring import probes
+from apps.servers.models import Server, ServerStatus
+
+from . import collect, counting, quota, usage
+from .models import RelayTraffic, Resolution, ServerTraffic, UserTrafficDay
+
+logger = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class Reading:
+    """What one server answered: its interface counters and its relays', or why not."""
+
+    host: Counters | None = None
+    relays: dict[int, Counters] | None = None
+    errors: list[str] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass
+class RoundReport:
+    servers: int = 0
+    relays: int = 0
+    bytes: int = 0
+    failed: dict[int, str] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass
+class _RelayDelta:
+    instance: DerpInstance
+    counters: Counters
+    rx: int
+    tx: int
+    rate: int
+
+
+def _read(server: Server) -> Reading:
+    reading = Reading()
+    try:
+        reading.host = collect.interface_counters(server)
+    except Exception as exc:
+        reading.errors.append(f"interface: {exc}")
+    try:
+        reading.relays = get_engine().network_counters(server)
+    except Exception as exc:
+        reading.errors.append(f"relays: {exc}")
+    return reading
+
+
+def sample_round(*, now=None, server_ids=None) -> RoundReport:
+    """Sample every server that is set up (or those of `server_ids`) and its relays."""
+    now = now or timezone.now()
+    servers = Server.objects.exclude(status=ServerStatus.SETTING_UP).order_by("pk")
+    if server_ids is not None:
+        servers = servers.filter(pk__in=server_ids)
+    servers = list(servers)
+    readings = probes.in_parallel(_read, servers, timeout=settings.TRAFFIC_SAMPLE_TIMEOUT,
+                                  workers=settings.TRAFFIC_SAMPLE_WORKERS)
+    report = RoundReport(servers=len(servers))
+    readings = [r if isinstance(r, Reading) else Reading(errors=[str(r) or type(r).__name__])
+                for r in readings]
+    relays = _relay_deltas(servers, readings, now)
+    user_rates: dict[int, int] = {}
+    for change in relays.values():
+        for item in change:
+            user_rates[item.instance.user_id] = user_rates.get(item.instance.user_id, 0) + item.rate
+    for server, reading in zip(servers, readings, strict=True):
+        if reading.errors:
+            report.failed[server.pk] = "; ".join(reading.errors)[:2000]
+            logger.warning("traffic sample of server %s incomplete: %s", server.pk,
+                           report.failed[server.pk])
+        try:
+            with transaction.atomic():
+                _roll_month(server, now)
+                if reading.host is not None:
+                    report.bytes += _record_server(server, reading.host, now)
+                counted = _record_relays(relays.get(server.pk, []), user_rates, now)
+                report.relays += counted
+        except Exception:  # one server's bookkeeping never costs the others theirs
+            logger.exception("recording the traffic of server %s failed", server.pk)
+    quota.after_sampling(server_ids=[s.pk for s in servers], now=now)
+    usage.evaluate(now=now)
+    return report
+
+
+def _relay_deltas(servers, readings, now) -> dict[int, list[_RelayDelta]]:
+    """Per server, each sampled relay's delta (computed against the counters stored now)."""
+    answered = {s.pk: r.relays for s, r in zip(servers, readings, strict=True)
+                if r.relays is not None}
+    instances = DerpInstance.objects.filter(server_id__in=list(answered)).only(
+        "pk", "server_id", "user_id", "rate_bps", "last_rx_counter", "last_tx_counter",
+        "counter_epoch", "last_sample_at")
+    deltas: dict[int, list[_RelayDelta]] = {}
+    for instance in instances:
+        counters = answered[instance.server_id].get(instance.pk)
+        if counters is None:
+            if instance.rate_bps:  # not running: it carries nothing now
+                DerpInstance.objects.filter(pk=instance.pk).update(rate_bps=0)
+            continue
+        last = Counters(rx=instance.last_rx_counter, tx=instance.last_tx_counter,
+                        epoch=instance.counter_epoch)
+        rx, tx = counting.delta(last=last, now=counters, first_counts=True)
+        deltas.setdefault(instance.server_id, []).append(_RelayDelta(
+            instance, counters, rx, tx, counting.rate_bps(rx + tx, instance.last_sample_at, now)))
+    return deltas
+
+
+def _roll_month(server: Server, now) -> None:
+    """Past the reset day, the quota month starts again from zero (also for a server that did
+    not answer: the new month is due whatever the counters say)."""
+    start = counting.quota_month_start(now, server.quota_reset_day)
+    Server.objects.filter(pk=server.pk).filter(
+        Q(traffic_period_start__isnull=True) | Q(traffic_period_start__lt=start)
+    ).update(traffic_month_bytes=0, traffic_period_start=start)
+
+
+def _quota_share(rx: int, tx: int) -> int:
+    """What counts toward the monthly quota (TRAFFIC_QUOTA_COUNTS: both, tx or rx)."""
+    return {"rx": rx, "tx": tx}.get(settings.TRAFFIC_QUOTA_COUNTS, rx + tx)
+
+
+def _record_server(server: Server, counters: Counters, now) -> int:
+    last = Counters(rx=server.last_rx_counter, tx=server.last_tx_counter,
+                    epoch=server.counter_epoch)
+    rx, tx = counting.delta(last=last, now=counters, first_counts=False)
+    rate = counting.rate_bps(rx + tx, server.last_sample_at, now)
+    moved = Server.objects.filter(
+        pk=server.pk, counter_epoch=last.epoch, last_rx_counter=last.rx, last_tx_counter=last.tx,
+    ).update(traffic_total_bytes=F("traffic_total_bytes") + rx + tx,
+             traffic_month_bytes=F("traffic_month_bytes") + _quota_share(rx, tx),
+             rate_bps=rate, last_rx_counter=counters.rx, last_tx_counter=counters.tx,
+             counter_epoch=counters.epoch, last_sample_at=now)
+    if not moved:  # another round counted these bytes meanwhile
+        return 0
+    counting.add_into(ServerTraffic, ("server_id", "resolution", "start"), [
+        {"server_id": server.pk, "resolution": resolution, "start": start,
+         "rx_bytes": rx, "tx_bytes": tx, "peak_bps": rate}
+        for resolution, start in counting.periods(now).items()])
+    return rx + tx
+
+
+def _record_relays(changes: list[_RelayDelta], user_rates: dict[int, int], now) -> int:
+    """Totals, counters and series of one server's sampled relays; returns how many moved."""
+    idle, series, days = [], [], []
+    today = counting.local_day(now)
+    for change in changes:
+        instance, counters = change.instance, change.counters
+        unchanged = (counters.epoch == instance.counter_epoch
+                     and counters.rx == instance.last_rx_counter
+                     and counters.tx == instance.last_tx_counter)
+        if unchanged and not instance.rate_bps:
+            idle.append(instance.pk)  # nothing to add: only the time of the sample moves
+            continue
+        moved = DerpInstance.objects.filter(
+            pk=instance.pk, counter_epoch=instance.counter_epoch,
+            last_rx_counter=instance.last_rx_counter, last_tx_counter=instance.last_tx_counter,
+        ).update(rx_bytes=F("rx_bytes") + change.rx, tx_bytes=F("tx_bytes") + change.tx,
+                 rate_bps=change.rate, last_rx_counter=counters.rx,
+                 last_tx_counter=counters.tx, counter_epoch=counters.epoch, last_sample_at=now)
+        if not moved or not (change.rx or change.tx):
+            continue
+        series += [{"instance_id": instance.pk, "server_id": instance.server_id,
+                    "user_id": instance.user_id, "resolution": resolution, "start": start,
+                    "rx_bytes": change.rx, "tx_bytes": change.tx, "peak_bps": change.rate}
+                   for resolution, start in counting.periods(now).items()]
+        days.append({"user_id": instance.user_id, "day": today, "rx_bytes": change.rx,
+                     "tx_bytes": change.tx, "peak_bps": user_rates.get(instance.user_id, 0)})
+    if idle:
+        DerpInstance.objects.filter(pk__in=idle).update(last_sample_at=now)
+    counting.add_into(RelayTraffic, ("instance_id", "resolution", "start"), series)
+    counting.add_into(UserTrafficDay, ("user_id", "day"), days)
+    return len(changes)
+
+
+def prune(*, now=None) -> dict:
+    """Delete series rows past their retention (minute, hour and day rows, customers' days)."""
+    now = now or timezone.now()
+    keep = {Resolution.MINUTE: settings.TRAFFIC_MINUTE_RETENTION_DAYS,
+            Resolution.HOUR: settings.TRAFFIC_HOUR_RETENTION_DAYS,
+            Resolution.DAY: settings.TRAFFIC_DAY_RETENTION_DAYS}
+    deleted = {}
+    for resolution, days in keep.items():
+        cutoff = now - timedelta(days=days)
+        relays, _by_model = RelayTraffic.objects.filter(resolution=resolution,
+                                                        start__lt=cutoff).delete()
+        servers, _by_model = ServerTraffic.objects.filter(resolution=resolution,
+                                                          start__lt=cutoff).delete()
+        deleted[resolution] = relays + servers
+    first_kept = counting.local_day(now) - timedelta(days=settings.TRAFFIC_DAY_RETENTION_DAYS)
+    deleted["customer_days"], _by_model = UserTrafficDay.objects.filter(
+        day__lt=first_kept).delete()
+    return deleted
