@@ -63,8 +63,9 @@ def quota_month_start(now, reset_day: int) -> datetime:
 
 def add_into(model, keys: tuple[str, ...], rows: list[dict], *, batch_size: int = 500) -> None:
     """Add each row's rx_bytes/tx_bytes into the row of `model` with the same `keys` (created
-    with the row's other fields if missing) and keep the larger peak_bps: one INSERT … ON CONFLICT DO UPDATE per batch, so
-    two writers at once both count (neither overwrites the other's bytes)."""
+    with the row's other fields if missing) and keep the larger peak_bps: one INSERT … ON
+    CONFLICT DO UPDATE per batch, so two writers at once both count (neither overwrites the
+    other's bytes). Only names from the model's own metadata reach the SQL text."""
     merged: dict[tuple, dict] = {}
     for row in rows:
         key = tuple(row[k] for k in keys)
@@ -84,7 +85,7 @@ def add_into(model, keys: tuple[str, ...], rows: list[dict], *, batch_size: int 
     table = quote(meta.db_table)
     rx, tx, peak = (quote(meta.get_field(n).column) for n in ("rx_bytes", "tx_bytes", "peak_bps"))
     larger = "GREATEST" if connection.vendor == "postgresql" else "MAX"
-    head = (f"INSERT INTO {table} ({', '.join(quote(f.column) for f in fields)}) VALUES ")
+    head = f"INSERT INTO {table} ({', '.join(quote(f.column) for f in fields)}) VALUES "  # noqa: S608
     tail = (f" ON CONFLICT ({', '.join(quote(f.column) for f in fields[:len(keys)])}) DO UPDATE"
             f" SET {rx} = {table}.{rx} + excluded.{rx}, {tx} = {table}.{tx} + excluded.{tx},"
             f" {peak} = {larger}({table}.{peak}, excluded.{peak})")
