@@ -45,6 +45,16 @@ class Counters:
 STATS_AT_ONCE = 4
 
 
+def swaps_network_stats(version: dict) -> bool:
+    """True for engines whose stats give a container's received bytes as sent and the other way
+    round: podman before 4.4 (containers/podman#16618), as its /version names it."""
+    for component in version.get("Components") or []:
+        if component.get("Name") == "Podman Engine":
+            numbers = re.findall(r"\d+", component.get("Version", ""))[:2]
+            return tuple(int(n) for n in numbers) < (4, 4)
+    return False
+
+
 def container_name(instance) -> str:
     """Unique on a host that several panels share: the panel's id, then the user and instance."""
     panel = re.sub(r"[^a-zA-Z0-9_.-]", "-", settings.PANEL_ID)[:32]
@@ -156,6 +166,9 @@ class DockerEngine:
         engine's one-shot stats, and the container's start from its inspect."""
         def operation(client):
             api = client.api
+            swapped = getattr(client, "derpmgr_swaps_network_stats", None)
+            if swapped is None:  # asked once per connection to the engine
+                swapped = client.derpmgr_swaps_network_stats = swaps_network_stats(api.version())
             found = api.containers(filters={"status": "running", "label": [
                 f"{LABEL_PANEL}={settings.PANEL_ID}", f"{LABEL_SERVER}={server.pk}"]})
             relays = [(int(c["Labels"][LABEL_INSTANCE]), c["Id"]) for c in found
@@ -167,10 +180,13 @@ class DockerEngine:
                     started = api.inspect_container(container_id)["State"].get("StartedAt", "")
                     networks = (api.stats(container_id, stream=False, one_shot=True)
                                 .get("networks") or {}).values()
-                except docker.errors.NotFound:  # removed since the listing
-                    return instance_id, None
-                return instance_id, Counters(rx=sum(n.get("rx_bytes", 0) for n in networks),
-                                             tx=sum(n.get("tx_bytes", 0) for n in networks),
+                except docker.errors.APIError:  # removed or stopped since the listing: the
+                    return instance_id, None    # next sample's delta covers it
+                rx = sum(n.get("rx_bytes", 0) for n in networks)
+                tx = sum(n.get("tx_bytes", 0) for n in networks)
+                if swapped:
+                    rx, tx = tx, rx
+                return instance_id, Counters(rx=rx, tx=tx,
                                              epoch=f"{container_id[:64]}@{started}"[:100])
 
             if not relays:

@@ -4,6 +4,7 @@ error naming the ones it has."""
 
 import pytest
 
+from apps.containers import engine
 from apps.servers.drivers import RemoteError
 from apps.traffic import collect
 
@@ -50,3 +51,15 @@ def test_the_interface_reaches_the_command_as_an_argument(monkeypatch):
     with pytest.raises(RemoteError):
         collect.interface_counters(Server())
     assert asked[0][:2] == ["sh", "-c"] and asked[0][-1] == "eth0; rm -rf /"
+
+
+@pytest.mark.parametrize(("version", "swapped"), [
+    ({"Components": [{"Name": "Podman Engine", "Version": "4.3.1"}]}, True),
+    ({"Components": [{"Name": "Podman Engine", "Version": "4.4.0"}]}, False),
+    ({"Components": [{"Name": "Podman Engine", "Version": "5.2.2"}]}, False),
+    ({"Components": [{"Name": "Engine", "Version": "24.0.7"}]}, False),
+    ({}, False),
+])
+def test_engines_that_swap_received_and_sent_in_their_stats_are_known(version, swapped):
+    """podman before 4.4 reports a container's received bytes as sent (containers/podman#16618)."""
+    assert engine.swaps_network_stats(version) is swapped
