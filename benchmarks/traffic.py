@@ -140,6 +140,21 @@ def remove_containers() -> None:
     docker.close()
 
 
+class RemoteClock:
+    """Time spent in the round's remote part (apps.monitoring.probes.in_parallel)."""
+
+    def __init__(self, probes):
+        self.probes, self.real, self.seconds = probes, probes.in_parallel, 0.0
+        probes.in_parallel = self
+
+    def __call__(self, *args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return self.real(*args, **kwargs)
+        finally:
+            self.seconds = time.perf_counter() - started
+
+
 def timed(work) -> tuple[float, object]:
     started = time.perf_counter()
     result = work()
@@ -150,7 +165,7 @@ def rows_per_relay_day(server, busy, idle) -> dict[str, int]:
     """A simulated day of rounds of one server (interface counters real, relay counters made
     up: `busy` carries every minute, `idle` never): the rows each wrote."""
     from apps.containers.engine import Counters
-    from apps.traffic import sampling
+    from apps.traffic import counting, sampling
     from apps.traffic.models import RelayTraffic
 
     idle.refresh_from_db()
@@ -169,7 +184,7 @@ def rows_per_relay_day(server, busy, idle) -> dict[str, int]:
     sampling.get_engine = lambda: simulated
     try:
         server.refresh_from_db()
-        day = server.last_sample_at + timedelta(days=1)
+        day = counting.day_start(counting.local_day(server.last_sample_at) + timedelta(days=1))
         for minute in range(24 * 60):
             sampling.sample_round(now=day + timedelta(minutes=minute), server_ids=[server.pk])
     finally:
@@ -237,24 +252,33 @@ def main() -> int:
             podman.ensure()
             _configure(work, infra.ensure_relay_image(), database_url)
             from django.db import connection
+            from django.utils import timezone
 
             from apps.containers.models import DerpInstance
             from apps.traffic import sampling
-            from apps.traffic.models import RelayTraffic, ServerTraffic
+            from apps.traffic.models import RelayTraffic, Resolution
 
             servers, made_up = make_fleet(loopback, servers=args.servers, relays=args.relays,
                                           real_servers=args.real_servers,
                                           image=os.environ["DERP_IMAGE"])
             engine = SyntheticCounters(sampling.get_engine(), made_up)
             sampling.get_engine = lambda: engine
+            clock = RemoteClock(sampling.probes)
             sampling.sample_round()  # warm-up: connections opened, first counters stored
-            series_before = RelayTraffic.objects.count() + ServerTraffic.objects.count()
-            round_seconds, report = timed(sampling.sample_round)
-            series_rows = RelayTraffic.objects.count() + ServerTraffic.objects.count() - series_before
+            later = timezone.now() + timedelta(minutes=1)  # the next minute: rows of its own
+            round_seconds, report = timed(lambda: sampling.sample_round(now=later))
+            round_remote = clock.seconds
+            minute_rows = (RelayTraffic.objects.filter(resolution=Resolution.MINUTE,
+                                                       start__gte=later.replace(second=0,
+                                                                                microsecond=0))
+                           .count())
             alone_ids = [s.pk for s in servers[:args.real_servers]] + [
                 s.pk for s in servers[args.real_servers:args.real_servers + 3]]
-            alone = {pk: timed(lambda pk=pk: sampling.sample_round(server_ids=[pk]))[0]
-                     for pk in alone_ids}
+            alone = {}
+            for pk in alone_ids:
+                seconds, _report = timed(lambda pk=pk: sampling.sample_round(
+                    now=later + timedelta(minutes=1), server_ids=[pk]))
+                alone[pk] = (seconds, clock.seconds)
             storage_server = servers[-1]
             busy, idle = DerpInstance.objects.filter(server=storage_server).order_by("pk")[:2]
             rows = rows_per_relay_day(storage_server, busy, idle)
@@ -276,8 +300,8 @@ def main() -> int:
             connections.close_all()
             _drop(database)
 
-    slowest_pk = max(alone, key=alone.get)
-    slowest = alone[slowest_pk]
+    slowest_pk = max(alone, key=lambda pk: alone[pk][0])
+    slowest = alone[slowest_pk][0]
     real_relays = args.real_servers * args.relays
     print(f"database: {vendor}")
     print(f"fleet: {args.servers} servers (real sshd each, interface counters of lo over SSH, "
@@ -285,12 +309,12 @@ def main() -> int:
           f"relays; {real_relays} real relay containers on {args.real_servers} servers (one-shot "
           f"stats + inspect), the other {args.servers * args.relays - real_relays} relays rows "
           f"with made-up busy counters; all servers share one podman")
-    print(f"one full round (all at once, recorded): {round_seconds:.3f} s "
-          f"({report.relays} relays sampled, {series_rows} series rows written, "
-          f"{len(report.failed)} servers failed)")
-    for pk, seconds in alone.items():
+    print(f"one full round (all at once, recorded): {round_seconds:.3f} s, of which remote "
+          f"reads {round_remote:.3f} s ({report.relays} relays sampled, {minute_rows} relay "
+          f"minute rows written, {len(report.failed)} servers failed)")
+    for pk, (seconds, remote) in alone.items():
         kind = "real containers" if pk in {s.pk for s in servers[:args.real_servers]} else "rows only"
-        print(f"  server {pk} alone ({kind}): {seconds:.3f} s")
+        print(f"  server {pk} alone ({kind}): {seconds:.3f} s, of which remote {remote:.3f} s")
     ratio = round_seconds / slowest
     print(f"round / slowest alone: {ratio:.2f} (target <= {TARGET_VS_SLOWEST:g})")
     print(f"rows per relay per day (minute + hour + day): busy {rows['busy']}, idle {rows['idle']}")

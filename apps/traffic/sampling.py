@@ -4,7 +4,8 @@ the minute, hour and day series, rolls servers' quota months, then lets the quot
 abnormal-usage rules look at the new figures.
 
 Remote work happens in threads that touch no database; what they read is written afterwards,
-in the calling thread, in one short transaction per server. Every total moves by a conditional
+in the calling thread, in one short transaction (a savepoint per server, so that one server's
+failure costs the others nothing). Every total moves by a conditional
 update from the counters it was computed against, so two rounds at once never count a byte
 twice; a server that did not answer adds nothing now and everything at its next answer.
 """
@@ -14,7 +15,7 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -85,20 +86,20 @@ def sample_round(*, now=None, server_ids=None) -> RoundReport:
     for change in relays.values():
         for item in change:
             user_rates[item.instance.user_id] = user_rates.get(item.instance.user_id, 0) + item.rate
-    for server, reading in zip(servers, readings, strict=True):
-        if reading.errors:
-            report.failed[server.pk] = "; ".join(reading.errors)[:2000]
-            logger.warning("traffic sample of server %s incomplete: %s", server.pk,
-                           report.failed[server.pk])
-        try:
-            with transaction.atomic():
-                _roll_month(server, now)
-                if reading.host is not None:
-                    report.bytes += _record_server(server, reading.host, now)
-                counted = _record_relays(relays.get(server.pk, []), user_rates, now)
-                report.relays += counted
-        except Exception:  # one server's bookkeeping never costs the others theirs
-            logger.exception("recording the traffic of server %s failed", server.pk)
+    with transaction.atomic():  # one commit for the round; a savepoint for each server
+        for server, reading in zip(servers, readings, strict=True):
+            if reading.errors:
+                report.failed[server.pk] = "; ".join(reading.errors)[:2000]
+                logger.warning("traffic sample of server %s incomplete: %s", server.pk,
+                               report.failed[server.pk])
+            try:
+                with transaction.atomic():
+                    _roll_month(server, now)
+                    if reading.host is not None:
+                        report.bytes += _record_server(server, reading.host, now)
+                    report.relays += _record_relays(relays.get(server.pk, []), user_rates, now)
+            except Exception:  # one server's bookkeeping never costs the others theirs
+                logger.exception("recording the traffic of server %s failed", server.pk)
     quota.after_sampling(server_ids=[s.pk for s in servers], now=now)
     usage.evaluate(now=now)
     return report
@@ -162,35 +163,69 @@ def _record_server(server: Server, counters: Counters, now) -> int:
 
 def _record_relays(changes: list[_RelayDelta], user_rates: dict[int, int], now) -> int:
     """Totals, counters and series of one server's sampled relays; returns how many moved."""
-    idle, series, days = [], [], []
-    today = counting.local_day(now)
+    idle, moving = [], []
     for change in changes:
         instance, counters = change.instance, change.counters
         unchanged = (counters.epoch == instance.counter_epoch
                      and counters.rx == instance.last_rx_counter
                      and counters.tx == instance.last_tx_counter)
-        if unchanged and not instance.rate_bps:
-            idle.append(instance.pk)  # nothing to add: only the time of the sample moves
-            continue
-        moved = DerpInstance.objects.filter(
-            pk=instance.pk, counter_epoch=instance.counter_epoch,
-            last_rx_counter=instance.last_rx_counter, last_tx_counter=instance.last_tx_counter,
-        ).update(rx_bytes=F("rx_bytes") + change.rx, tx_bytes=F("tx_bytes") + change.tx,
-                 rate_bps=change.rate, last_rx_counter=counters.rx,
-                 last_tx_counter=counters.tx, counter_epoch=counters.epoch, last_sample_at=now)
-        if not moved or not (change.rx or change.tx):
+        # Nothing to add: only the time of the sample moves (no row written for an idle relay).
+        (idle if unchanged and not instance.rate_bps else moving).append(change)
+    if idle:
+        DerpInstance.objects.filter(pk__in=[c.instance.pk for c in idle]).update(
+            last_sample_at=now)
+    moved = _move_relays(moving, now)
+    series, days = [], []
+    today, periods = counting.local_day(now), counting.periods(now)
+    for change in moving:
+        instance = change.instance
+        if instance.pk not in moved or not (change.rx or change.tx):
             continue
         series += [{"instance_id": instance.pk, "server_id": instance.server_id,
                     "user_id": instance.user_id, "resolution": resolution, "start": start,
                     "rx_bytes": change.rx, "tx_bytes": change.tx, "peak_bps": change.rate}
-                   for resolution, start in counting.periods(now).items()]
+                   for resolution, start in periods.items()]
         days.append({"user_id": instance.user_id, "day": today, "rx_bytes": change.rx,
                      "tx_bytes": change.tx, "peak_bps": user_rates.get(instance.user_id, 0)})
-    if idle:
-        DerpInstance.objects.filter(pk__in=idle).update(last_sample_at=now)
     counting.add_into(RelayTraffic, ("instance_id", "resolution", "start"), series)
     counting.add_into(UserTrafficDay, ("user_id", "day"), days)
-    return len(changes)
+    return len(idle) + len(moved)
+
+
+def _move_relays(changes: list[_RelayDelta], now, *, batch_size: int = 500) -> set[int]:
+    """Add each relay's delta to its totals and store its new counters, only where the stored
+    counters are still those the delta was computed from (another round did not count them
+    meanwhile): one UPDATE … FROM (VALUES …) per batch. Returns the ids that moved."""
+    table = connection.ops.quote_name(DerpInstance._meta.db_table)
+    columns = {name: connection.ops.quote_name(DerpInstance._meta.get_field(name).column)
+               for name in ("id", "rx_bytes", "tx_bytes", "rate_bps", "last_rx_counter",
+                            "last_tx_counter", "counter_epoch", "last_sample_at")}
+    c = {name: f"{table}.{column}" for name, column in columns.items()}
+    big, text = "CAST(%s AS bigint)", "CAST(%s AS varchar(100))"
+    row = f"({big}, {text}, {big}, {big}, {big}, {big}, {big}, {big}, {big}, {text})"
+    # v.column1 …: the names PostgreSQL and SQLite both give the columns of a VALUES list.
+    sql = (f"UPDATE {table} SET {columns['rx_bytes']} = {c['rx_bytes']} + v.column5, "  # noqa: S608
+           f"{columns['tx_bytes']} = {c['tx_bytes']} + v.column6, "
+           f"{columns['rate_bps']} = v.column7, {columns['last_rx_counter']} = v.column8, "
+           f"{columns['last_tx_counter']} = v.column9, {columns['counter_epoch']} = v.column10, "
+           f"{columns['last_sample_at']} = %s FROM (VALUES {{rows}}) AS v "
+           f"WHERE {c['id']} = v.column1 AND {c['counter_epoch']} = v.column2 "
+           f"AND {c['last_rx_counter']} = v.column3 AND {c['last_tx_counter']} = v.column4 "
+           f"RETURNING {c['id']}")
+    at = DerpInstance._meta.get_field("last_sample_at").get_db_prep_value(now, connection)
+    moved = set()
+    with connection.cursor() as cursor:
+        for first in range(0, len(changes), batch_size):
+            batch = changes[first:first + batch_size]
+            params = [at]
+            for change in batch:
+                instance, counters = change.instance, change.counters
+                params += [instance.pk, instance.counter_epoch, instance.last_rx_counter,
+                           instance.last_tx_counter, change.rx, change.tx, change.rate,
+                           counters.rx, counters.tx, counters.epoch]
+            cursor.execute(sql.format(rows=", ".join([row] * len(batch))), params)
+            moved.update(pk for (pk,) in cursor.fetchall())
+    return moved
 
 
 def prune(*, now=None) -> dict:
