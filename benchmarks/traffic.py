@@ -18,7 +18,8 @@ database beside the one it names, dropped at the end). What is real and what is 
 
 It measures, after a warm-up round (the panel keeps its SSH connections between rounds):
 
-  (a) one full round: apps.traffic.sampling.sample_round (all servers at once, recorded);
+  (a) one full round: apps.traffic.sampling.sample_round (all servers at once, each recorded
+      as its reading arrives);
   (b) each server with real containers, and a few without, sampled alone: the slowest is the
       baseline (target: round <= 2 x slowest alone);
   (c) rows written per relay per day (minute + hour + day rows), for a busy and an idle relay,
@@ -140,21 +141,6 @@ def remove_containers() -> None:
     docker.close()
 
 
-class RemoteClock:
-    """Time spent in the round's remote part (apps.monitoring.probes.in_parallel)."""
-
-    def __init__(self, probes):
-        self.probes, self.real, self.seconds = probes, probes.in_parallel, 0.0
-        probes.in_parallel = self
-
-    def __call__(self, *args, **kwargs):
-        started = time.perf_counter()
-        try:
-            return self.real(*args, **kwargs)
-        finally:
-            self.seconds = time.perf_counter() - started
-
-
 def timed(work) -> tuple[float, object]:
     started = time.perf_counter()
     result = work()
@@ -263,11 +249,10 @@ def main() -> int:
                                           image=os.environ["DERP_IMAGE"])
             engine = SyntheticCounters(sampling.get_engine(), made_up)
             sampling.get_engine = lambda: engine
-            clock = RemoteClock(sampling.probes)
             sampling.sample_round()  # warm-up: connections opened, first counters stored
             later = timezone.now() + timedelta(minutes=1)  # the next minute: rows of its own
             round_seconds, report = timed(lambda: sampling.sample_round(now=later))
-            round_remote = clock.seconds
+            round_remote = report.reads_seconds
             minute_rows = (RelayTraffic.objects.filter(resolution=Resolution.MINUTE,
                                                        start__gte=later.replace(second=0,
                                                                                 microsecond=0))
@@ -276,9 +261,9 @@ def main() -> int:
                 s.pk for s in servers[args.real_servers:args.real_servers + 3]]
             alone = {}
             for pk in alone_ids:
-                seconds, _report = timed(lambda pk=pk: sampling.sample_round(
+                seconds, alone_report = timed(lambda pk=pk: sampling.sample_round(
                     now=later + timedelta(minutes=1), server_ids=[pk]))
-                alone[pk] = (seconds, clock.seconds)
+                alone[pk] = (seconds, alone_report.reads_seconds)
             storage_server = servers[-1]
             busy, idle = DerpInstance.objects.filter(server=storage_server).order_by("pk")[:2]
             rows = rows_per_relay_day(storage_server, busy, idle)
@@ -309,12 +294,12 @@ def main() -> int:
           f"relays; {real_relays} real relay containers on {args.real_servers} servers (one-shot "
           f"stats + inspect), the other {args.servers * args.relays - real_relays} relays rows "
           f"with made-up busy counters; all servers share one podman")
-    print(f"one full round (all at once, recorded): {round_seconds:.3f} s, of which remote "
-          f"reads {round_remote:.3f} s ({report.relays} relays sampled, {minute_rows} relay "
+    print(f"one full round (all at once, recorded): {round_seconds:.3f} s, the last server's "
+          f"reading arrived after {round_remote:.3f} s ({report.relays} relays sampled, {minute_rows} relay "
           f"minute rows written, {len(report.failed)} servers failed)")
     for pk, (seconds, remote) in alone.items():
         kind = "real containers" if pk in {s.pk for s in servers[:args.real_servers]} else "rows only"
-        print(f"  server {pk} alone ({kind}): {seconds:.3f} s, of which remote {remote:.3f} s")
+        print(f"  server {pk} alone ({kind}): {seconds:.3f} s (its reading after {remote:.3f} s)")
     ratio = round_seconds / slowest
     print(f"round / slowest alone: {ratio:.2f} (target <= {TARGET_VS_SLOWEST:g})")
     print(f"rows per relay per day (minute + hour + day): busy {rows['busy']}, idle {rows['idle']}")

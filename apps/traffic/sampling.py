@@ -3,15 +3,18 @@ containers' network counters at once, adds the reset-safe deltas to the running 
 the minute, hour and day series, rolls servers' quota months, then lets the quota and
 abnormal-usage rules look at the new figures.
 
-Remote work happens in threads that touch no database; what they read is written afterwards,
-in the calling thread, in one short transaction (a savepoint per server, so that one server's
-failure costs the others nothing). Every total moves by a conditional
+Remote work happens in threads that touch no database; what each server answered is written
+in the calling thread as soon as it arrives (while the others are still being read), in a short
+transaction of its own (none is held open while a server is asked). Every total moves by a conditional
 update from the counters it was computed against, so two rounds at once never count a byte
 twice; a server that did not answer adds nothing now and everything at its next answer.
 """
 
 import dataclasses
 import logging
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import TimeoutError as FuturesTimeout
 from datetime import timedelta
 
 from django.conf import settings
@@ -21,7 +24,6 @@ from django.utils import timezone
 
 from apps.containers.engine import Counters, get_engine
 from apps.containers.models import DerpInstance
-from apps.monitoring import probes
 from apps.servers.models import Server, ServerStatus
 
 from . import collect, counting, quota, usage
@@ -45,6 +47,7 @@ class RoundReport:
     relays: int = 0
     bytes: int = 0
     failed: dict[int, str] = dataclasses.field(default_factory=dict)
+    reads_seconds: float = 0.0  # when the last reading arrived, after the start
 
 
 @dataclasses.dataclass
@@ -69,52 +72,77 @@ def _read(server: Server) -> Reading:
     return reading
 
 
+def _as_they_come(servers: list[Server]):
+    """(server, Reading) for each server as its reading arrives; those without one
+    TRAFFIC_SAMPLE_TIMEOUT seconds after the start last, as failed (their threads are left to
+    end by their own timeouts: nobody waits for them)."""
+    if not servers:
+        return
+    pool = ThreadPoolExecutor(max_workers=max(1, min(settings.TRAFFIC_SAMPLE_WORKERS,
+                                                     len(servers))), thread_name_prefix="traffic")
+    futures = {pool.submit(_read, server): server for server in servers}
+    try:
+        for future in as_completed(futures, timeout=settings.TRAFFIC_SAMPLE_TIMEOUT):
+            error = future.exception()
+            yield futures.pop(future), (Reading(errors=[str(error) or type(error).__name__])
+                                        if error else future.result())
+    except FuturesTimeout:
+        for server in futures.values():
+            yield server, Reading(errors=[
+                f"no answer within {settings.TRAFFIC_SAMPLE_TIMEOUT:g} s"])
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
 def sample_round(*, now=None, server_ids=None) -> RoundReport:
-    """Sample every server that is set up (or those of `server_ids`) and its relays."""
+    """Sample every server that is set up (or those of `server_ids`) and its relays. Each
+    server's figures are recorded as soon as its reading arrives (while the others are still
+    being read), in a transaction of its own."""
+    began = time.monotonic()
     now = now or timezone.now()
     servers = Server.objects.exclude(status=ServerStatus.SETTING_UP).order_by("pk")
     if server_ids is not None:
         servers = servers.filter(pk__in=server_ids)
     servers = list(servers)
-    readings = probes.in_parallel(_read, servers, timeout=settings.TRAFFIC_SAMPLE_TIMEOUT,
-                                  workers=settings.TRAFFIC_SAMPLE_WORKERS)
     report = RoundReport(servers=len(servers))
-    readings = [r if isinstance(r, Reading) else Reading(errors=[str(r) or type(r).__name__])
-                for r in readings]
-    relays = _relay_deltas(servers, readings, now)
     user_rates: dict[int, int] = {}
-    for change in relays.values():
-        for item in change:
-            user_rates[item.instance.user_id] = user_rates.get(item.instance.user_id, 0) + item.rate
-    with transaction.atomic():  # one commit for the round; a savepoint for each server
-        for server, reading in zip(servers, readings, strict=True):
-            if reading.errors:
-                report.failed[server.pk] = "; ".join(reading.errors)[:2000]
-                logger.warning("traffic sample of server %s incomplete: %s", server.pk,
-                               report.failed[server.pk])
-            try:
-                with transaction.atomic():
-                    _roll_month(server, now)
-                    if reading.host is not None:
-                        report.bytes += _record_server(server, reading.host, now)
-                    report.relays += _record_relays(relays.get(server.pk, []), user_rates, now)
-            except Exception:  # one server's bookkeeping never costs the others theirs
-                logger.exception("recording the traffic of server %s failed", server.pk)
+    for server, reading in _as_they_come(servers):
+        report.reads_seconds = time.monotonic() - began
+        if reading.errors:
+            report.failed[server.pk] = "; ".join(reading.errors)[:2000]
+            logger.warning("traffic sample of server %s incomplete: %s", server.pk,
+                           report.failed[server.pk])
+        try:
+            with transaction.atomic():
+                _roll_month(server, now)
+                if reading.host is not None:
+                    report.bytes += _record_server(server, reading.host, now)
+                if reading.relays is not None:
+                    changes = _relay_deltas(server, reading.relays, now)
+                    report.relays += _record_relays(changes, now)
+                    for change in changes:
+                        user = change.instance.user_id
+                        user_rates[user] = user_rates.get(user, 0) + change.rate
+        except Exception:  # one server's bookkeeping never costs the others theirs
+            logger.exception("recording the traffic of server %s failed", server.pk)
+    # A customer's peak: the sum of their relays' rates over every server this round.
+    today = counting.local_day(now)
+    counting.add_into(UserTrafficDay, ("user_id", "day"), [
+        {"user_id": user, "day": today, "rx_bytes": 0, "tx_bytes": 0, "peak_bps": rate}
+        for user, rate in user_rates.items() if rate])
     quota.after_sampling(server_ids=[s.pk for s in servers], now=now)
     usage.evaluate(now=now)
     return report
 
 
-def _relay_deltas(servers, readings, now) -> dict[int, list[_RelayDelta]]:
-    """Per server, each sampled relay's delta (computed against the counters stored now)."""
-    answered = {s.pk: r.relays for s, r in zip(servers, readings, strict=True)
-                if r.relays is not None}
-    instances = DerpInstance.objects.filter(server_id__in=list(answered)).only(
+def _relay_deltas(server: Server, sampled: dict[int, Counters], now) -> list[_RelayDelta]:
+    """Each sampled relay's delta, computed against the counters stored now."""
+    instances = DerpInstance.objects.filter(server_id=server.pk).only(
         "pk", "server_id", "user_id", "rate_bps", "last_rx_counter", "last_tx_counter",
         "counter_epoch", "last_sample_at")
-    deltas: dict[int, list[_RelayDelta]] = {}
+    deltas = []
     for instance in instances:
-        counters = answered[instance.server_id].get(instance.pk)
+        counters = sampled.get(instance.pk)
         if counters is None:
             if instance.rate_bps:  # not running: it carries nothing now
                 DerpInstance.objects.filter(pk=instance.pk).update(rate_bps=0)
@@ -122,8 +150,8 @@ def _relay_deltas(servers, readings, now) -> dict[int, list[_RelayDelta]]:
         last = Counters(rx=instance.last_rx_counter, tx=instance.last_tx_counter,
                         epoch=instance.counter_epoch)
         rx, tx = counting.delta(last=last, now=counters, first_counts=True)
-        deltas.setdefault(instance.server_id, []).append(_RelayDelta(
-            instance, counters, rx, tx, counting.rate_bps(rx + tx, instance.last_sample_at, now)))
+        deltas.append(_RelayDelta(instance, counters, rx, tx,
+                                  counting.rate_bps(rx + tx, instance.last_sample_at, now)))
     return deltas
 
 
@@ -161,7 +189,7 @@ def _record_server(server: Server, counters: Counters, now) -> int:
     return rx + tx
 
 
-def _record_relays(changes: list[_RelayDelta], user_rates: dict[int, int], now) -> int:
+def _record_relays(changes: list[_RelayDelta], now) -> int:
     """Totals, counters and series of one server's sampled relays; returns how many moved."""
     idle, moving = [], []
     for change in changes:
@@ -186,7 +214,7 @@ def _record_relays(changes: list[_RelayDelta], user_rates: dict[int, int], now) 
                     "rx_bytes": change.rx, "tx_bytes": change.tx, "peak_bps": change.rate}
                    for resolution, start in periods.items()]
         days.append({"user_id": instance.user_id, "day": today, "rx_bytes": change.rx,
-                     "tx_bytes": change.tx, "peak_bps": user_rates.get(instance.user_id, 0)})
+                     "tx_bytes": change.tx, "peak_bps": 0})
     counting.add_into(RelayTraffic, ("instance_id", "resolution", "start"), series)
     counting.add_into(UserTrafficDay, ("user_id", "day"), days)
     return len(idle) + len(moved)
