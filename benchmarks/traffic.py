@@ -223,6 +223,9 @@ def main() -> int:
     parser.add_argument("--servers", type=int, default=50)
     parser.add_argument("--relays", type=int, default=60)
     parser.add_argument("--real-servers", type=int, default=2)
+    parser.add_argument("--idle-rows", action="store_true",
+                        help="no made-up counters: the rows-only relays carry nothing (shows "
+                             "what recording 3,000 busy relays costs the round)")
     args = parser.parse_args()
     missing = infra.missing_parts()
     if missing:
@@ -247,7 +250,7 @@ def main() -> int:
             servers, made_up = make_fleet(loopback, servers=args.servers, relays=args.relays,
                                           real_servers=args.real_servers,
                                           image=os.environ["DERP_IMAGE"])
-            engine = SyntheticCounters(sampling.get_engine(), made_up)
+            engine = SyntheticCounters(sampling.get_engine(), {} if args.idle_rows else made_up)
             sampling.get_engine = lambda: engine
             sampling.sample_round()  # warm-up: connections opened, first counters stored
             later = timezone.now() + timedelta(minutes=1)  # the next minute: rows of its own
@@ -293,7 +296,8 @@ def main() -> int:
           f"engine asked for its relays) x {args.relays} relays = {args.servers * args.relays} "
           f"relays; {real_relays} real relay containers on {args.real_servers} servers (one-shot "
           f"stats + inspect), the other {args.servers * args.relays - real_relays} relays rows "
-          f"with made-up busy counters; all servers share one podman")
+          f"{'only (not running)' if args.idle_rows else 'with made-up busy counters'}; all "
+          f"servers share one podman and this machine's {os.cpu_count()} CPUs")
     print(f"one full round (all at once, recorded): {round_seconds:.3f} s, the last server's "
           f"reading arrived after {round_remote:.3f} s ({report.relays} relays sampled, {minute_rows} relay "
           f"minute rows written, {len(report.failed)} servers failed)")
