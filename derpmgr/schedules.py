@@ -4,6 +4,8 @@
 created, existing ones are left as the super admin edited them (pass --reset to restore).
 """
 
+from django.conf import settings
+
 DEFAULT_SCHEDULES: dict[str, dict] = {
     "Send the e-mail outbox": {
         "task": "notifications.dispatch_outbox",
@@ -61,5 +63,25 @@ DEFAULT_SCHEDULES: dict[str, dict] = {
         "every_seconds": 3600,
         "description": "Keep an hourly summary of the health figures and delete raw samples and "
                        "summaries past their retention.",
+    },
+    "Sample traffic": {
+        "task": "traffic.sample",
+        "every_seconds": settings.TRAFFIC_SAMPLE_SECONDS,
+        "description": "Read every server's interface counters and every relay container's "
+                       "network counters; add what they carried to the totals and the minute, "
+                       "hour and day series; start quota months on their reset day; check "
+                       "quotas and abnormal usage.",
+    },
+    "Prune traffic history": {
+        "task": "traffic.prune",
+        "every_seconds": 3600,
+        "description": "Delete per-minute, hourly and daily traffic rows past their retention.",
+    },
+    "Follow server traffic quotas": {
+        "task": "traffic.follow_quotas",
+        "every_seconds": 600,
+        "description": "Quota warnings, pausing relays of servers over their monthly traffic and "
+                       "bringing them back on the reset day, also for servers a sampling round "
+                       "could not read.",
     },
 }

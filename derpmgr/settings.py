@@ -379,6 +379,22 @@ METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])
 # The admission endpoint adds its allowed/refused counts to the shared cache this often (seconds).
 ADMISSION_COUNTER_FLUSH_SECONDS = env.float("ADMISSION_COUNTER_FLUSH_SECONDS", default=5.0)
+# --- Traffic (see apps/traffic) ---------------------------------------------------------------
+# Seconds between sampling rounds (the "traffic.sample" schedule): counters of every server's
+# interface and relay containers, deltas into totals and series.
+TRAFFIC_SAMPLE_SECONDS = env.int("TRAFFIC_SAMPLE_SECONDS", default=60)
+# One server's reading gives up after this many seconds; servers read at once.
+TRAFFIC_SAMPLE_TIMEOUT = env.int("TRAFFIC_SAMPLE_TIMEOUT", default=30)
+TRAFFIC_SAMPLE_WORKERS = env.int("TRAFFIC_SAMPLE_WORKERS", default=64)
+# What counts toward a server's monthly quota: "both" (received + sent), "tx" (sent only, as
+# providers that bill outbound traffic count) or "rx".
+TRAFFIC_QUOTA_COUNTS = env.str("TRAFFIC_QUOTA_COUNTS", default="both")
+if TRAFFIC_QUOTA_COUNTS not in ("both", "tx", "rx"):
+    raise ImproperlyConfigured("TRAFFIC_QUOTA_COUNTS must be both, tx or rx")
+# Days the per-minute, hourly and daily traffic rows are kept (daily also for customers' days).
+TRAFFIC_MINUTE_RETENTION_DAYS = env.int("TRAFFIC_MINUTE_RETENTION_DAYS", default=3)
+TRAFFIC_HOUR_RETENTION_DAYS = env.int("TRAFFIC_HOUR_RETENTION_DAYS", default=35)
+TRAFFIC_DAY_RETENTION_DAYS = env.int("TRAFFIC_DAY_RETENTION_DAYS", default=400)
 
 # --- Rentals over time (see apps/rentals) ----------------------------------------------------
 # Reminder e-mails this many days before a rental ends (each once per rental period).

@@ -5,7 +5,7 @@ and reach the instance with engine() below."""
 import itertools
 
 from apps.containers import engine as engine_module
-from apps.containers.engine import ContainerState, container_name
+from apps.containers.engine import ContainerState, Counters, container_name
 from apps.servers.drivers import RemoteError
 
 
@@ -31,12 +31,15 @@ class FakeEngine:
         container_id = f"c{next(self._ids):012d}"
         self.containers[(instance.server_id, name)] = {
             "id": container_id, "running": True, "instance_id": instance.pk, "port": instance.port,
-            "command": engine_module.relay_command(instance), "labels": engine_module.labels(instance)}
+            "command": engine_module.relay_command(instance), "labels": engine_module.labels(instance),
+            "rx": 0, "tx": 0, "started": next(self._ids)}
         return container_id
 
     def start(self, instance) -> None:
         self._enter("start", instance.server, container_name(instance))
-        self.containers[(instance.server_id, container_name(instance))]["running"] = True
+        container = self.containers[(instance.server_id, container_name(instance))]
+        if not container["running"]:  # a new start: its network counters begin at zero
+            container.update(running=True, rx=0, tx=0, started=next(self._ids))
 
     def stop(self, instance) -> None:
         self._enter("stop", instance.server, container_name(instance))
@@ -55,6 +58,23 @@ class FakeEngine:
         return [ContainerState(name=name, id=c["id"], running=c["running"],
                                instance_id=c["instance_id"])
                 for (server_id, name), c in self.containers.items() if server_id == server.pk]
+
+    def network_counters(self, server) -> dict[int, Counters]:
+        self._enter("network_counters", server)
+        return {c["instance_id"]: Counters(rx=c["rx"], tx=c["tx"], epoch=f"{c['id']}@{c['started']}")
+                for (server_id, _name), c in self.containers.items()
+                if server_id == server.pk and c["running"]}
+
+    def carry(self, instance, *, rx: int = 0, tx: int = 0) -> None:
+        """The relay's container receives and sends this many bytes."""
+        container = self.containers[(instance.server_id, container_name(instance))]
+        container["rx"] += rx
+        container["tx"] += tx
+
+    def restart(self, instance) -> None:
+        """The container restarts by itself (a crash, the engine's restart policy)."""
+        container = self.containers[(instance.server_id, container_name(instance))]
+        container.update(rx=0, tx=0, started=next(self._ids))
 
     def check(self, server) -> str:
         self._enter("check", server)

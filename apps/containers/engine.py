@@ -8,6 +8,7 @@ import dataclasses
 import functools
 import re
 import shlex
+from concurrent.futures import ThreadPoolExecutor
 
 import docker.errors
 from django.conf import settings
@@ -28,6 +29,30 @@ class ContainerState:
     id: str
     running: bool
     instance_id: int | None
+
+
+@dataclasses.dataclass(frozen=True)
+class Counters:
+    """A relay container's cumulative network bytes and which start of the container they
+    belong to (its id and start time): a restarted container counts from zero again."""
+
+    rx: int
+    tx: int
+    epoch: str
+
+
+# Containers asked at once on one server: the engine connection's pool holds this many.
+STATS_AT_ONCE = 4
+
+
+def swaps_network_stats(version: dict) -> bool:
+    """True for engines whose stats give a container's received bytes as sent and the other way
+    round: podman before 4.4 (containers/podman#16618), as its /version names it."""
+    for component in version.get("Components") or []:
+        if component.get("Name") == "Podman Engine":
+            numbers = re.findall(r"\d+", component.get("Version", ""))[:2]
+            return tuple(int(n) for n in numbers) < (4, 4)
+    return False
 
 
 def container_name(instance) -> str:
@@ -135,6 +160,43 @@ class DockerEngine:
 
         return drivers.engine_call(server, operation)
 
+    def network_counters(self, server) -> dict[int, Counters]:
+        """The network counters of this panel's running relay containers on the server, by
+        instance id: bytes summed over the container's networks (bridge networking), from the
+        engine's one-shot stats, and the container's start from its inspect."""
+        def operation(client):
+            api = client.api
+            swapped = getattr(client, "derpmgr_swaps_network_stats", None)
+            if swapped is None:  # asked once per connection to the engine
+                swapped = client.derpmgr_swaps_network_stats = swaps_network_stats(api.version())
+            found = api.containers(filters={"status": "running", "label": [
+                f"{LABEL_PANEL}={settings.PANEL_ID}", f"{LABEL_SERVER}={server.pk}"]})
+            relays = [(int(c["Labels"][LABEL_INSTANCE]), c["Id"]) for c in found
+                      if (c.get("Labels") or {}).get(LABEL_INSTANCE, "").isdigit()]
+
+            def read(relay):
+                instance_id, container_id = relay
+                try:
+                    started = api.inspect_container(container_id)["State"].get("StartedAt", "")
+                    networks = (api.stats(container_id, stream=False, one_shot=True)
+                                .get("networks") or {}).values()
+                except docker.errors.APIError:  # removed or stopped since the listing: the
+                    return instance_id, None    # next sample's delta covers it
+                rx = sum(n.get("rx_bytes", 0) for n in networks)
+                tx = sum(n.get("tx_bytes", 0) for n in networks)
+                if swapped:
+                    rx, tx = tx, rx
+                return instance_id, Counters(rx=rx, tx=tx,
+                                             epoch=f"{container_id[:64]}@{started}"[:100])
+
+            if not relays:
+                return {}
+            with ThreadPoolExecutor(max_workers=min(STATS_AT_ONCE, len(relays)),
+                                    thread_name_prefix="stats") as pool:
+                return {i: counters for i, counters in pool.map(read, relays) if counters}
+
+        return drivers.engine_call(server, operation)
+
     def check(self, server) -> str:
         """The engine's version; raises RemoteError if there is no engine to talk to."""
         return drivers.engine_call(server, lambda client: client.version().get("Version", "?"))
@@ -157,4 +219,4 @@ def get_engine():
     return _engine(settings.CONTAINER_ENGINE)
 
 
-__all__ = ["ContainerState", "DockerEngine", "RemoteError", "get_engine"]
+__all__ = ["ContainerState", "Counters", "DockerEngine", "RemoteError", "get_engine"]

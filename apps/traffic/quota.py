@@ -23,6 +23,7 @@ also asks for the QUOTA work again whenever the paused relays are not yet what t
 import datetime
 
 from django.db import transaction
+from django.db.models import Q
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -43,6 +44,16 @@ def after_sampling(*, server_ids: list[int], now) -> None:
     warning_percent = MonitoringSettings.current().quota_warning_percent
     for server in Server.objects.filter(pk__in=server_ids).order_by("pk"):
         follow(server=server, now=now, warning_percent=warning_percent)
+
+
+def follow_all(*, now) -> int:
+    """The quota rules for every server with a quota, over quota, or with paused relays (the
+    periodic safety net for servers a sampling round could not read). Returns how many."""
+    ids = list(Server.objects.filter(
+        Q(monthly_quota_bytes__gt=0) | Q(status=ServerStatus.OVER_QUOTA)
+        | Q(instances__paused_for_quota=True)).distinct().values_list("pk", flat=True))
+    after_sampling(server_ids=ids, now=now)
+    return len(ids)
 
 
 def next_reset(server: Server, now) -> datetime.date:

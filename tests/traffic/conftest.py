@@ -1,5 +1,5 @@
 """Traffic fixtures: servers and relays straight in the database, traffic rows written as the
-sampling round would leave them; the quota and usage sets live in their own modules."""
+sampling round would leave them; the sampling, quota and usage sets live in their own modules."""
 
 from datetime import timedelta
 
@@ -9,6 +9,7 @@ from django.utils import timezone
 from apps.traffic.models import RelayTraffic, Resolution, ServerTraffic, UserTrafficDay
 from tests.servers.conftest import fleet_admin, make_server, new_server_data, place_relay, remote  # noqa: F401
 from tests.traffic.quota_support import capped, three_relay_renter  # noqa: F401
+from tests.traffic.sampling_fakes import fake_hosts  # noqa: F401
 from tests.traffic.usage_support import carol  # noqa: F401
 
 GB = 2**30
