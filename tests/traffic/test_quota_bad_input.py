@@ -3,6 +3,7 @@ name no kernel would give — are refused in the same words on every path that s
 and the admin when adding, the admin when editing, the service itself), and nothing changes."""
 
 import pytest
+from django.utils import translation
 
 from apps.audit.models import AuditEvent
 from apps.servers import services
@@ -12,9 +13,10 @@ from tests.conftest import signed_in_client, token_client
 from tests.servers.conftest import refused
 from tests.servers.test_admin import change_data, change_url
 
-QUOTA = str(services.QUOTA_REFUSAL)
-RESET_DAY = str(services.RESET_DAY_REFUSAL)
-INTERFACE = str(services.INTERFACE_REFUSAL)
+with translation.override("en"):  # the tests below ask in English
+    QUOTA = str(services.QUOTA_REFUSAL)
+    RESET_DAY = str(services.RESET_DAY_REFUSAL)
+    INTERFACE = str(services.INTERFACE_REFUSAL)
 
 ON_ADD = {  # case: (body changes, field, message)
     "negative quota": ({"monthly_quota_gb": -1}, "monthly_quota_gb", QUOTA),
