@@ -23,8 +23,6 @@ Needs root, podman, sshd, socat, ping and the derper binary (scripts/test.sh ins
 
 import argparse
 import asyncio
-import logging
-import os
 import shutil
 import sys
 import tempfile
@@ -35,6 +33,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from benchmarks.support import fleet_panel  # noqa: E402
 from tests.fleet import infra  # noqa: E402 - no Django needed to import it
 
 TARGET_VS_SLOWEST = 2.0
@@ -42,29 +41,8 @@ TARGET_VS_SEQUENTIAL = 10.0
 
 
 def _configure(work: Path, image: str) -> None:
-    os.environ.update({
-        "DERPMGR_ENV": "embedded",
-        "DERPMGR_DATA_DIR": str(work / "data"),
-        "DATABASE_URL": f"sqlite:///{work / 'bench.sqlite3'}",
-        "DERP_IMAGE": image,
-        "DOCKER_DIAL_COMMAND": infra.DIAL_COMMAND,
-        "PANEL_ID": f"bench-{os.getpid()}",
-        "EMAIL_URL": "consolemail://",
-        "SECRET_KEY": "benchmark-only-" + "x" * 40,
-        "SSH_CONNECT_TIMEOUT": "5",
-    })
-    for name in ("REDIS_URL", "CELERY_BROKER_URL"):
-        os.environ.pop(name, None)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "derpmgr.settings")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-    for noisy in ("paramiko", "kombu", "asyncio", "apps.monitoring.health"):
-        logging.getLogger(noisy).setLevel(logging.CRITICAL)
-
+    fleet_panel.configure(work, image, f"sqlite:///{work / 'bench.sqlite3'}",
+                          quiet=("apps.monitoring.health",))
 
 # --- Slow and dead servers ------------------------------------------------------------------
 

@@ -33,7 +33,6 @@ binary (scripts/test.sh installs them).
 """
 
 import argparse
-import logging
 import os
 import statistics
 import sys
@@ -46,6 +45,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from benchmarks.admission import _database_url, _drop  # noqa: E402
+from benchmarks.support import fleet_panel  # noqa: E402
 from tests.fleet import infra  # noqa: E402 - no Django needed to import it
 
 TARGET_VS_SLOWEST = 2.0
@@ -54,25 +54,7 @@ BUSY_BYTES = 1_000_000
 
 
 def _configure(work: Path, image: str, database_url: str) -> None:
-    os.environ.update({
-        "DERPMGR_ENV": "embedded", "DERPMGR_DATA_DIR": str(work / "data"),
-        "DATABASE_URL": database_url, "DERP_IMAGE": image,
-        "DOCKER_DIAL_COMMAND": infra.DIAL_COMMAND, "PANEL_ID": f"bench-{os.getpid()}",
-        "EMAIL_URL": "consolemail://", "SECRET_KEY": "benchmark-only-" + "x" * 40,
-        "SSH_CONNECT_TIMEOUT": "5",
-    })
-    for name in ("REDIS_URL", "CELERY_BROKER_URL"):
-        os.environ.pop(name, None)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "derpmgr.settings")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-    for noisy in ("paramiko", "kombu", "asyncio", "apps.traffic.sampling"):
-        logging.getLogger(noisy).setLevel(logging.CRITICAL)
-
+    fleet_panel.configure(work, image, database_url, quiet=("apps.traffic.sampling",))
 
 class SyntheticCounters:
     """The real engine, plus made-up counters for the relays that are rows only."""

@@ -11,10 +11,13 @@ from django.utils.translation import gettext_lazy as _
 from apps.accounts.models import STAFF_ROLES
 
 
-def _staff_only(queryset, viewer):
-    if viewer.is_authenticated and viewer.is_active and viewer.role in STAFF_ROLES:
-        return queryset
-    return queryset.none()
+class StaffOnlyQuerySet(models.QuerySet):
+    """The fleet's own records: admins and super admins see them, nobody else."""
+
+    def visible_to(self, viewer):
+        if viewer.is_authenticated and viewer.is_active and viewer.role in STAFF_ROLES:
+            return self
+        return self.none()
 
 
 # --- Thresholds ------------------------------------------------------------------------------
@@ -150,11 +153,6 @@ class Metric(models.TextChoices):
     REACHABLE = "reachable", _("Reachable")
 
 
-class SampleQuerySet(models.QuerySet):
-    def visible_to(self, viewer):
-        return _staff_only(self, viewer)
-
-
 class Sample(models.Model):
     """One figure measured at one time, about a server or one of its relays ("label" names the
     probe target of a ping). Raw samples are kept a few days; `SampleRollup` keeps the history."""
@@ -168,7 +166,7 @@ class Sample(models.Model):
     value = models.FloatField(_("value"))
     taken_at = models.DateTimeField(_("taken"), default=timezone.now)
 
-    objects = SampleQuerySet.as_manager()
+    objects = StaffOnlyQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("sample")
@@ -196,7 +194,7 @@ class SampleRollup(models.Model):
     low = models.FloatField(_("minimum"))
     high = models.FloatField(_("maximum"))
 
-    objects = SampleQuerySet.as_manager()
+    objects = StaffOnlyQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("hourly figure")
@@ -250,10 +248,7 @@ class TargetKind(models.TextChoices):
     CUSTOMER = "customer", _("Customer")
 
 
-class AlertQuerySet(models.QuerySet):
-    def visible_to(self, viewer):
-        return _staff_only(self, viewer)
-
+class AlertQuerySet(StaffOnlyQuerySet):
     def open(self):
         return self.filter(resolved_at__isnull=True)
 
@@ -311,11 +306,6 @@ class ChannelKind(models.TextChoices):
     WEBHOOK = "webhook", _("Webhook")
 
 
-class AlertChannelQuerySet(models.QuerySet):
-    def visible_to(self, viewer):
-        return _staff_only(self, viewer)
-
-
 class AlertChannel(models.Model):
     """Where alerts go: e-mail (through the outbox) to the listed addresses, or to the admins on
     duty when none is listed; or a webhook, signed with the channel's secret."""
@@ -333,7 +323,7 @@ class AlertChannel(models.Model):
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
-    objects = AlertChannelQuerySet.as_manager()
+    objects = StaffOnlyQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("alert channel")
@@ -367,11 +357,6 @@ class DeliveryState(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
-class AlertDeliveryQuerySet(models.QuerySet):
-    def visible_to(self, viewer):
-        return _staff_only(self, viewer)
-
-
 class AlertDelivery(models.Model):
     """One notification of one alert event through one channel; webhooks retry with backoff."""
 
@@ -392,7 +377,7 @@ class AlertDelivery(models.Model):
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
 
-    objects = AlertDeliveryQuerySet.as_manager()
+    objects = StaffOnlyQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("alert delivery")

@@ -12,12 +12,34 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.models import STAFF_ROLES
+from apps.monitoring.models import StaffOnlyQuerySet
 
 
 class Resolution(models.TextChoices):
     MINUTE = "minute", _("Minute")
     HOUR = "hour", _("Hour")
     DAY = "day", _("Day")
+
+
+class Carried(models.Model):
+    """Bytes received and sent, and the highest rate seen, over some stretch of time."""
+
+    rx_bytes = models.PositiveBigIntegerField(_("received"), default=0)
+    tx_bytes = models.PositiveBigIntegerField(_("sent"), default=0)
+    peak_bps = models.PositiveBigIntegerField(_("peak rate (bit/s)"), default=0)
+
+    class Meta:
+        abstract = True
+
+
+class CarriedInPeriod(Carried):
+    """What was carried in the minute, hour or day starting at `start` (UTC)."""
+
+    resolution = models.CharField(_("period"), max_length=6, choices=Resolution.choices)
+    start = models.DateTimeField(_("from"))
+
+    class Meta:
+        abstract = True
 
 
 class RelayTrafficQuerySet(models.QuerySet):
@@ -30,7 +52,7 @@ class RelayTrafficQuerySet(models.QuerySet):
         return self.filter(user_id=viewer.pk)
 
 
-class RelayTraffic(models.Model):
+class RelayTraffic(CarriedInPeriod):
     """Bytes one relay received and sent in one period starting at `start` (UTC), and the
     highest rate seen in it."""
 
@@ -41,11 +63,6 @@ class RelayTraffic(models.Model):
                                verbose_name=_("server"))
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+",
                              verbose_name=_("customer"))
-    resolution = models.CharField(_("period"), max_length=6, choices=Resolution.choices)
-    start = models.DateTimeField(_("from"))
-    rx_bytes = models.PositiveBigIntegerField(_("received"), default=0)
-    tx_bytes = models.PositiveBigIntegerField(_("sent"), default=0)
-    peak_bps = models.PositiveBigIntegerField(_("peak rate (bit/s)"), default=0)
 
     objects = RelayTrafficQuerySet.as_manager()
 
@@ -62,25 +79,13 @@ class RelayTraffic(models.Model):
         return f"{self.instance_id} {self.resolution} {self.start:%Y-%m-%d %H:%M}"
 
 
-class ServerTrafficQuerySet(models.QuerySet):
-    def visible_to(self, viewer):
-        if viewer.is_authenticated and viewer.is_active and viewer.role in STAFF_ROLES:
-            return self
-        return self.none()
-
-
-class ServerTraffic(models.Model):
+class ServerTraffic(CarriedInPeriod):
     """Bytes through a server's network interface in one period (what the provider bills)."""
 
     server = models.ForeignKey("servers.Server", on_delete=models.CASCADE, related_name="+",
                                verbose_name=_("server"))
-    resolution = models.CharField(_("period"), max_length=6, choices=Resolution.choices)
-    start = models.DateTimeField(_("from"))
-    rx_bytes = models.PositiveBigIntegerField(_("received"), default=0)
-    tx_bytes = models.PositiveBigIntegerField(_("sent"), default=0)
-    peak_bps = models.PositiveBigIntegerField(_("peak rate (bit/s)"), default=0)
 
-    objects = ServerTrafficQuerySet.as_manager()
+    objects = StaffOnlyQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("server traffic")
@@ -93,15 +98,12 @@ class ServerTraffic(models.Model):
         return f"{self.server_id} {self.resolution} {self.start:%Y-%m-%d %H:%M}"
 
 
-class UserTrafficDay(models.Model):
+class UserTrafficDay(Carried):
     """A customer's bytes over all their relays on one day (in the panel's time zone)."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+",
                              verbose_name=_("customer"))
     day = models.DateField(_("day"))
-    rx_bytes = models.PositiveBigIntegerField(_("received"), default=0)
-    tx_bytes = models.PositiveBigIntegerField(_("sent"), default=0)
-    peak_bps = models.PositiveBigIntegerField(_("peak rate (bit/s)"), default=0)
 
     objects = RelayTrafficQuerySet.as_manager()
 

@@ -1,42 +1,19 @@
 """On PostgreSQL, with real concurrency: several delivery runs at once post each delivery once,
 and probe runs seeing a still-open alert at once send one reminder."""
 
-import threading
 from collections import Counter
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from apps.monitoring import delivery
 from apps.monitoring.models import Alert, AlertDelivery, DeliveryState, MonitoringSettings
 
-from .webhook_receiver import unhealthy, webhook
+from .webhook_receiver import run_at_once, unhealthy, webhook
 
 pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("enqueued")]
 
-
-def race(workers: int, work) -> list[BaseException]:
-    start = threading.Barrier(workers)
-    errors: list[BaseException] = []
-
-    def run():
-        try:
-            start.wait(timeout=30)
-            work()
-        except BaseException as error:
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(workers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a run hung"
-    return errors
 
 
 def test_concurrent_delivery_runs_never_post_a_delivery_twice(transactional_db, receiver,
@@ -47,8 +24,8 @@ def test_concurrent_delivery_runs_never_post_a_delivery_twice(transactional_db, 
         unhealthy(make_server(f"sh-{n}"))
     receiver.answers.extend([500] * 3)  # three first attempts fail and wait for their retry
 
-    errors = race(8, delivery.deliver_due)
-    errors += race(8, lambda: delivery.deliver_due(now=timezone.now() + timedelta(minutes=1)))
+    errors = run_at_once(8, delivery.deliver_due)
+    errors += run_at_once(8, lambda: delivery.deliver_due(now=timezone.now() + timedelta(minutes=1)))
 
     assert errors == []
     posted = Counter((r.headers["X-Derpmgr-Delivery"], r.json["event"]) for r in receiver.received
@@ -69,7 +46,7 @@ def test_concurrent_probe_runs_send_one_reminder(transactional_db, receiver, sup
     alert = unhealthy(server)
     Alert.objects.filter(pk=alert.pk).update(notified_at=timezone.now() - timedelta(minutes=6))
 
-    errors = race(8, lambda: unhealthy(server))
+    errors = run_at_once(8, lambda: unhealthy(server))
 
     assert errors == []
     events = Counter(AlertDelivery.objects.values_list("event", flat=True))

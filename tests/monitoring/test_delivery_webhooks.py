@@ -7,38 +7,16 @@ import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from apps.monitoring import delivery
 from apps.monitoring.models import AlertDelivery, DeliveryState
 from tests.conftest import signed_in_client
 
-from .webhook_receiver import healthy_again, unhealthy, webhook
+from .webhook_receiver import healthy_again, run_at_once, unhealthy, webhook
 
 pytestmark = pytest.mark.usefixtures("enqueued")
 
-
-def _run_concurrently(workers: int, work) -> list[BaseException]:
-    start = threading.Barrier(workers)
-    errors: list[BaseException] = []
-
-    def run():
-        try:
-            start.wait(timeout=30)
-            work()
-        except BaseException as error:
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(workers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a delivery run hung"
-    return errors
 
 
 def test_the_receiver_gets_one_signed_body_per_opening_and_per_resolution(
@@ -70,7 +48,7 @@ def test_the_receiver_gets_one_signed_body_per_opening_and_per_resolution(
     assert [name for name, *_ in enqueued] == ["deliver_alerts"]  # asked once it committed
 
     healthy_again(server)
-    errors = _run_concurrently(4, delivery.deliver_due)
+    errors = run_at_once(4, delivery.deliver_due)
 
     assert errors == []
     assert receiver.events() == ["opened", "resolved"]

@@ -10,6 +10,7 @@ from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from django.db import connection
 
 from apps.monitoring import config, tasks
 from apps.monitoring import services as alerts
@@ -114,3 +115,27 @@ def unhealthy(server, severity=Severity.CRITICAL, message="SSH timed out"):
 
 def healthy_again(server):
     return alerts.resolve_alert(type=AlertType.SERVER_UNHEALTHY, target=server)
+
+
+def run_at_once(workers: int, work) -> list[BaseException]:
+    """`work()` from `workers` threads released together, each on its own database connection;
+    returns what they raised."""
+    start = threading.Barrier(workers)
+    errors: list[BaseException] = []
+
+    def run():
+        try:
+            start.wait(timeout=30)
+            work()
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads), "a run hung"
+    return errors
