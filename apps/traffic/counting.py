@@ -61,6 +61,16 @@ def quota_month_start(now, reset_day: int) -> datetime:
     return day_start(last_month.replace(day=reset_day))
 
 
+def next_reset_day(now, reset_day: int) -> date:
+    """The day (panel time) the quota month turns next: the reset day of this month if still to
+    come, else of next month."""
+    today = local_day(now)
+    if today.day < reset_day:
+        return today.replace(day=reset_day)
+    year, month = (today.year + 1, 1) if today.month == 12 else (today.year, today.month + 1)
+    return date(year, month, reset_day)
+
+
 def add_into(model, keys: tuple[str, ...], rows: list[dict], *, batch_size: int = 500) -> None:
     """Add each row's rx_bytes/tx_bytes into the row of `model` with the same `keys` (created
     with the row's other fields if missing) and keep the larger peak_bps: one INSERT … ON

@@ -25,7 +25,6 @@ import datetime
 from django.db import transaction
 from django.db.models import Q
 from django.template.defaultfilters import filesizeformat
-from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
@@ -37,6 +36,8 @@ from apps.monitoring.models import AlertType, MonitoringSettings, Severity
 from apps.notifications import services as notifications
 from apps.servers import services as servers
 from apps.servers.models import Server, ServerStatus
+
+from . import counting
 
 
 def after_sampling(*, server_ids: list[int], now) -> None:
@@ -57,13 +58,8 @@ def follow_all(*, now) -> int:
 
 
 def next_reset(server: Server, now) -> datetime.date:
-    """The day (panel time) the server's quota month resets next: its reset day of this month
-    if still to come, else of next month."""
-    today = timezone.localdate(now)
-    if today.day < server.quota_reset_day:
-        return today.replace(day=server.quota_reset_day)
-    year, month = (today.year + 1, 1) if today.month == 12 else (today.year, today.month + 1)
-    return datetime.date(year, month, server.quota_reset_day)
+    """The day (panel time) the server's quota month resets next."""
+    return counting.next_reset_day(now, server.quota_reset_day)
 
 
 def figures(server: Server, now) -> dict:

@@ -7,6 +7,7 @@ from datetime import date, datetime, time, timedelta
 from django.db.models import F, Sum
 from django.utils import timezone
 
+from . import counting
 from .models import RelayTraffic, Resolution, ServerTraffic, UserTrafficDay
 
 STEPS = {Resolution.MINUTE: timedelta(minutes=1), Resolution.HOUR: timedelta(hours=1),
@@ -114,9 +115,4 @@ def next_reset(server, now=None) -> date | None:
     without a quota."""
     if not server.monthly_quota_bytes:
         return None
-    today = timezone.localdate(now or timezone.now())
-    day = server.quota_reset_day
-    if today.day < day:
-        return today.replace(day=day)
-    year, month = (today.year + 1, 1) if today.month == 12 else (today.year, today.month + 1)
-    return date(year, month, day)
+    return counting.next_reset_day(now or timezone.now(), server.quota_reset_day)
