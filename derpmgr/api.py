@@ -1,13 +1,15 @@
 """The API's envelope: {"success": true, ...} or {"success": false, "error": {...}}."""
 
 import logging
+from collections.abc import Mapping
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
 from django.views import defaults as default_views
 from django.views.decorators.csrf import csrf_exempt
-from rest_framework import exceptions, status
+from drf_spectacular.utils import inline_serializer
+from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
@@ -93,6 +95,27 @@ def server_error(request):
     if request.path_info.startswith("/api/"):
         return json_server_error(request)
     return default_views.server_error(request)
+
+
+def bad_request_json(message) -> JsonResponse:
+    return JsonResponse(error_body("bad_request", message), status=400)
+
+
+def validated(serializer_class, request, *, partial: bool = False, **context) -> dict:
+    """The request body checked by `serializer_class` (the same class the schema publishes):
+    its validated_data, or a 400 in the envelope naming the fields that were wrong."""
+    if not isinstance(request.data, Mapping):
+        raise exceptions.ParseError(_("Send a JSON object."))
+    serializer = serializer_class(data=request.data, partial=partial,
+                                  context={"request": request, **context})
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def envelope(name: str, **fields) -> serializers.Serializer:
+    """A success answer for the schema: `{"success": true, **fields}` as component `name`."""
+    return inline_serializer(name, fields={"success": serializers.BooleanField(default=True),
+                                           **fields})
 
 
 def parse(form_class, request, *, defaults: dict | None = None, **kwargs):

@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
@@ -114,6 +115,8 @@ MIDDLEWARE = [
     "apps.acl.admission_view.AdmissionFastPath",
     # The database or Redis down or too slow: 503 with Retry-After, not a 500 (derpmgr/unavailable.py).
     "derpmgr.unavailable.UnavailableMiddleware",
+    # NUL and other control characters in the path or query: 400 before any view or query sees them.
+    "derpmgr.request_guard.ControlCharacterGuard",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -429,8 +432,13 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser",
+    "DEFAULT_PARSER_CLASSES": ["derpmgr.parsers.BoundedJSONParser",
                                "rest_framework.parsers.FormParser"],
+    # Room for a version 2 without new URLs: `Accept: application/json; version=1` (the default);
+    # any other version is a 406.
+    "DEFAULT_VERSIONING_CLASS": "rest_framework.versioning.AcceptHeaderVersioning",
+    "DEFAULT_VERSION": "1",
+    "ALLOWED_VERSIONS": ["1"],
     "EXCEPTION_HANDLER": "derpmgr.api.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "derpmgr.api.EnvelopePagination",
@@ -443,7 +451,16 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     # The schema is for API users: signed in, like every other endpoint but login/register.
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "derpmgr.schema.add_error_envelope"],
 }
+# A JSON body larger than this, or nested deeper, is refused with a 400 (derpmgr/parsers.py).
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1_048_576)
+API_MAX_JSON_DEPTH = env.int("API_MAX_JSON_DEPTH", default=32)
 # API tokens expire after this many days unused.
 API_TOKEN_IDLE_DAYS = env.int("API_TOKEN_IDLE_DAYS", default=30)
 

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.renderers import OpenApiJsonRenderer, OpenApiJsonRenderer2
-from drf_spectacular.views import SpectacularAPIView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from apps.accounts import api as accounts_api
 from apps.accounts import views as accounts_views
@@ -13,7 +13,8 @@ from apps.billing import finance_views
 from apps.distribution import api as distribution_api
 from apps.notifications import api as notifications_api
 from apps.rentals import api as rentals_api
-from derpmgr.api import json_not_found
+from derpmgr import converters  # noqa: F401 - registers <urltoken:>, <signed:>, <order:>
+from derpmgr.api import IsStaffRole, json_not_found
 
 api_patterns = [
     path("user/register", accounts_api.RegisterView.as_view(), name="user-register"),
@@ -29,7 +30,7 @@ api_patterns = [
     path("user/<int:pk>/renew", rentals_api.RenewView.as_view(), name="user-renew"),
     path("user/<int:pk>/suspend", rentals_api.SuspendView.as_view(), name="user-suspend"),
     path("user/<int:pk>/resume", rentals_api.ResumeView.as_view(), name="user-resume"),
-    path("acl/admit/<str:token>", admission_view.admit, name="acl-admit"),
+    path("acl/admit/<urltoken:token>", admission_view.admit, name="acl-admit"),
     path("acl/ping", admission_view.trivial, name="acl-ping"),
     path("logs/system", audit_api.SystemLogView.as_view(), name="logs-system"),
     path("notifications/send", notifications_api.SendView.as_view(), name="notifications-send"),
@@ -44,13 +45,17 @@ api_patterns = [
     path("billing/purchase", billing_api.PurchaseView.as_view(), name="billing-purchase"),
     path("billing/top_up", billing_api.TopUpView.as_view(), name="billing-top-up"),
     path("orders", billing_api.OrderListView.as_view(), name="orders"),
-    path("orders/<str:number>/mark", billing_api.MarkOrderView.as_view(), name="order-mark"),
+    path("orders/<order:number>/mark", billing_api.MarkOrderView.as_view(), name="order-mark"),
     path("finance/statistics", billing_api.FinanceStatisticsView.as_view(), name="finance-statistics"),
     path("finance/commission/settle", billing_api.SettleCommissionView.as_view(),
          name="finance-commission-settle"),
     # JSON like the rest of the API (errors included); application/json unless asked otherwise.
     path("schema", SpectacularAPIView.as_view(renderer_classes=[OpenApiJsonRenderer2, OpenApiJsonRenderer]),
          name="schema"),
+    # Swagger UI from local static files (drf-spectacular-sidecar), for the staff.
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema",
+                                                      permission_classes=[IsStaffRole]),
+         name="docs"),
     path("", json_not_found),
     path("<path:unknown>", json_not_found),
 ]

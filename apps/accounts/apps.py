@@ -8,6 +8,8 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Accounts")
 
     def ready(self):
+        from derpmgr import schema  # noqa: F401 - registers the API token's OpenAPI scheme
+
         from . import roles
 
         # Permissions are created app by app after migrating, so the role groups pick theirs up

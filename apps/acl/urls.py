@@ -3,6 +3,8 @@ routed with the rest of the API in derpmgr/urls.py)."""
 
 from django.urls import path, re_path
 
+from derpmgr.api import json_not_found
+
 from . import api, views
 
 app_name = "acl"
@@ -15,7 +17,9 @@ urlpatterns = [
     path("acl/devices/", views.devices, name="devices"),
     re_path(rf"^acl/devices/{_ID}/rename/$", views.rename_device, name="rename-device"),
     re_path(rf"^acl/devices/{_ID}/remove/$", views.remove_device, name="remove-device"),
-    path("acl/feed/<str:token>.json", views.feed, name="feed"),
+    path("acl/feed/<urltoken:token>.json", views.feed, name="feed"),
+    # Anything else under the feed is not a token we issued: the feed's JSON 404, not a page.
+    re_path(r"^acl/feed/", json_not_found),
     path("api/acl/generate", api.GenerateView.as_view(), name="api-generate"),
     path("api/acl/devices", api.DevicesView.as_view(), name="api-devices"),
     path("api/acl/devices/<str:pk>", api.DeviceView.as_view(), name="api-device"),
