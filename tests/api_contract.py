@@ -12,7 +12,7 @@ NOT_AN_OBJECT = ["[1, 2]", '"text"', "5", "null", "true"]
 
 
 def not_an_integer(*, low: int, high: int) -> list:
-    """Values an integer field bounded to [low, high] must refuse (add None where it is required)."""
+    """Values an integer field bounded to [low, high] must refuse (add None if it is required)."""
     return ["abc", "2.5", 2.5, "1e3", True, [low], {"n": low}, low - 1, high + 1, 10**30]
 
 
@@ -31,9 +31,15 @@ def refused_naming(response, field: str) -> dict:
     return body["error"]
 
 
-def refused_as_not_an_object(response) -> None:
-    assert response.status_code == 400, (response.status_code, response.content[:300])
-    assert response.json()["success"] is False
+def refuses_every_non_object(client, path: str, state) -> None:
+    """Each JSON body that is not an object (array, string, number, null, boolean) is a 400 in
+    the envelope, and `state()` is the same afterwards."""
+    before = state()
+    for raw in NOT_AN_OBJECT:
+        response = client.post(path, raw, content_type="application/json")
+        assert response.status_code == 400, (raw, response.status_code, response.content[:300])
+        assert response.json()["success"] is False
+    assert state() == before
 
 
 @functools.cache

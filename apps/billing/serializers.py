@@ -94,37 +94,24 @@ class LedgerEntrySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class PlanFiguresSerializer(serializers.Serializer):
-    plan_id = serializers.IntegerField()
-    name = serializers.CharField()
-    duration_days = serializers.IntegerField()
-    purchases = serializers.IntegerField()
-    renewals = serializers.IntegerField()
-    codes_sold = serializers.IntegerField()
+def _figures(class_name: str, /, *whole_numbers: str, **others) -> type[serializers.Serializer]:
+    """An answer-only serializer of whole numbers (counts and fen) and `others`."""
+    fields = {field: serializers.IntegerField() for field in whole_numbers}
+    return type(class_name, (serializers.Serializer,), {**fields, **others})
 
 
-class DistributorFiguresSerializer(serializers.Serializer):
-    distributor_id = serializers.IntegerField()
-    email = serializers.EmailField()
-    revenue_fen = serializers.IntegerField()
-    codes_bought = serializers.IntegerField()
-    commission_accrued_fen = serializers.IntegerField()
-    commission_settled_fen = serializers.IntegerField()
-
-
-class MonthFiguresSerializer(serializers.Serializer):
-    month = serializers.CharField(help_text=_("YYYY-MM in the business's time zone."))
-    revenue_fen = serializers.IntegerField()
-
-
-class FinanceFiguresSerializer(serializers.Serializer):
-    """billing.statistics.finance_statistics, money in fen."""
-
-    revenue_this_month_fen = serializers.IntegerField()
-    revenue_all_time_fen = serializers.IntegerField()
-    prepaid_balances_fen = serializers.IntegerField()
-    commission_accrued_fen = serializers.IntegerField()
-    commission_settled_fen = serializers.IntegerField()
-    plans = PlanFiguresSerializer(many=True)
-    distributors = DistributorFiguresSerializer(many=True)
-    monthly = MonthFiguresSerializer(many=True)
+PlanFiguresSerializer = _figures(
+    "PlanFiguresSerializer", "plan_id", "duration_days", "purchases", "renewals", "codes_sold",
+    name=serializers.CharField())
+DistributorFiguresSerializer = _figures(
+    "DistributorFiguresSerializer", "distributor_id", "revenue_fen", "codes_bought",
+    "commission_accrued_fen", "commission_settled_fen", email=serializers.EmailField())
+MonthFiguresSerializer = _figures(
+    "MonthFiguresSerializer", "revenue_fen",
+    month=serializers.CharField(help_text=_("YYYY-MM in the business's time zone.")))
+# billing.statistics.finance_statistics, money in fen.
+FinanceFiguresSerializer = _figures(
+    "FinanceFiguresSerializer", "revenue_this_month_fen", "revenue_all_time_fen",
+    "prepaid_balances_fen", "commission_accrued_fen", "commission_settled_fen",
+    plans=PlanFiguresSerializer(many=True), distributors=DistributorFiguresSerializer(many=True),
+    monthly=MonthFiguresSerializer(many=True))

@@ -3,7 +3,7 @@ rows come as "results" and as the seed's "logs", and the schema publishes both."
 
 import pytest
 
-from tests.api_contract import answer_properties, published_schema, refused_naming
+from tests import api_contract as contract
 from tests.conftest import token_client
 
 pytestmark = pytest.mark.django_db
@@ -25,7 +25,9 @@ def test_the_rows_are_given_as_the_seeds_logs_too(admin_user, make_event, custom
     ("target=" + "x" * 129, "target"), ("page=x", "page"), ("page_size=-1", "page_size"),
 ])
 def test_a_bad_filter_is_refused_naming_it(admin_user, query, field):
-    refused_naming(token_client(admin_user).get(f"/api/logs/system?{query}"), field)
+    response = token_client(admin_user).get(f"/api/logs/system?{query}")
+
+    contract.refused_naming(response, field)
 
 
 def test_a_window_that_ends_before_it_starts_is_refused(admin_user):
@@ -37,8 +39,9 @@ def test_a_window_that_ends_before_it_starts_is_refused(admin_user):
 
 def test_the_schema_publishes_the_filters_with_their_types_and_the_logs_key():
     parameters = {p["name"]: p["schema"] for p in
-                  published_schema()["paths"]["/api/logs/system"]["get"]["parameters"]}
+                  contract.published_schema()["paths"]["/api/logs/system"]["get"]["parameters"]}
 
     assert parameters["since"] == parameters["until"] == {"type": "string", "format": "date-time"}
     assert {"actor", "action", "target", "page", "page_size"} <= set(parameters)
-    assert {"logs", "results", "count"} <= set(answer_properties("/api/logs/system", "get", 200))
+    answer = contract.answer_properties("/api/logs/system", "get", 200)
+    assert {"logs", "results", "count"} <= set(answer)

@@ -6,22 +6,13 @@ import pytest
 from apps.billing import services
 from apps.billing.models import Order, OrderStatus, Plan
 from derpmgr.api_fields import ID_MAX
-from tests.api_contract import (
-    NOT_A_STRING,
-    NOT_AN_OBJECT,
-    answer_properties,
-    not_an_integer,
-    one_wrong_field,
-    refused_as_not_an_object,
-    refused_naming,
-    request_properties,
-)
+from tests import api_contract as contract
 from tests.commerce.helpers import snapshot
 from tests.conftest import token_client
 
 pytestmark = pytest.mark.django_db
 
-NOT_AN_ID = [*not_an_integer(low=1, high=ID_MAX), None]
+NOT_AN_ID = [*contract.not_an_integer(low=1, high=ID_MAX), None]
 NOT_A_REFERENCE = [5, True, ["bank 1"], {"r": 1}, None, "x" * 129]
 
 
@@ -31,53 +22,56 @@ def completed_order(customer, fund) -> Order:
     return services.purchase_plan(user=customer, plan=Plan.objects.get(duration_days=3))
 
 
-@pytest.mark.parametrize("field, body", one_wrong_field({"duration_days": 3}, {
-    "plan": [*not_an_integer(low=1, high=ID_MAX), 999_999],
-    "duration_days": not_an_integer(low=1, high=2**31 - 1),
+@pytest.mark.parametrize("field, body", contract.one_wrong_field({"duration_days": 3}, {
+    "plan": [*contract.not_an_integer(low=1, high=ID_MAX), 999_999],
+    "duration_days": contract.not_an_integer(low=1, high=2**31 - 1),
     "coupon": [5, True, ["DEAL"], {"c": 1}, None, "x" * 33],
 }))
 def test_a_purchase_refuses_a_wrong_value_naming_the_field(customer, fund, field, body):
     fund(customer, 100_000)
     before = snapshot()
 
-    refused_naming(token_client(customer).post("/api/billing/purchase", body, format="json"), field)
+    response = token_client(customer).post("/api/billing/purchase", body, format="json")
 
+    contract.refused_naming(response, field)
     assert snapshot() == before
 
 
-@pytest.mark.parametrize("field, body", one_wrong_field(
+@pytest.mark.parametrize("field, body", contract.one_wrong_field(
     {"amount_fen": 500, "reference": "bank 1"},
     {"user_id": NOT_AN_ID,
-     "amount_fen": [*not_an_integer(low=1, high=services.MAX_TOP_UP_FEN), None],
+     "amount_fen": [*contract.not_an_integer(low=1, high=services.MAX_TOP_UP_FEN), None],
      "reference": [*NOT_A_REFERENCE, "", "   "]}))
 def test_a_top_up_refuses_a_wrong_value_naming_the_field(superadmin, customer, field, body):
     body = {"user_id": customer.pk, **body}
     before = snapshot()
 
-    refused_naming(token_client(superadmin).post("/api/billing/top_up", body, format="json"), field)
+    response = token_client(superadmin).post("/api/billing/top_up", body, format="json")
 
+    contract.refused_naming(response, field)
     assert snapshot() == before
 
 
-@pytest.mark.parametrize("field, body", one_wrong_field({"status": "refunded"}, {
-    "status": [*NOT_A_STRING, "paid", "REFUNDED"],
+@pytest.mark.parametrize("field, body", contract.one_wrong_field({"status": "refunded"}, {
+    "status": [*contract.NOT_A_STRING, "paid", "REFUNDED"],
     "reference": NOT_A_REFERENCE,
 }))
 def test_marking_an_order_refuses_a_wrong_value_naming_the_field(superadmin, completed_order,
                                                                    field, body):
     before = snapshot()
 
-    refused_naming(token_client(superadmin).post(f"/api/orders/{completed_order.number}/mark", body,
-                                                 format="json"), field)
+    response = token_client(superadmin).post(f"/api/orders/{completed_order.number}/mark", body,
+                                             format="json")
 
+    contract.refused_naming(response, field)
     assert snapshot() == before
     completed_order.refresh_from_db()
     assert completed_order.status == OrderStatus.COMPLETED
 
 
-@pytest.mark.parametrize("field, body", one_wrong_field({"method": "credit"}, {
+@pytest.mark.parametrize("field, body", contract.one_wrong_field({"method": "credit"}, {
     "distributor_id": NOT_AN_ID,
-    "method": [*NOT_A_STRING, "cash"],
+    "method": [*contract.NOT_A_STRING, "cash"],
     "reference": NOT_A_REFERENCE,
 }))
 def test_settling_commission_refuses_a_wrong_value_naming_the_field(superadmin, distributor, field,
@@ -85,22 +79,16 @@ def test_settling_commission_refuses_a_wrong_value_naming_the_field(superadmin, 
     body = {"distributor_id": distributor.pk, **body}
     before = snapshot()
 
-    refused_naming(token_client(superadmin).post("/api/finance/commission/settle", body,
-                                                 format="json"), field)
+    response = token_client(superadmin).post("/api/finance/commission/settle", body, format="json")
 
+    contract.refused_naming(response, field)
     assert snapshot() == before
 
 
 @pytest.mark.parametrize("path", ["/api/billing/purchase", "/api/billing/top_up",
                                   "/api/finance/commission/settle"])
-@pytest.mark.parametrize("raw", NOT_AN_OBJECT)
-def test_a_body_that_is_not_an_object_is_refused(superadmin, path, raw):
-    before = snapshot()
-
-    refused_as_not_an_object(token_client(superadmin).post(path, raw,
-                                                           content_type="application/json"))
-
-    assert snapshot() == before
+def test_a_body_that_is_not_an_object_is_refused(superadmin, path):
+    contract.refuses_every_non_object(token_client(superadmin), path, snapshot)
 
 
 def test_finance_statistics_give_the_seeds_total_revenue_in_fen(superadmin, completed_order):
@@ -117,7 +105,7 @@ def test_finance_statistics_give_the_seeds_total_revenue_in_fen(superadmin, comp
     ("/api/finance/commission/settle", {"distributor_id", "method", "reference"}),
 ])
 def test_the_schema_publishes_each_request_body(path, fields):
-    assert set(request_properties(path)) == fields
+    assert set(contract.request_properties(path)) == fields
 
 
 @pytest.mark.parametrize("path, method, status, keys", [
@@ -133,4 +121,4 @@ def test_the_schema_publishes_each_request_body(path, fields):
                                                      "reference", "balance_fen"}),
 ])
 def test_the_schema_publishes_each_answer(path, method, status, keys):
-    assert set(answer_properties(path, method, status)) == keys
+    assert set(contract.answer_properties(path, method, status)) == keys

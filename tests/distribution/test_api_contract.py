@@ -8,68 +8,59 @@ from django.conf import settings
 from apps.distribution import codes
 from apps.distribution.models import CodeStatus
 from derpmgr.api_fields import INT_MAX
-from tests.api_contract import (
-    NOT_A_BOOLEAN,
-    NOT_A_STRING,
-    NOT_AN_OBJECT,
-    answer_properties,
-    not_an_integer,
-    one_wrong_field,
-    refused_as_not_an_object,
-    refused_naming,
-    request_properties,
-)
+from tests import api_contract as contract
 from tests.commerce.helpers import snapshot
 from tests.conftest import token_client
 
 pytestmark = pytest.mark.django_db
 
 BATCH = {"duration_days": 30, "quantity": 1}
-NOT_A_DURATION = [*not_an_integer(low=1, high=INT_MAX), None]
-NOT_A_QUANTITY = [*not_an_integer(low=1, high=settings.CODE_BATCH_MAX), None]
+NOT_A_DURATION = [*contract.not_an_integer(low=1, high=INT_MAX), None]
+NOT_A_QUANTITY = [*contract.not_an_integer(low=1, high=settings.CODE_BATCH_MAX), None]
 NOT_ID_LISTS = [5, "1,2", {"a": 1}, None, [0], [-1], [True], ["x"], [2.5], [10**30], [[1]]]
 
 
-@pytest.mark.parametrize("field, body", one_wrong_field(BATCH, {
+@pytest.mark.parametrize("field, body", contract.one_wrong_field(BATCH, {
     "duration_days": NOT_A_DURATION,
     "quantity": NOT_A_QUANTITY,
     "server_ids": [*NOT_ID_LISTS, [1] * 101],
-    "pay_with_balance": NOT_A_BOOLEAN,
+    "pay_with_balance": contract.NOT_A_BOOLEAN,
 }))
 def test_a_distributor_batch_refuses_a_wrong_value_naming_the_field(funded, field, body):
     before = snapshot()
 
-    refused_naming(token_client(funded).post("/api/distributor/serial/generate", body,
-                                             format="json"), field)
+    response = token_client(funded).post("/api/distributor/serial/generate", body, format="json")
 
+    contract.refused_naming(response, field)
     assert snapshot() == before
 
 
-@pytest.mark.parametrize("field, body", one_wrong_field(BATCH, {
+@pytest.mark.parametrize("field, body", contract.one_wrong_field(BATCH, {
     "duration_days": NOT_A_DURATION,
     "quantity": NOT_A_QUANTITY,
-    "paid": NOT_A_BOOLEAN,
-    "valid_days": not_an_integer(low=1, high=3650),
+    "paid": contract.NOT_A_BOOLEAN,
+    "valid_days": contract.not_an_integer(low=1, high=3650),
 }))
 def test_an_admin_batch_refuses_a_wrong_value_naming_the_field(superadmin, field, body):
     before = snapshot()
 
-    refused_naming(token_client(superadmin).post("/api/serial/generate", body, format="json"), field)
+    response = token_client(superadmin).post("/api/serial/generate", body, format="json")
 
+    contract.refused_naming(response, field)
     assert snapshot() == before
 
 
-@pytest.mark.parametrize("code", [*NOT_A_STRING, "x" * 65])
+@pytest.mark.parametrize("code", [*contract.NOT_A_STRING, "x" * 65])
 def test_activation_refuses_a_code_that_is_not_a_string(customer, code):
     before = snapshot()
 
-    refused_naming(token_client(customer).post("/api/serial/activate", {"code": code},
-                                               format="json"), "code")
+    response = token_client(customer).post("/api/serial/activate", {"code": code}, format="json")
 
+    contract.refused_naming(response, "code")
     assert snapshot() == before
 
 
-@pytest.mark.parametrize("field, body", one_wrong_field({}, {
+@pytest.mark.parametrize("field, body", contract.one_wrong_field({}, {
     "ids": [*NOT_ID_LISTS, [1] * 1001],
     "codes": ["ABC", {"a": 1}, None, [5], [True], [["x"]], [None], ["x" * 65],
               [codes.generate()] * (settings.CODE_BATCH_MAX + 1)],
@@ -79,19 +70,9 @@ def test_revocation_refuses_a_wrong_value_naming_the_field(superadmin, make_code
     make_codes(funded, 2)
     before = snapshot()
 
-    refused_naming(token_client(superadmin).post("/api/serial/revoke", body, format="json"), field)
+    response = token_client(superadmin).post("/api/serial/revoke", body, format="json")
 
-    assert snapshot() == before
-
-
-@pytest.mark.parametrize("path", ["/api/distributor/serial/generate", "/api/serial/activate",
-                                  "/api/serial/revoke"])
-@pytest.mark.parametrize("raw", NOT_AN_OBJECT)
-def test_a_body_that_is_not_an_object_is_refused(funded, path, raw):
-    before = snapshot()
-
-    refused_as_not_an_object(token_client(funded).post(path, raw, content_type="application/json"))
-
+    contract.refused_naming(response, field)
     assert snapshot() == before
 
 
@@ -127,7 +108,15 @@ def test_the_code_list_gives_the_rows_as_the_seeds_serial_numbers_too(funded, ma
                                           ("created_from=yesterday", "created_from"),
                                           ("q=" + "x" * 65, "q")])
 def test_the_code_list_refuses_a_bad_filter_naming_it(funded, query, field):
-    refused_naming(token_client(funded).get(f"/api/distributor/serials?{query}"), field)
+    response = token_client(funded).get(f"/api/distributor/serials?{query}")
+
+    contract.refused_naming(response, field)
+
+
+@pytest.mark.parametrize("path", ["/api/distributor/serial/generate", "/api/serial/activate",
+                                  "/api/serial/revoke"])
+def test_a_body_that_is_not_an_object_is_refused(funded, path):
+    contract.refuses_every_non_object(token_client(funded), path, snapshot)
 
 
 @pytest.mark.parametrize("path, fields", [
@@ -138,7 +127,7 @@ def test_the_code_list_refuses_a_bad_filter_naming_it(funded, query, field):
     ("/api/serial/revoke", {"ids", "codes"}),
 ])
 def test_the_schema_publishes_each_request_body(path, fields):
-    assert set(request_properties(path)) == fields
+    assert set(contract.request_properties(path)) == fields
 
 
 @pytest.mark.parametrize("path, method, status, keys", [
@@ -152,4 +141,4 @@ def test_the_schema_publishes_each_request_body(path, fields):
     ("/api/serial/revoke", "post", 200, {"success", "revoked"}),
 ])
 def test_the_schema_publishes_each_answer(path, method, status, keys):
-    assert set(answer_properties(path, method, status)) == keys
+    assert set(contract.answer_properties(path, method, status)) == keys
