@@ -137,7 +137,7 @@ def query_parameters(form_class) -> list[OpenApiParameter]:
         if type(field) is forms.ChoiceField:
             choices = [value for value, _label in field.choices if value]
         parameters.append(OpenApiParameter(name, kind, enum=choices,
-                                           description=str(field.help_text or field.label or "")))
+                                           description=field.help_text or field.label or ""))
     return parameters
 
 

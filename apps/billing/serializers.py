@@ -28,7 +28,7 @@ class PurchaseSerializer(serializers.Serializer):
     plan = _id(required=False, allow_null=True,
                help_text=_("The plan's id (GET /api/billing/plans); or give duration_days."))
     duration_days = StrictIntegerField(required=False, allow_null=True, min_value=1,
-                                       help_text=_("The plan by how many days it lasts."))
+                                       help_text=_("The plan, by how many days it lasts."))
     coupon = StrictCharField(required=False, allow_blank=True, default="",
                              max_length=COUPON_MAX_LENGTH)
 
