@@ -3,12 +3,14 @@
 import logging
 from collections.abc import Mapping
 
+from django import forms
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
 from django.views import defaults as default_views
 from django.views.decorators.csrf import csrf_exempt
-from drf_spectacular.utils import inline_serializer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import BasePermission
@@ -112,6 +114,33 @@ def validated(serializer_class, request, *, partial: bool = False, **context) ->
     return serializer.validated_data
 
 
+def validated_query(form_class, request) -> forms.Form:
+    """Query-string filters checked by the form the page uses too (bound and valid, ready to
+    apply), or a 400 naming the parameters that were wrong (never silently ignored)."""
+    form = form_class(request.query_params)
+    if not form.is_valid():
+        fields = {name: [str(e) for e in errs] for name, errs in form.errors.items()}
+        raise FormInvalid(next(iter(fields.values()))[0], fields=fields)
+    return form
+
+
+_QUERY_TYPES = [(forms.DateTimeField, OpenApiTypes.DATETIME), (forms.DateField, OpenApiTypes.DATE),
+                (forms.ModelChoiceField, OpenApiTypes.INT), (forms.IntegerField, OpenApiTypes.INT)]
+
+
+def query_parameters(form_class) -> list[OpenApiParameter]:
+    """The fields of a filter form, published as the query parameters they are (type, choices)."""
+    parameters = []
+    for name, field in form_class.base_fields.items():
+        kind = next((t for cls, t in _QUERY_TYPES if isinstance(field, cls)), OpenApiTypes.STR)
+        choices = None
+        if type(field) is forms.ChoiceField:
+            choices = [value for value, _label in field.choices if value]
+        parameters.append(OpenApiParameter(name, kind, enum=choices,
+                                           description=field.help_text or field.label or ""))
+    return parameters
+
+
 def envelope(name: str, **fields) -> serializers.Serializer:
     """A success answer for the schema: `{"success": true, **fields}` as component `name`."""
     return inline_serializer(name, fields={"success": serializers.BooleanField(default=True),
@@ -148,6 +177,8 @@ class EnvelopePagination(PageNumberPagination):
 
     page_size_query_param = "page_size"
     max_page_size = 500
+    # The seed's name for the rows, given alongside "results" (e.g. "logs"); None for none.
+    results_also_as: str | None = None
 
     def get_page_size(self, request):
         raw = request.query_params.get(self.page_size_query_param, "")
@@ -167,10 +198,11 @@ class EnvelopePagination(PageNumberPagination):
         return super().paginate_queryset(queryset, request, view)
 
     def get_paginated_response(self, data):
+        alias = {self.results_also_as: data} if self.results_also_as else {}
         return Response({"success": True, "count": self.page.paginator.count,
                          "page": self.page.number, "pages": self.page.paginator.num_pages,
                          "next": self.get_next_link(), "previous": self.get_previous_link(),
-                         "results": data})
+                         "results": data, **alias})
 
     def get_paginated_response_schema(self, schema):
         wrapped = super().get_paginated_response_schema(schema)
@@ -178,7 +210,15 @@ class EnvelopePagination(PageNumberPagination):
         wrapped["properties"]["page"] = {"type": "integer", "example": 1}
         wrapped["properties"]["pages"] = {"type": "integer", "example": 1}
         wrapped["required"] = ["success", *wrapped.get("required", []), "page", "pages"]
+        if self.results_also_as:
+            wrapped["properties"][self.results_also_as] = wrapped["properties"]["results"]
+            wrapped["required"].append(self.results_also_as)
         return wrapped
+
+
+def paginated_as(key: str) -> type[EnvelopePagination]:
+    """EnvelopePagination that also gives the rows under the seed's name `key`."""
+    return type(f"EnvelopePagination_{key}", (EnvelopePagination,), {"results_also_as": key})
 
 
 def allowed(*actions: str) -> type[BasePermission]:

@@ -10,6 +10,8 @@ from rest_framework import serializers
 
 # PostgreSQL's integer: larger numbers would fail in the database (a 500) instead of here.
 INT_MAX = 2**31 - 1
+# A primary key (BigAutoField): ids beyond it name nothing and are refused as malformed.
+ID_MAX = 2**63 - 1
 
 
 class StrictCharField(serializers.CharField):

@@ -457,6 +457,15 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
                              "derpmgr.schema.add_error_envelope"],
+    # One component per choice set, named after it (fields named "status" or "kind" abound).
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStatusEnum": "apps.billing.models.OrderStatus",
+        "OrderKindEnum": "apps.billing.models.OrderKind",
+        "LedgerKindEnum": "apps.billing.models.LedgerKind",
+        "SettlementMethodEnum": "apps.billing.models.SettlementMethod",
+        "CodeStatusEnum": "apps.distribution.models.CodeStatus",
+        "EmailStatusEnum": "apps.notifications.models.EmailStatus",
+    },
 }
 # A JSON body larger than this, or nested deeper, is refused with a 400 (derpmgr/parsers.py).
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1_048_576)

@@ -2,18 +2,28 @@
 
 from django.conf import settings
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.views import APIView
 
 from derpmgr import ratelimits
-from derpmgr.api import ok, parse
+from derpmgr.api import envelope, ok, validated
 from derpmgr.errors import ServiceError
 from derpmgr.net import client_ip
 
 from . import services
-from .forms import ApiLoginForm, EmailForm, RegistrationForm
 from .models import User
+from .serializers import EmailSerializer, LoginSerializer, RegistrationSerializer, VerifyEmailSerializer
+
+
+def _message(name: str):
+    return envelope(name, message=serializers.CharField())
+
+
+def _user(name: str, **more):
+    return envelope(name, user=UserSerializer(), **more)
 
 
 class UserSerializer(serializers.ModelSerializer):
@@ -24,28 +34,35 @@ class UserSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+REGISTERED = gettext_lazy("Check your e-mail: we sent a message to the address you gave. Follow "
+                          "its link to verify the address and activate the account.")
+
+
 class RegisterView(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
 
+    @extend_schema(request=RegistrationSerializer, responses={202: envelope(
+        "Registration", user_id=serializers.IntegerField(
+            allow_null=True, help_text=gettext_lazy("Always null: the account's id is shown once "
+                                                    "the e-mailed link is followed.")),
+        message=serializers.CharField())})
     def post(self, request):
-        data = parse(RegistrationForm, request)
+        data = validated(RegistrationSerializer, request)
         ratelimits.hit(request, group="register", rate=settings.RATE_REGISTER_PER_IP)
-        user = services.register(**data, language=request.LANGUAGE_CODE, ip=client_ip(request))
-        return ok({"user": UserSerializer(user).data,
-                   "message": _("Account created. Follow the link we e-mailed to verify it.")},
-                  status_code=201)
+        services.register(**data, language=request.LANGUAGE_CODE, ip=client_ip(request))
+        # The same answer whether the address or username was free or taken (README, API): the
+        # account's id is known once the e-mailed link is followed (GET /api/user/me).
+        return ok({"user_id": None, "message": REGISTERED}, status_code=202)
 
 
 class VerifyEmailView(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
 
+    @extend_schema(request=VerifyEmailSerializer, responses={200: _user("EmailVerified")})
     def post(self, request):
-        token = request.data.get("token") if hasattr(request.data, "get") else None
-        if not isinstance(token, str) or not token:
-            raise ServiceError(_("Send the token from the verification link."), code="invalid",
-                               fields={"token": [_("This field is required.")]})
+        token = validated(VerifyEmailSerializer, request)["token"]
         user = services.verify_email(token=token, ip=client_ip(request))
         return ok({"user": UserSerializer(user).data})
 
@@ -54,8 +71,9 @@ class ResendVerificationView(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
 
+    @extend_schema(request=EmailSerializer, responses={200: _message("VerificationResent")})
     def post(self, request):
-        email = parse(EmailForm, request)["email"]
+        email = validated(EmailSerializer, request)["email"]
         ratelimits.hit(request, group="resend", rate=settings.RATE_RESEND_PER_ACCOUNT, value=email)
         services.resend_verification(email=email, ip=client_ip(request))
         return ok({"message": _("If that address has an unverified account, a new link is on "
@@ -66,8 +84,11 @@ class LoginView(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
 
+    @extend_schema(request=LoginSerializer, responses={200: _user(
+        "SignedIn", token=serializers.CharField(help_text=gettext_lazy(
+            "Send it as Authorization: Bearer <token>.")))})
     def post(self, request):
-        data = parse(ApiLoginForm, request)
+        data = validated(LoginSerializer, request)
         ip = client_ip(request)
         ratelimits.hit(request, group="login-ip", rate=settings.RATE_LOGIN_PER_IP)
         ratelimits.hit(request, group="login-account", rate=settings.RATE_LOGIN_PER_ACCOUNT,
@@ -92,6 +113,7 @@ class LoginView(APIView):
 class LogoutView(APIView):
     permission_classes = [IsAuthenticated]
 
+    @extend_schema(request=None, responses={200: _message("SignedOut")})
     def post(self, request):
         token = getattr(request, "api_token", None)
         if token is None:
@@ -102,5 +124,6 @@ class LogoutView(APIView):
 
 
 class MeView(APIView):
+    @extend_schema(responses={200: _user("Me")})
     def get(self, request):
         return ok({"user": UserSerializer(request.user).data})

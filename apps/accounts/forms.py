@@ -6,38 +6,37 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.notifications import services as notifications
 
+from . import validators as rules
 from .models import User
 
 
 class RegistrationForm(forms.Form):
-    email = forms.EmailField(label=_("E-mail address"), max_length=254)
-    username = forms.RegexField(
-        label=_("Username"), max_length=40, min_length=3, regex=r"^[\w.@+-]+\Z",
-        error_messages={"invalid": _("Use letters, digits and @ . + - _ only.")})
-    password = forms.CharField(label=_("Password"), strip=False, max_length=128,
+    email = forms.EmailField(label=_("E-mail address"), max_length=rules.EMAIL_MAX_LENGTH)
+    username = forms.CharField(label=_("Username"), min_length=rules.USERNAME_MIN_LENGTH,
+                               max_length=rules.USERNAME_MAX_LENGTH,
+                               validators=[rules.validate_username])
+    password = forms.CharField(label=_("Password"), strip=False,
+                               max_length=rules.PASSWORD_MAX_LENGTH,
                                widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
 
 
 class LoginForm(forms.Form):
-    email = forms.EmailField(label=_("E-mail address"), max_length=254)
-    password = forms.CharField(label=_("Password"), strip=False, max_length=128,
+    email = forms.EmailField(label=_("E-mail address"), max_length=rules.EMAIL_MAX_LENGTH)
+    password = forms.CharField(label=_("Password"), strip=False,
+                               max_length=rules.PASSWORD_MAX_LENGTH,
                                widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
 
 
 class OtpForm(forms.Form):
-    token = forms.CharField(label=_("Code"), max_length=16,
+    token = forms.CharField(label=_("Code"), max_length=rules.OTP_MAX_LENGTH,
                             help_text=_("The 6-digit code from your authenticator app, or one of "
                                         "your backup codes."),
                             widget=forms.TextInput(attrs={"autocomplete": "one-time-code",
                                                           "inputmode": "numeric"}))
 
 
-class ApiLoginForm(LoginForm):
-    otp = forms.CharField(required=False, max_length=16)
-
-
 class EmailForm(forms.Form):
-    email = forms.EmailField(label=_("E-mail address"), max_length=254)
+    email = forms.EmailField(label=_("E-mail address"), max_length=rules.EMAIL_MAX_LENGTH)
 
 
 class DisableMfaForm(OtpForm):

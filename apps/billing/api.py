@@ -1,56 +1,42 @@
 """Orders, balances, purchases and finance over the API."""
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
 from rest_framework.views import APIView
 
 from apps.accounts.models import Role, User
 from apps.distribution import services as distribution
-from derpmgr.api import allowed, ok, parse
+from derpmgr.api import allowed, envelope, ok, validated
 from derpmgr.errors import NotFound
 from derpmgr.net import client_ip
 
 from . import services, statistics
-from .forms import MarkOrderForm, PurchaseForm, SettleForm, TopUpForm
-from .models import LedgerEntry, Order, Plan
+from .models import LedgerEntry, Order, Plan, SettlementMethod
+from .serializers import (
+    FinanceFiguresSerializer,
+    LedgerEntrySerializer,
+    MarkOrderSerializer,
+    OrderSerializer,
+    PlanSerializer,
+    PurchaseSerializer,
+    SettleSerializer,
+    TopUpSerializer,
+)
 
 
-class PlanSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Plan
-        fields = ["id", "name", "duration_days", "price_fen", "servers_per_rental", "max_devices"]
+def _fen():
+    return serializers.IntegerField(help_text=gettext_lazy("Money in fen (1/100 yuan)."))
 
 
-class OrderSerializer(serializers.ModelSerializer):
-    buyer = serializers.EmailField(source="buyer.email")
-    plan = serializers.IntegerField(source="plan.duration_days", default=None)
-    coupon = serializers.CharField(source="coupon.code", default=None)
+class PlanListView(APIView):
+    """GET /api/billing/plans — the plans on sale (all of them: there are a handful)."""
 
-    class Meta:
-        model = Order
-        fields = ["number", "buyer", "kind", "status", "plan", "quantity", "list_price_fen",
-                  "discount_fen", "coupon", "coupon_discount_fen", "amount_fen",
-                  "paid_from_balance", "payment_reference", "created_at", "completed_at"]
-
-
-class LedgerEntrySerializer(serializers.ModelSerializer):
-    order = serializers.CharField(source="order.number", default=None)
-
-    class Meta:
-        model = LedgerEntry
-        fields = ["kind", "amount_fen", "balance_after_fen", "order", "reference", "created_at"]
-
-
-class PlanListView(ListAPIView):
-    serializer_class = PlanSerializer
-    pagination_class = None
-
-    def get_queryset(self):
-        return Plan.objects.filter(active=True)
-
-    def list(self, request, *args, **kwargs):
-        return ok({"plans": self.get_serializer(self.get_queryset(), many=True).data})
+    @extend_schema(responses={200: envelope("PlanList", plans=PlanSerializer(many=True))})
+    def get(self, request):
+        return ok({"plans": PlanSerializer(Plan.objects.filter(active=True), many=True).data})
 
 
 class OrderListView(ListAPIView):
@@ -65,17 +51,22 @@ class MarkOrderView(APIView):
 
     permission_classes = [allowed("billing.change_order")]
 
+    @extend_schema(request=MarkOrderSerializer,
+                   responses={200: envelope("OrderMarked", order=OrderSerializer())})
     def post(self, request, number):
         order = Order.objects.visible_to(request.user).filter(number=number).first()
         if order is None:
             raise NotFound(_("No such order."))
-        data = parse(MarkOrderForm, request)
+        data = validated(MarkOrderSerializer, request)
         order = services.mark_order(actor=request.user, order=order, status=data["status"],
                                     reference=data["reference"], ip=client_ip(request))
         return ok({"order": OrderSerializer(order).data})
 
 
 class BalanceView(APIView):
+    @extend_schema(responses={200: envelope(
+        "Balance", balance_fen=_fen(), entries=LedgerEntrySerializer(
+            many=True, help_text=gettext_lazy("The latest 50 ledger entries, newest first.")))})
     def get(self, request):
         entries = LedgerEntry.objects.visible_to(request.user).filter(wallet__owner=request.user)
         return ok({"balance_fen": services.balance_of(request.user),
@@ -86,8 +77,11 @@ class BalanceView(APIView):
 class PurchaseView(APIView):
     """POST /api/billing/purchase — buy or renew a plan from the balance, with a coupon."""
 
+    @extend_schema(request=PurchaseSerializer, responses={201: envelope(
+        "Purchase", order=OrderSerializer(), balance_fen=_fen(),
+        rental_expiry=serializers.DateTimeField(allow_null=True))})
     def post(self, request):
-        data = parse(PurchaseForm, request)
+        data = validated(PurchaseSerializer, request)
         plan = data.get("plan") or distribution.plan_for_duration(data["duration_days"])
         order = services.purchase_plan(user=request.user, plan=plan, coupon_code=data["coupon"],
                                        ip=client_ip(request))
@@ -100,8 +94,10 @@ class PurchaseView(APIView):
 class TopUpView(APIView):
     permission_classes = [allowed("billing.top_up_wallet")]
 
+    @extend_schema(request=TopUpSerializer, responses={201: envelope(
+        "TopUp", order=OrderSerializer(), balance_fen=_fen())})
     def post(self, request):
-        data = parse(TopUpForm, request)
+        data = validated(TopUpSerializer, request)
         user = User.objects.visible_to(request.user).filter(pk=data["user_id"]).first()
         if user is None:
             raise NotFound(_("No such user."))
@@ -114,8 +110,12 @@ class TopUpView(APIView):
 class SettleCommissionView(APIView):
     permission_classes = [allowed("billing.add_commissionsettlement")]
 
+    @extend_schema(request=SettleSerializer, responses={200: envelope(
+        "CommissionSettled", amount_fen=_fen(),
+        method=serializers.ChoiceField(choices=SettlementMethod.choices),
+        reference=serializers.CharField(), balance_fen=_fen())})
     def post(self, request):
-        data = parse(SettleForm, request)
+        data = validated(SettleSerializer, request)
         distributor = (User.objects.visible_to(request.user)
                        .filter(pk=data["distributor_id"], role=Role.DISTRIBUTOR).first())
         if distributor is None:
@@ -133,5 +133,10 @@ class FinanceStatisticsView(APIView):
 
     permission_classes = [allowed("billing.view_finance")]
 
+    @extend_schema(responses={200: envelope(
+        "FinanceStatistics", statistics=FinanceFiguresSerializer(),
+        total_revenue=serializers.IntegerField(
+            help_text=gettext_lazy("All-time revenue in fen (the seed's name for revenue_all_time_fen).")))})
     def get(self, request):
-        return ok({"statistics": statistics.finance_statistics()})
+        figures = statistics.finance_statistics()
+        return ok({"statistics": figures, "total_revenue": figures["revenue_all_time_fen"]})

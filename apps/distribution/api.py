@@ -1,52 +1,54 @@
 """The seed's serial-number API: generate, list, activate, revoke."""
 
-from django.conf import settings
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
 from rest_framework.views import APIView
 
 from apps.accounts import policy
-from derpmgr.api import FormInvalid, allowed, allowed_any, ok, parse
+from apps.accounts.models import RentalState
+from derpmgr.api import (
+    allowed,
+    allowed_any,
+    envelope,
+    ok,
+    paginated_as,
+    query_parameters,
+    validated,
+    validated_query,
+)
 from derpmgr.errors import NotFound, ServiceError
 from derpmgr.net import client_ip
 
 from . import codes, services
-from .forms import AdminGenerateCodesForm, CodeFilterForm, GenerateCodesForm, RedeemForm, RevokeForm
+from .forms import CodeFilterForm
 from .limits import redeem_counting_wrong_codes
 from .models import ActivationCode
+from .serializers import (
+    ActivationCodeSerializer,
+    AdminBatchSerializer,
+    DistributorBatchSerializer,
+    OrderSummarySerializer,
+    RedeemSerializer,
+    RevokeSerializer,
+)
 
-
-class CodeUserSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    email = serializers.EmailField()
-
-
-class ActivationCodeSerializer(serializers.ModelSerializer):
-    code = serializers.CharField(source="display")
-    status = serializers.CharField(source="effective_status")
-    duration_days = serializers.IntegerField(source="plan.duration_days")
-    created_by = serializers.EmailField(source="created_by.email")
-    order = serializers.CharField(source="order.number", default=None)
-    user = CodeUserSerializer(allow_null=True)
-
-    class Meta:
-        model = ActivationCode
-        fields = ["id", "code", "status", "duration_days", "paid", "created_at", "expires_at",
-                  "used_at", "created_by", "order", "user"]
-
-
-def _order_summary(order) -> dict | None:
-    if order is None:
-        return None
-    return {"number": order.number, "status": order.status, "quantity": order.quantity,
-            "list_price_fen": order.list_price_fen, "discount_fen": order.discount_fen,
-            "amount_fen": order.amount_fen}
+CODE_BATCH = envelope(
+    "CodeBatch", serials=ActivationCodeSerializer(many=True), count=serializers.IntegerField(),
+    serial_numbers=serializers.ListField(child=serializers.CharField(), help_text=gettext_lazy(
+        "The codes as strings (the seed's name).")),
+    serial_number=serializers.CharField(help_text=gettext_lazy("The first code (the seed's name).")),
+    order=OrderSummarySerializer(allow_null=True, help_text=gettext_lazy(
+        "The batch's order; null for codes an admin issues.")))
 
 
 def _generated(batch, order) -> dict:
+    shown = [code.display for code in batch]
     return {"serials": ActivationCodeSerializer(batch, many=True).data, "count": len(batch),
-            "order": _order_summary(order)}
+            "serial_numbers": shown, "serial_number": shown[0],
+            "order": OrderSummarySerializer(order).data if order else None}
 
 
 class DistributorGenerateView(APIView):
@@ -54,8 +56,9 @@ class DistributorGenerateView(APIView):
 
     permission_classes = [allowed(policy.DISTRIBUTOR)]
 
+    @extend_schema(request=DistributorBatchSerializer, responses={201: CODE_BATCH})
     def post(self, request):
-        data = parse(GenerateCodesForm, request, defaults={"pay_with_balance": True})
+        data = validated(DistributorBatchSerializer, request)
         batch, order = services.generate_codes(
             actor=request.user, plan=services.plan_for_duration(data["duration_days"]),
             quantity=data["quantity"], server_ids=data["server_ids"],
@@ -68,8 +71,9 @@ class AdminGenerateView(APIView):
 
     permission_classes = [allowed("distribution.add_activationcode")]
 
+    @extend_schema(request=AdminBatchSerializer, responses={201: CODE_BATCH})
     def post(self, request):
-        data = parse(AdminGenerateCodesForm, request, defaults={"paid": True})
+        data = validated(AdminBatchSerializer, request)
         batch, order = services.generate_codes(
             actor=request.user, plan=services.plan_for_duration(data["duration_days"]),
             quantity=data["quantity"], server_ids=data["server_ids"], paid=data["paid"],
@@ -78,25 +82,32 @@ class AdminGenerateView(APIView):
 
 
 class CodeListView(ListAPIView):
-    """GET /api/distributor/serials — the codes the caller may see, with who activated each."""
+    """GET /api/distributor/serials — the codes the caller may see, with who activated each
+    (as "results" and as the seed's "serial_numbers")."""
 
     serializer_class = ActivationCodeSerializer
+    pagination_class = paginated_as("serial_numbers")
     permission_classes = [allowed_any(policy.DISTRIBUTOR, "distribution.view_activationcode")]
 
     def get_queryset(self):
-        form = CodeFilterForm(self.request.query_params)
-        if not form.is_valid():
-            fields = {name: [str(e) for e in errs] for name, errs in form.errors.items()}
-            raise FormInvalid(next(iter(fields.values()))[0], fields=fields)
+        filters = validated_query(CodeFilterForm, self.request)
         codes_seen = ActivationCode.objects.visible_to(self.request.user)
-        return form.apply(codes_seen).select_related("plan", "created_by", "order", "user")
+        return filters.apply(codes_seen).select_related("plan", "created_by", "order", "user")
+
+    @extend_schema(parameters=query_parameters(CodeFilterForm))
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
 
 
 class RedeemView(APIView):
     """POST /api/serial/activate — a customer activates a code."""
 
+    @extend_schema(request=RedeemSerializer, responses={200: envelope(
+        "CodeActivated", serial=ActivationCodeSerializer(),
+        rental_state=serializers.ChoiceField(choices=RentalState.choices),
+        rental_expiry=serializers.DateTimeField(allow_null=True))})
     def post(self, request):
-        code = redeem_counting_wrong_codes(request, parse(RedeemForm, request)["code"])
+        code = redeem_counting_wrong_codes(request, validated(RedeemSerializer, request)["code"])
         request.user.refresh_from_db()
         return ok({"serial": ActivationCodeSerializer(code).data,
                    "rental_state": request.user.rental_state,
@@ -108,15 +119,13 @@ class RevokeView(APIView):
 
     permission_classes = [allowed_any(policy.DISTRIBUTOR, "distribution.change_activationcode")]
 
+    @extend_schema(request=RevokeSerializer, responses={200: envelope(
+        "CodesRevoked", revoked=serializers.IntegerField(help_text=gettext_lazy(
+            "How many codes were revoked (used ones stay used).")))})
     def post(self, request):
-        data = parse(RevokeForm, request)
-        ids = list(data.get("ids") or [])
-        raw_codes = data.get("codes") or []
-        if not isinstance(raw_codes, list) or len(raw_codes) > settings.CODE_BATCH_MAX:
-            message = _("codes must be a list of at most %(max)d codes.") % {"max": settings.CODE_BATCH_MAX}
-            raise ServiceError(message, fields={"codes": [message]})
+        data = validated(RevokeSerializer, request)
         try:
-            canonical = {codes.normalise(c) for c in raw_codes}
+            canonical = {codes.normalise(c) for c in data["codes"]}
         except codes.InvalidCode as exc:
             raise ServiceError(_("One of the codes is not valid; check it for typos."),
                                code="code_malformed", fields={"codes": [_("Check for typos.")]}) from exc
@@ -124,5 +133,6 @@ class RevokeView(APIView):
                      .values_list("pk", flat=True))
         if len(found) != len(canonical):
             raise NotFound(_("Some of these codes do not exist."), code="unknown_codes")
-        revoked = services.revoke(actor=request.user, code_ids=ids + found, ip=client_ip(request))
+        revoked = services.revoke(actor=request.user, code_ids=data["ids"] + found,
+                                  ip=client_ip(request))
         return ok({"revoked": revoked})

@@ -6,6 +6,13 @@ from apps.billing.models import Plan
 from derpmgr.fields import IntegerListField, StrictIntegerField
 
 from .models import CodeStatus
+from .validators import (
+    CODE_MAX_LENGTH,
+    PINNED_SERVERS_MAX,
+    REVOKE_IDS_MAX,
+    VALID_DAYS_MAX,
+    require_revoke_selection,
+)
 
 
 class GenerateCodesForm(forms.Form):
@@ -14,7 +21,7 @@ class GenerateCodesForm(forms.Form):
     duration_days = StrictIntegerField(label=_("Plan (days)"), min_value=1)
     quantity = StrictIntegerField(label=_("How many codes"), min_value=1, initial=1,
                                   max_value=settings.CODE_BATCH_MAX, required=False)
-    server_ids = IntegerListField(label=_("Pin to servers"))
+    server_ids = IntegerListField(label=_("Pin to servers"), max_items=PINNED_SERVERS_MAX)
     pay_with_balance = forms.BooleanField(label=_("Pay from my balance now"), required=False,
                                           initial=True)
 
@@ -25,24 +32,24 @@ class GenerateCodesForm(forms.Form):
 class AdminGenerateCodesForm(GenerateCodesForm):
     paid = forms.BooleanField(label=_("Paid"), required=False, initial=True,
                               help_text=_("Untick for codes handed out on credit."))
-    valid_days = StrictIntegerField(label=_("Valid for (days)"), min_value=1, max_value=3650,
+    valid_days = StrictIntegerField(label=_("Valid for (days)"), min_value=1, max_value=VALID_DAYS_MAX,
                                     required=False)
 
 
 class RedeemForm(forms.Form):
-    code = forms.CharField(label=_("Activation code"), max_length=64,
+    code = forms.CharField(label=_("Activation code"), max_length=CODE_MAX_LENGTH,
                            widget=forms.TextInput(attrs={"placeholder": "XXXXX-XXXXX-XXXXX-XXXXX-XXXXX",
                                                          "autocomplete": "off"}))
 
 
 class RevokeForm(forms.Form):
-    codes = forms.JSONField(required=False)
-    ids = IntegerListField(max_items=1000)
+    """The portal revokes by id (POST /api/serial/revoke also takes codes: serializers.py)."""
+
+    ids = IntegerListField(max_items=REVOKE_IDS_MAX)
 
     def clean(self):
         data = super().clean()
-        if not data.get("ids") and not data.get("codes"):
-            raise forms.ValidationError(_("Name the codes to revoke: ids or codes."))
+        require_revoke_selection(data)
         return data
 
 

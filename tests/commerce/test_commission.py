@@ -112,7 +112,7 @@ def test_a_settlement_with_bad_input_is_refused(brought_in, reseller, superadmin
 def test_settling_for_someone_who_is_not_a_distributor_is_not_found(superadmin, customer):
     refused(settle(superadmin, customer), 404)
     refused(token_client(superadmin).post("/api/finance/commission/settle",
-                                          {"distributor_id": 10**20, "method": "credit"}, format="json"),
+                                          {"distributor_id": 999_999, "method": "credit"}, format="json"),
             404)
 
 
