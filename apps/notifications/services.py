@@ -14,6 +14,7 @@ through, the re-send carries the row's own Message-ID, so the receiving side can
 import dataclasses
 import logging
 import math
+import re
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -203,6 +204,15 @@ def _claim(email_id: int, report: DispatchReport) -> OutboundEmail | None:
     return email
 
 
+_LINK = re.compile(r"\S+://\S+")
+
+
+def _error_text(exc: MailError) -> str:
+    """What the outbox keeps of a failure: a server that echoes the message back must not put a
+    body's link where the admin shows it."""
+    return _LINK.sub("[link]", str(exc))[:2000]
+
+
 def _deliver(email: OutboundEmail, transport, report: DispatchReport) -> MailError | None:
     try:
         with lease.kept_alive(email.pk, email.claim_token):
@@ -211,13 +221,13 @@ def _deliver(email: OutboundEmail, transport, report: DispatchReport) -> MailErr
     except MailError as exc:
         if exc.transient:
             report.deferred += _finish(
-                email, report, status=EmailStatus.DEFERRED, slot_at=None, last_error=str(exc),
+                email, report, status=EmailStatus.DEFERRED, slot_at=None, last_error=_error_text(exc),
                 next_attempt_at=timezone.now() + _backoff(email.attempts))
         else:
             report.failed += _finish(email, report, status=EmailStatus.FAILED, slot_at=None,
-                                     last_error=str(exc))
+                                     last_error=_error_text(exc))
         logger.warning("e-mail %s not sent (%s): %s", email.pk,
-                       "will retry" if exc.transient else "permanent", exc)
+                       "will retry" if exc.transient else "permanent", _error_text(exc))
         return exc
     report.sent += _finish(email, report, status=EmailStatus.SENT, sent_at=timezone.now(),
                            last_error="")

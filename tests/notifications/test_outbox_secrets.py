@@ -1,0 +1,128 @@
+"""Mail that grants access is sealed in the outbox: no admin or super admin can read a reset or
+verification link anywhere (admin list, change page, search, API, ops pages), and the mail still
+goes out with the working link."""
+
+import pytest
+from django.db import connection
+
+from apps.notifications import services
+from apps.notifications.models import OutboundEmail
+from apps.notifications.transport import MailError
+from tests.accounts.helpers import link_in, mails_to, path_of
+from tests.conftest import signed_in_client, token_client
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+ADMIN_PAGES = ["/admin/notifications/outboundemail/", "/admin/audit/auditevent/", "/ops/",
+               "/ops/audit/"]
+
+
+@pytest.fixture
+def reset_mail(customer, anon_client):
+    anon_client.post("/accounts/password/reset/", {"email": customer.email})
+    [mail] = mails_to(customer.email, template="password-reset")
+    return mail
+
+
+def secret_of(mail) -> str:
+    """The part of the mailed link that grants access (the token at its end)."""
+    return path_of(link_in(mail)).rstrip("/").rsplit("/", 1)[-1]
+
+
+def pages_an_operator_opens(client, mail) -> list[str]:
+    urls = [*ADMIN_PAGES, f"/admin/notifications/outboundemail/{mail.pk}/change/",
+            f"/admin/notifications/outboundemail/?q={mail.to}"]
+    bodies = []
+    for url in urls:
+        response = client.get(url)
+        assert response.status_code == 200, (url, response.status_code)
+        bodies.append(response.content.decode())
+    return bodies
+
+
+def found_by_searching(client, secret) -> list[int]:
+    """The outbox rows the admin's search box finds for `secret` (the page echoes the query)."""
+    response = client.get(f"/admin/notifications/outboundemail/?q={secret}")
+    assert response.status_code == 200
+    return [row.pk for row in response.context["cl"].result_list]
+
+
+@pytest.mark.parametrize("persona", ["admin_user", "superadmin"])
+def test_no_operator_can_read_a_reset_link_in_the_admin_or_the_ops_pages(persona, request,
+                                                                          reset_mail):
+    operator = request.getfixturevalue(persona)
+    secret = secret_of(reset_mail)
+    assert len(secret) > 20  # a real token, not an empty match
+
+    client = signed_in_client(operator)
+
+    bodies = pages_an_operator_opens(client, reset_mail)
+
+    assert all(secret not in body for body in bodies)
+    assert reset_mail.subject in bodies[4]  # the change page shows the metadata
+    assert reset_mail.to in bodies[5]  # searching by the address finds the row
+    assert found_by_searching(client, secret) == []
+    assert found_by_searching(client, secret[-12:]) == []
+
+
+@pytest.mark.parametrize("persona", ["admin_user", "superadmin"])
+def test_no_operator_can_read_a_reset_link_through_the_api(persona, request, reset_mail):
+    secret = secret_of(reset_mail)
+    api = token_client(request.getfixturevalue(persona))
+
+    response = api.get("/api/logs/system")
+
+    assert response.status_code == 200
+    assert secret not in response.content.decode()
+
+
+def test_a_verification_link_is_sealed_too(anon_api, superadmin):
+    anon_api.post("/api/user/register", {"email": "newbie@example.com", "username": "newbie",
+                                         "password": "correct horse battery staple 9"},
+                  format="json")
+    [mail] = mails_to("newbie@example.com", template="verify-email")
+    secret = secret_of(mail)
+
+    client = signed_in_client(superadmin)
+
+    assert all(secret not in body for body in pages_an_operator_opens(client, mail))
+    assert found_by_searching(client, secret) == []
+
+
+def test_the_bodies_are_sealed_at_rest(reset_mail):
+    secret = secret_of(reset_mail)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT * FROM notifications_outboundemail WHERE id = %s", [reset_mail.pk])
+        row = cursor.fetchone()
+
+    assert not any(secret in str(column) for column in row)
+    assert OutboundEmail.objects.filter(body_text_sealed__contains=secret).count() == 0
+
+
+def test_a_failure_message_keeps_no_link(transport, clock):
+    user = UserFactory(username="bob")
+    services.send_to_user(user=user, template="verify-email",
+                          context={"link": "https://panel.example/accounts/verify/s3cr3t/",
+                                   "hours": 1})
+    transport.fail_with = MailError("554 rejected: https://panel.example/accounts/verify/s3cr3t/"
+                                    " looks like spam", transient=False)
+
+    services.dispatch_outbox(transport=transport)
+
+    [mail] = mails_to(user.email)
+    assert "s3cr3t" not in mail.last_error
+    assert "looks like spam" in mail.last_error
+
+
+def test_the_mail_still_goes_out_with_the_working_link(mailbox, customer, anon_client,
+                                                       reset_mail):
+    services.dispatch_outbox()
+
+    [received] = mailbox.to(customer.email)
+    text = received.message.get_body(preferencelist=("plain",)).get_content()
+    link = link_in(reset_mail)
+    assert link in text
+    response = anon_client.get(path_of(link))
+    assert response.status_code == 302  # the token is good: on to choosing the new password
+    assert anon_client.get(response["Location"]).status_code == 200
