@@ -6,6 +6,7 @@ import re
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
+from . import visibility
 from .models import AuditEvent
 
 SCRUBBED = "***"
@@ -58,8 +59,11 @@ def _valid_ip(ip: str | None) -> str | None:
 
 
 def record(*, actor, action: str, target: models.Model | None = None, ip: str | None = None,
-           details: dict | None = None, actor_label: str = "") -> AuditEvent:
-    """Append one event. `actor` may be None (the system, or an anonymous visitor)."""
+           details: dict | None = None, actor_label: str = "",
+           finance: bool | None = None) -> AuditEvent:
+    """Append one event. `actor` may be None (the system, or an anonymous visitor). `finance`
+    (default: guessed from the action and the details, visibility.is_finance) keeps the event
+    from those who may not see finance."""
     if actor is not None and not getattr(actor, "is_authenticated", False):
         actor = None
     label = actor_label or (str(actor) if actor is not None else "")
@@ -72,4 +76,5 @@ def record(*, actor, action: str, target: models.Model | None = None, ip: str | 
         target_label=str(target)[:254] if target is not None else "",
         ip=_valid_ip(ip),
         details=_scrub(details or {}),
+        finance=visibility.is_finance(action, details) if finance is None else finance,
     )
