@@ -33,6 +33,15 @@ def _is_secret_key(key: str) -> bool:
     return last in _SECRET_LAST_WORDS or last.removesuffix("s") in _SECRET_LAST_WORDS
 
 
+# Stored forms of secrets: "password" (a hash), "key_hash", "secret_encrypted", "body_text_sealed".
+_STORED_SECRET_WORDS = ("hash", "encrypted", "sealed")
+
+
+def is_secret_name(name: str) -> bool:
+    """A field or key whose value the log must never show, only that it changed."""
+    return _is_secret_key(name) or any(word in name.lower() for word in _STORED_SECRET_WORDS)
+
+
 def _scrub(value):
     """A JSON-ready copy of `value` with every secret-looking key's value replaced."""
     if isinstance(value, dict):
