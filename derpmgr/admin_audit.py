@@ -71,18 +71,29 @@ def record_deletion(request, obj) -> None:
                  details={"model": obj._meta.label_lower}, finance=_finance(obj))
 
 
+def _ours(func) -> bool:
+    return func.__module__.split(".")[0] in ("apps", "derpmgr")
+
+
 def audited_action(func, name: str):
-    """An admin action run in one transaction with its event (which action, on which rows); an
-    action that answers with a page of its own (a confirmation) has not run yet."""
+    """An admin action run in one transaction with its event (which action, on which rows).
+
+    Our actions call service verbs, which audit what they do: the event joins theirs, and an
+    action they all refused (nothing done, nothing audited) writes none. A library's action
+    (django-celery-beat's enable/disable, Django's delete) audits nothing itself: it always
+    gets one. An action that answers with a page of its own (a confirmation) has not run yet."""
 
     @functools.wraps(func)
     def run(modeladmin, request, queryset):
+        from apps.audit.models import AuditEvent
         from derpmgr.net import client_ip
 
         with transaction.atomic():
             ids = list(queryset.values_list("pk", flat=True))
+            last = AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
             response = func(modeladmin, request, queryset)
-            if response is None:
+            done = not _ours(func) or AuditEvent.objects.filter(pk__gt=last).exists()
+            if response is None and done:
                 model = modeladmin.model
                 audit.record(actor=request.user, action="admin.action", ip=client_ip(request),
                              details={"model": model._meta.label_lower, "action": name,
