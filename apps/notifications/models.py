@@ -114,7 +114,14 @@ def seal(plain: str) -> str:
     return secrets_box.encrypt(plain) if plain else ""
 
 
+class UnreadableBody(Exception):
+    """No key of this installation opens the body (the key it was sealed with was dropped)."""
+
+
 def unseal(sealed: str) -> str:
     from apps.servers import secrets_box
 
-    return secrets_box.decrypt(sealed) if sealed else ""
+    try:
+        return secrets_box.decrypt(sealed) if sealed else ""
+    except secrets_box.UnreadableSecret as exc:
+        raise UnreadableBody("the e-mail body cannot be decrypted with any configured key") from exc

@@ -28,7 +28,7 @@ from apps.audit import services as audit
 from derpmgr.errors import RateLimited, ServiceError
 
 from . import lease
-from .models import DUE_STATUSES, EmailStatus, OutboundEmail, Recipient
+from .models import DUE_STATUSES, EmailStatus, OutboundEmail, Recipient, UnreadableBody
 from .transport import DjangoMailTransport, MailError
 
 logger = logging.getLogger(__name__)
@@ -215,9 +215,16 @@ def _error_text(exc: MailError) -> str:
 
 def _deliver(email: OutboundEmail, transport, report: DispatchReport) -> MailError | None:
     try:
+        body_text, body_html = email.body_text, email.body_html
+    except UnreadableBody as exc:  # sealed under a key since removed: no try can send it
+        report.failed += _finish(email, report, status=EmailStatus.FAILED, slot_at=None,
+                                 last_error=str(exc))
+        logger.warning("e-mail %s not sent (permanent): %s", email.pk, exc)
+        return None
+    try:
         with lease.kept_alive(email.pk, email.claim_token):
-            transport.send(to=email.to, subject=email.subject, body_text=email.body_text,
-                           body_html=email.body_html, message_id=email.message_id)
+            transport.send(to=email.to, subject=email.subject, body_text=body_text,
+                           body_html=body_html, message_id=email.message_id)
     except MailError as exc:
         if exc.transient:
             report.deferred += _finish(

@@ -126,3 +126,16 @@ def test_the_mail_still_goes_out_with_the_working_link(mailbox, customer, anon_c
     response = anon_client.get(path_of(link))
     assert response.status_code == 302  # the token is good: on to choosing the new password
     assert anon_client.get(response["Location"]).status_code == 200
+
+
+def test_a_body_no_key_opens_fails_alone_and_the_rest_goes(transport, clock):
+    lost = services.send_email(to="a@example.com", template="test", context={"sender": "x"})
+    OutboundEmail.objects.filter(pk=lost.pk).update(body_text_sealed="gAAAAAnot-a-token")
+    services.send_email(to="b@example.com", template="test", context={"sender": "x"})
+
+    report = services.dispatch_outbox(transport=transport)
+
+    assert (report.sent, report.failed) == (1, 1)
+    lost.refresh_from_db()
+    assert lost.status == "failed" and "cannot be decrypted" in lost.last_error
+    assert [message["to"] for message in transport.sent] == ["b@example.com"]
