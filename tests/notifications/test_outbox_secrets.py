@@ -139,3 +139,26 @@ def test_a_body_no_key_opens_fails_alone_and_the_rest_goes(transport, clock):
     lost.refresh_from_db()
     assert lost.status == "failed" and "cannot be decrypted" in lost.last_error
     assert [message["to"] for message in transport.sent] == ["b@example.com"]
+
+
+def test_the_migration_seals_the_bodies_already_in_the_outbox(transactional_db):
+    from django.db.migrations.executor import MigrationExecutor
+
+    before = [("notifications", "0002_message_id_and_claim_token")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    try:
+        old = executor.loader.project_state(before).apps
+        recipient = old.get_model("notifications", "Recipient").objects.create(
+            address="alice@example.com")
+        old.get_model("notifications", "OutboundEmail").objects.create(
+            recipient=recipient, to="alice@example.com", subject="Reset",
+            body_text="https://panel/reset/T0KEN/", body_html="<a>T0KEN</a>")
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(executor.loader.graph.leaf_nodes())
+
+    [mail] = OutboundEmail.objects.all()
+    assert "T0KEN" not in mail.body_text_sealed + mail.body_html_sealed
+    assert (mail.body_text, mail.body_html) == ("https://panel/reset/T0KEN/", "<a>T0KEN</a>")
