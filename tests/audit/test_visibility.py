@@ -108,3 +108,24 @@ def test_the_object_rule_runs_on_postgresql(admin_user, superadmin, customer):
     audit.record(actor=customer, action="accounts.login", target=customer)
 
     assert [e.target_id for e in AuditEvent.objects.visible_to(admin_user)] == [str(customer.pk)]
+
+
+def test_the_migration_marks_the_finance_events_already_logged(transactional_db):
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    before = [("audit", "0001_initial")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    try:
+        old = executor.loader.project_state(before).apps.get_model("audit", "AuditEvent")
+        for action, details in [("billing.topped_up", {}), ("accounts.login", {}),
+                                ("distribution.codes_generated", {"amount_fen": 1})]:
+            old.objects.create(action=action, details=details)
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(executor.loader.graph.leaf_nodes())
+
+    assert dict(AuditEvent.objects.values_list("action", "finance")) == {
+        "billing.topped_up": True, "accounts.login": False, "distribution.codes_generated": True}
