@@ -2,6 +2,8 @@
 
 from django.contrib.auth import get_permission_codename
 
+from derpmgr import admin_audit
+
 
 class PolicyAdminMixin:
     """The admin asks the policy (apps/accounts/policy.py) what a user may do with this model:
@@ -71,3 +73,78 @@ def confirm_action(model_admin, request, queryset, *, title, question, button, f
         "button": button, "selected": request.POST.getlist(ACTION_CHECKBOX_NAME),
         "opts": model_admin.model._meta,
     }, status=400 if form is not None and form.errors else 200)
+
+
+class AuditedChangesMixin:
+    """Every admin add, change, delete and action writes an audit event in the transaction of the
+    change: who changed which fields from what to what (secrets only as changed). The admin site
+    puts it in front of every ModelAdmin (admin_site.DerpAdminSite.register). Saves that call a
+    service verb write the verb's event as well; this one says what the form itself changed."""
+
+    def save_model(self, request, obj, form, change):
+        form._audit_before = admin_audit.snapshot(obj, saved=True) if change else {}
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        admin_audit.record_save(request, form.instance, before=getattr(form, "_audit_before", {}),
+                                added=not change)
+
+    def save_formset(self, request, form, formset, change):
+        before = {f.instance.pk: admin_audit.snapshot(f.instance, saved=True)
+                  for f in formset.initial_forms if f.instance.pk is not None}
+        for deleted in formset.deleted_forms:  # while they still have their ids
+            if deleted.instance.pk is not None:
+                admin_audit.record_deletion(request, deleted.instance)
+        super().save_formset(request, form, formset, change)
+        for obj in getattr(formset, "new_objects", []):
+            admin_audit.record_save(request, obj, before={}, added=True)
+        for obj, _fields in getattr(formset, "changed_objects", []):
+            admin_audit.record_save(request, obj, before=before.get(obj.pk, {}), added=False)
+
+    def delete_model(self, request, obj):
+        admin_audit.record_deletion(request, obj)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            admin_audit.record_deletion(request, obj)
+        super().delete_queryset(request, queryset)
+
+    def get_actions(self, request):
+        return {name: (admin_audit.audited_action(func, name), name, description)
+                for name, (func, name, description) in super().get_actions(request).items()}
+
+
+class BadListParameters(Exception):
+    """The list's query string names a date or a filter value the database cannot take."""
+
+
+class SafeChangeListMixin:
+    """A list address with an impossible date (`?created_at__year=99999999`, the year 9999 whose
+    next year does not exist) or a filter value out of the column's range answers 400 with a
+    link to the whole list, never 500. The admin site puts it in front of every ModelAdmin."""
+
+    def get_changelist_instance(self, request):
+        from django.contrib.admin.options import IncorrectLookupParameters
+        from django.core.exceptions import ValidationError
+        from django.db import DataError, transaction
+
+        try:
+            with transaction.atomic():  # PostgreSQL: a refused value must not spoil the request
+                return super().get_changelist_instance(request)
+        except (IncorrectLookupParameters, ValidationError, ValueError, OverflowError,
+                DataError) as error:
+            raise BadListParameters from error
+
+    def changelist_view(self, request, extra_context=None):
+        from django.template.response import TemplateResponse
+        from django.utils.translation import gettext as _
+
+        try:
+            return super().changelist_view(request, extra_context)
+        except BadListParameters:
+            return TemplateResponse(request, "admin/bad_list_parameters.html", {
+                **self.admin_site.each_context(request), "opts": self.model._meta,
+                "title": _("These filters cannot be shown"),
+            }, status=400)

@@ -26,6 +26,21 @@ class DerpAdminSite(OTPAdminSite):
     def __init__(self, name="admin"):
         super().__init__(name)
 
+    def register(self, model_or_iterable, admin_class=None, **options):
+        """Every ModelAdmin, ours and the libraries', writes its changes to the audit log and
+        answers bad list parameters with 400 (admin_mixins)."""
+        from django.contrib.admin import ModelAdmin
+
+        from .admin_mixins import AuditedChangesMixin, SafeChangeListMixin
+
+        admin_class = admin_class or ModelAdmin
+        if not issubclass(admin_class, AuditedChangesMixin):
+            admin_class = type(admin_class.__name__, (SafeChangeListMixin, AuditedChangesMixin,
+                                                      admin_class),
+                               {"__module__": admin_class.__module__,
+                                "__doc__": admin_class.__doc__})
+        super().register(model_or_iterable, admin_class, **options)
+
     def _refusal(self, request):
         """None when the request may enter the admin; otherwise the answer to give instead."""
         user = request.user

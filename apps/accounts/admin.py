@@ -1,8 +1,10 @@
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
+from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django_otp.plugins.otp_static import admin as otp_static_admin
@@ -115,6 +117,17 @@ class UserAdmin(PermissionAuditMixin, PolicyAdminMixin, DjangoUserAdmin):
     def has_delete_permission(self, request, obj=None):
         # Deleting an account settles finance and releases relays first: a service, not a cascade.
         return False
+
+    def user_change_password(self, request, id, form_url=""):
+        """Django's password form, then the service: the user's API tokens revoked (their
+        sessions end with the old password's hash), audited in the same transaction."""
+        with transaction.atomic():
+            response = super().user_change_password(request, id, form_url)
+            if request.method == "POST" and response.status_code == 302:  # the form saved
+                user = self.get_object(request, unquote(id))
+                services.record_password_set_by_staff(actor=request.user, user=user,
+                                                      ip=client_ip(request))
+        return response
 
     def save_model(self, request, obj, form, change):
         new_role = obj.role

@@ -5,7 +5,8 @@ permissions plus whatever a super admin grants them, per person or through anoth
 withdrawal counts at once, everywhere (pages, API, admin). Distributors and customers hold none:
 their pages are theirs by role (policy.DISTRIBUTOR, policy.CUSTOMER).
 
-The admin role never holds system settings, roles, OTP devices or finance (ADMIN_FORBIDDEN_*):
+The admin role never holds system settings, roles, OTP devices, finance or the distributor tiers
+(ADMIN_FORBIDDEN_*):
 the sync strips them from the admin group and the group's admin form refuses them. A super admin
 may still grant one of them to one admin on that admin's user page, deliberately; roles, groups
 and OTP devices stay the super admin's alone whatever is granted (policy.SUPERADMIN).
@@ -62,6 +63,11 @@ ADMIN_FORBIDDEN_APPS = frozenset({"django_celery_beat", "billing", "auth", "otp_
 # ...except the customers' orders and the plans, which admins handle every day (seed 5.3).
 ADMIN_ALLOWED_IN_FORBIDDEN_APPS = frozenset({"billing.view_order", "billing.change_order",
                                              "billing.view_plan"})
+# Distributor tiers set the discounts and commissions (prices, like the plans and coupons):
+# editing one, or moving a distributor to another, is the super admin's unless granted.
+ADMIN_FORBIDDEN_PERMISSIONS = frozenset({"distribution.add_distributortier",
+                                         "distribution.change_distributortier",
+                                         "distribution.delete_distributortier"})
 
 
 def _label_q(labels) -> Q:
@@ -79,8 +85,9 @@ def _permissions(labels: list[str]):
 
 def forbidden_for_admin_role(permissions):
     """Those of `permissions` (a Permission queryset) the admin role may never hold."""
-    return (permissions.filter(content_type__app_label__in=ADMIN_FORBIDDEN_APPS)
-            .exclude(_label_q(ADMIN_ALLOWED_IN_FORBIDDEN_APPS)))
+    return ((permissions.filter(content_type__app_label__in=ADMIN_FORBIDDEN_APPS)
+             .exclude(_label_q(ADMIN_ALLOWED_IN_FORBIDDEN_APPS)))
+            | permissions.filter(_label_q(ADMIN_FORBIDDEN_PERMISSIONS)))
 
 
 def sync_role_permissions() -> None:

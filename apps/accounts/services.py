@@ -187,6 +187,17 @@ def record_password_reset(*, user: User, ip: str | None) -> None:
         audit.record(actor=user, action="accounts.password_reset", target=user, ip=ip)
 
 
+def record_password_set_by_staff(*, actor: User, user: User, ip: str | None) -> int:
+    """A staff member set someone's password (the admin's password form): whoever held the old
+    one is out. Sessions end by themselves (each carries a hash of the old password); the API
+    tokens are deleted here. Returns how many tokens went."""
+    with transaction.atomic():
+        revoked, _by_model = user.api_tokens.all().delete()
+        audit.record(actor=actor, action="accounts.password_set_by_staff", target=user, ip=ip,
+                     details={"api_tokens_revoked": revoked})
+    return revoked
+
+
 # --- MFA -------------------------------------------------------------------------------------
 
 def start_totp_enrolment(*, user: User) -> TOTPDevice:

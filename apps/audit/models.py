@@ -10,9 +10,16 @@ class AppendOnlyError(RuntimeError):
 
 class AuditEventQuerySet(models.QuerySet):
     def visible_to(self, viewer):
-        if viewer.is_authenticated and viewer.is_active and viewer.is_staff_role:
+        """Staff read the log: super admins all of it, others the events about objects they may
+        see, finance only if they may see finance (visibility.py)."""
+        from . import visibility
+
+        if not (viewer.is_authenticated and viewer.is_active and viewer.is_staff_role):
+            return self.none()
+        if viewer.is_superuser:
             return self
-        return self.none()
+        events = self if visibility.may_see_finance(viewer) else self.filter(finance=False)
+        return events.exclude(visibility.hidden_targets(viewer, event_model=self.model))
 
     def update(self, **kwargs):
         raise AppendOnlyError("audit events cannot be updated")
@@ -39,6 +46,8 @@ class AuditEvent(models.Model):
     target_label = models.CharField(_("target"), max_length=254, blank=True)
     ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     details = models.JSONField(_("details"), default=dict, blank=True)
+    # About money (visibility.is_finance): shown only to those who may see finance.
+    finance = models.BooleanField(_("finance"), default=False, editable=False)
     created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True, editable=False)
 
     objects = AuditEventQuerySet.as_manager()

@@ -6,6 +6,7 @@ import re
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
+from . import visibility
 from .models import AuditEvent
 
 SCRUBBED = "***"
@@ -30,6 +31,15 @@ def _is_secret_key(key: str) -> bool:
         return False
     last = words[-1].rstrip("0123456789")
     return last in _SECRET_LAST_WORDS or last.removesuffix("s") in _SECRET_LAST_WORDS
+
+
+# Stored forms of secrets: "password" (a hash), "key_hash", "secret_encrypted", "body_text_sealed".
+_STORED_SECRET_WORDS = ("hash", "encrypted", "sealed")
+
+
+def is_secret_name(name: str) -> bool:
+    """A field or key whose value the log must never show, only that it changed."""
+    return _is_secret_key(name) or any(word in name.lower() for word in _STORED_SECRET_WORDS)
 
 
 def _scrub(value):
@@ -58,8 +68,11 @@ def _valid_ip(ip: str | None) -> str | None:
 
 
 def record(*, actor, action: str, target: models.Model | None = None, ip: str | None = None,
-           details: dict | None = None, actor_label: str = "") -> AuditEvent:
-    """Append one event. `actor` may be None (the system, or an anonymous visitor)."""
+           details: dict | None = None, actor_label: str = "",
+           finance: bool | None = None) -> AuditEvent:
+    """Append one event. `actor` may be None (the system, or an anonymous visitor). `finance`
+    (default: guessed from the action and the details, visibility.is_finance) keeps the event
+    from those who may not see finance."""
     if actor is not None and not getattr(actor, "is_authenticated", False):
         actor = None
     label = actor_label or (str(actor) if actor is not None else "")
@@ -72,4 +85,5 @@ def record(*, actor, action: str, target: models.Model | None = None, ip: str | 
         target_label=str(target)[:254] if target is not None else "",
         ip=_valid_ip(ip),
         details=_scrub(details or {}),
+        finance=visibility.is_finance(action, details) if finance is None else finance,
     )

@@ -17,6 +17,8 @@ from . import services
 from .forms import AdminGenerateCodesForm
 from .models import ActivationCode, DistributorProfile, DistributorTier, Referral
 
+SET_TIER = "distribution.change_distributortier"
+
 
 @admin.register(DistributorTier)
 class DistributorTierAdmin(PolicyAdminMixin, admin.ModelAdmin):
@@ -41,12 +43,18 @@ class DistributorProfileAdmin(PolicyAdminMixin, admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         fixed = ["user"] if obj is not None else []  # a profile belongs to one distributor for good
+        if obj is not None and not policy.can(request.user, SET_TIER):
+            fixed.append("tier")  # a tier is a price: raising one is the super admin's
         return fixed if policy.can(request.user, policy.SUPERADMIN) else [*fixed, "owner"]
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "user":
             kwargs["queryset"] = User.objects.visible_to(request.user).filter(
                 role=Role.DISTRIBUTOR, distributor_profile__isnull=True)
+        if db_field.name == "tier" and not policy.can(request.user, SET_TIER):
+            # A new distributor starts on the first tier; a super admin moves them up.
+            first = DistributorTier.objects.order_by("rank", "pk").values("rank")[:1]
+            kwargs["queryset"] = DistributorTier.objects.filter(rank__in=first)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):

@@ -14,15 +14,18 @@ from .models import OutboundEmail
 
 @admin.register(OutboundEmail)
 class OutboundEmailAdmin(ReadOnlyAdmin, admin.ModelAdmin):
+    """Metadata and delivery status only, for super admins too: the bodies carry links that
+    grant access (password reset, verification), so they are sealed and never shown or searched."""
+
     list_display = ["created_at", "to", "subject", "status", "attempts", "next_attempt_at",
                     "sent_at", "last_error"]
     list_filter = ["status", "template"]
     # The Message-ID finds the row a receiving server's bounce or complaint talks about.
     search_fields = ["to", "subject", "message_id"]
     date_hierarchy = "created_at"
-    readonly_fields = [f.name for f in OutboundEmail._meta.fields
-                       if f.name not in ("body_html", "claim_token")]
-    exclude = ["body_html"]
+    fields = ["to", "template", "subject", "status", "attempts", "next_attempt_at", "slot_at",
+              "sent_at", "last_error", "message_id", "created_at"]
+    readonly_fields = fields
     change_list_template = "admin/notifications/outboundemail/change_list.html"
 
     def get_queryset(self, request):

@@ -57,8 +57,10 @@ class OutboundEmail(models.Model):
     to = models.EmailField(_("to"))
     template = models.CharField(_("template"), max_length=64, blank=True)
     subject = models.CharField(_("subject"), max_length=255)
-    body_text = models.TextField(_("text body"))
-    body_html = models.TextField(_("HTML body"), blank=True)
+    # The bodies are sealed at rest (see `body_text`): mail carries links that grant access
+    # (password reset, e-mail verification), which no one reading the outbox may see.
+    body_text_sealed = models.TextField(editable=False)
+    body_html_sealed = models.TextField(blank=True, editable=False)
     status = models.CharField(_("status"), max_length=10, choices=EmailStatus.choices,
                               default=EmailStatus.QUEUED, db_index=True)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
@@ -86,3 +88,40 @@ class OutboundEmail(models.Model):
 
     def __str__(self):
         return f"{self.to}: {self.subject}"
+
+    # Only the sender opens the bodies; `OutboundEmail(body_text=...)` seals what it is given.
+    @property
+    def body_text(self) -> str:
+        return unseal(self.body_text_sealed)
+
+    @body_text.setter
+    def body_text(self, plain: str) -> None:
+        self.body_text_sealed = seal(plain)
+
+    @property
+    def body_html(self) -> str:
+        return unseal(self.body_html_sealed)
+
+    @body_html.setter
+    def body_html(self, plain: str) -> None:
+        self.body_html_sealed = seal(plain)
+
+
+def seal(plain: str) -> str:
+    """Encrypted with the installation's credential keys (apps/servers/secrets_box.py)."""
+    from apps.servers import secrets_box  # the one key ring of the installation
+
+    return secrets_box.encrypt(plain) if plain else ""
+
+
+class UnreadableBody(Exception):
+    """No key of this installation opens the body (the key it was sealed with was dropped)."""
+
+
+def unseal(sealed: str) -> str:
+    from apps.servers import secrets_box
+
+    try:
+        return secrets_box.decrypt(sealed) if sealed else ""
+    except secrets_box.UnreadableSecret as exc:
+        raise UnreadableBody("the e-mail body cannot be decrypted with any configured key") from exc

@@ -14,6 +14,7 @@ through, the re-send carries the row's own Message-ID, so the receiving side can
 import dataclasses
 import logging
 import math
+import re
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -27,7 +28,7 @@ from apps.audit import services as audit
 from derpmgr.errors import RateLimited, ServiceError
 
 from . import lease
-from .models import DUE_STATUSES, EmailStatus, OutboundEmail, Recipient
+from .models import DUE_STATUSES, EmailStatus, OutboundEmail, Recipient, UnreadableBody
 from .transport import DjangoMailTransport, MailError
 
 logger = logging.getLogger(__name__)
@@ -203,21 +204,37 @@ def _claim(email_id: int, report: DispatchReport) -> OutboundEmail | None:
     return email
 
 
+_LINK = re.compile(r"\S+://\S+")
+
+
+def _error_text(exc: MailError) -> str:
+    """What the outbox keeps of a failure: a server that echoes the message back must not put a
+    body's link where the admin shows it."""
+    return _LINK.sub("[link]", str(exc))[:2000]
+
+
 def _deliver(email: OutboundEmail, transport, report: DispatchReport) -> MailError | None:
     try:
+        body_text, body_html = email.body_text, email.body_html
+    except UnreadableBody as exc:  # sealed under a key since removed: no try can send it
+        report.failed += _finish(email, report, status=EmailStatus.FAILED, slot_at=None,
+                                 last_error=str(exc))
+        logger.warning("e-mail %s not sent (permanent): %s", email.pk, exc)
+        return None
+    try:
         with lease.kept_alive(email.pk, email.claim_token):
-            transport.send(to=email.to, subject=email.subject, body_text=email.body_text,
-                           body_html=email.body_html, message_id=email.message_id)
+            transport.send(to=email.to, subject=email.subject, body_text=body_text,
+                           body_html=body_html, message_id=email.message_id)
     except MailError as exc:
         if exc.transient:
             report.deferred += _finish(
-                email, report, status=EmailStatus.DEFERRED, slot_at=None, last_error=str(exc),
+                email, report, status=EmailStatus.DEFERRED, slot_at=None, last_error=_error_text(exc),
                 next_attempt_at=timezone.now() + _backoff(email.attempts))
         else:
             report.failed += _finish(email, report, status=EmailStatus.FAILED, slot_at=None,
-                                     last_error=str(exc))
+                                     last_error=_error_text(exc))
         logger.warning("e-mail %s not sent (%s): %s", email.pk,
-                       "will retry" if exc.transient else "permanent", exc)
+                       "will retry" if exc.transient else "permanent", _error_text(exc))
         return exc
     report.sent += _finish(email, report, status=EmailStatus.SENT, sent_at=timezone.now(),
                            last_error="")
