@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from tests.project.matrix_world import PERSONAS
 
 LOGIN = "login"  # 302 to the panel's sign-in page
+SIGNED_OUT = "signed out"  # the same redirect, after signing out: an answer, not a refusal
 GONE = "gone"  # 302 to the admin index: the Django admin's answer for an object one may not see
 ANY_302 = 302  # a redirect elsewhere than the sign-in page
 
@@ -85,7 +86,7 @@ ROUTES = [
     row("accounts/verify/<str:token>/", "get", expect(400, 400), token="nonsense"),
     row("accounts/login/", "get", expect(200, ANY_302)),
     row("accounts/login/", "post", expect(400, 400)),
-    row("accounts/logout/", "post", page(LOGIN)),
+    row("accounts/logout/", "post", page(SIGNED_OUT)),
     row("accounts/mfa/", "get", page(200)),
     # Nothing to verify for a customer without a device; distributors and staff have one.
     row("accounts/mfa/verify/", "get", page(200, customers=ANY_302)),
@@ -245,7 +246,7 @@ ROUTES = [
     # --- The Django admin's own pages (the models' pages are in ADMIN_MODELS) ---------------------
     row("admin/", "get", STAFF_PAGE),
     row("admin/login/", "get", page(staff=LOGIN)),
-    row("admin/logout/", "post", page(staff=LOGIN)),
+    row("admin/logout/", "post", page(staff=SIGNED_OUT)),
     row("admin/password_change/", "get", STAFF_PAGE),
     row("admin/password_change/done/", "get", STAFF_PAGE),
     row("admin/autocomplete/", "get", page(staff=403)),

@@ -1,6 +1,7 @@
 """Every URL pattern of the project × eight personas: each gets the answer the table
-(matrix_routes.py) gives, never a 500, and never text of an object that is not theirs. A route
-the table does not classify fails here by name.
+(matrix_routes.py) gives, never a 500, never text of an object that is not theirs, and a refusal
+changes nothing (no audit event, no operation). A route the table does not classify fails here
+by name.
 
 Each request runs in a savepoint rolled back afterwards (and with the client's cookies put back),
 so every persona meets the same world: a super admin's delete cannot hide a row from the next
@@ -18,8 +19,10 @@ from django.urls import URLResolver, get_resolver
 
 from apps.acl import admission
 from apps.acl.counters import admission_counters
+from apps.audit.models import AuditEvent
+from apps.operations.models import Operation
 from apps.servers import drivers
-from tests.project.matrix_routes import ALL_ROWS, ANY_302, GONE, LOGIN
+from tests.project.matrix_routes import ALL_ROWS, ANY_302, GONE, LOGIN, SIGNED_OUT
 from tests.project.matrix_world import PERSONAS, build
 
 pytestmark = pytest.mark.django_db
@@ -85,23 +88,34 @@ def url_of(row, world) -> str:
     return f"{path}?{row.query}" if row.query else path
 
 
+def _traces() -> tuple[int, int]:
+    """What any change leaves: an audit event, an operation queued."""
+    return AuditEvent.objects.count(), Operation.objects.count()
+
+
 def ask(world, row, persona):
-    """The request, in a savepoint rolled back afterwards, with the client's cookies put back."""
+    """The request, in a savepoint rolled back afterwards, with the client's cookies put back:
+    (response, body, whether it left an audit event or an operation)."""
     client = (world.api if row.api else world.pages)[persona]
     cookies = copy.deepcopy(client.cookies)
     with transaction.atomic():
         cache.clear()  # rate-limit counters: every request is the first
+        before = _traces()
         kwargs = {"content_type": "application/json"} if row.method in ("patch", "delete") else {}
         response = getattr(client, row.method)(url_of(row, world), **kwargs)
         body = b"".join(response.streaming_content) if response.streaming else response.content
+        changed = _traces() != before
         transaction.set_rollback(True)
     client.cookies = cookies
-    return response, body.decode(errors="replace")
+    return response, body.decode(errors="replace"), changed
+
+
+REFUSALS = (LOGIN, GONE, 401, 403, 404, 405)
 
 
 def _matches(expected, response) -> bool:
     location = response.get("Location", "")
-    if expected == LOGIN:
+    if expected in (LOGIN, SIGNED_OUT):
         return response.status_code == 302 and location.startswith("/accounts/login/")
     if expected == GONE:
         return response.status_code == 302 and location == "/admin/"
@@ -111,12 +125,14 @@ def _matches(expected, response) -> bool:
 
 
 def problems_of(world, row, persona) -> list[str]:
-    response, body = ask(world, row, persona)
+    response, body, changed = ask(world, row, persona)
     expected = row.expect[persona]
     found = []
     if response.status_code >= 500 or not _matches(expected, response):
         found.append(f"{row.name} as {persona}: {response.status_code} "
                      f"{response.get('Location', '')} (expected {expected}) {body[:200]!r}")
+    elif changed and expected in REFUSALS:
+        found.append(f"{row.name} as {persona}: refused ({expected}), yet it changed something")
     leaked = [text for text in world.forbidden_to(persona) if text in body]
     if leaked:
         found.append(f"{row.name} as {persona}: the answer holds {leaked}")
