@@ -4,6 +4,7 @@ The "owned" objects belong to the customer, the distributor and the admin; the s
 customer, a distributor under another admin, another admin) have lookalike objects of their own,
 so that a route answering a stranger with the owner's object is an IDOR, not a missing row."""
 
+import re
 from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
@@ -37,6 +38,7 @@ from apps.monitoring.models import (
     MonitoringSettings,
     Severity,
 )
+from apps.notifications.models import OutboundEmail
 from apps.operations import services as operations
 from apps.operations.models import JobLock, Operation
 from apps.servers.models import Server
@@ -145,7 +147,20 @@ def build(fake_engine) -> World:
         superadmin_totp=TOTPDevice.objects.filter(user=u["superadmin"]).get())
     world.markers = _markers(world, relay=relay, device=device, feed=feed, code=unused[0],
                              batch=order, top_up=top_up)
+    world.objects["reset_mail"], link = _reset_mail_of(u["superadmin"], world.pages["anonymous"])
+    if link:  # (the outbox may keep no copy of it at all)
+        world.markers[link] = set()  # a link that grants access is nobody's to read again
     return world
+
+
+def _reset_mail_of(user, visitor) -> tuple[OutboundEmail, str]:
+    """The password-reset mail a visitor asked for `user`, and the link in it as the outbox keeps
+    it ("" if it keeps none)."""
+    visitor.post("/accounts/password/reset/", {"email": user.email})
+    mail = OutboundEmail.objects.filter(to=user.email).order_by("-pk").first()
+    assert mail is not None, "the password reset sent no mail"
+    links = re.findall(r"/accounts/password/reset/[\w-]+/[\w-]+/", mail.body_text)
+    return mail, links[0] if links else ""
 
 
 def _one_row_of_every_admin_model(world, *, alert, channel, purchase) -> None:
