@@ -136,7 +136,7 @@ def build(fake_engine) -> World:
     world.targets.update(
         customer=u["customer"].pk, superadmin=u["superadmin"].pk, relay=relay.pk, server=server.pk,
         device=device.pk, operation=operation.pk, alert=alert.pk, channel=channel.pk,
-        batch=order.number, order=order.number, top_up=top_up.number, feed=feed.token,
+        batch=order.number, feed=feed.token,
         admission=relay.admission_token, fmt="json",
         totp=TOTPDevice.objects.filter(user=u["superadmin"]).get().pk,
         user_type=ContentType.objects.get_for_model(get_user_model()).pk,
