@@ -25,6 +25,7 @@ from rest_framework.test import APIClient
 from apps.accounts.models import ApiToken, Role
 from apps.acl import services as acl
 from apps.acl.models import AclLog, DerpMapFeed
+from apps.audit.models import AuditEvent
 from apps.billing import services as billing
 from apps.billing.models import Commission, CommissionSettlement, Coupon, Plan
 from apps.containers.models import DerpInstance
@@ -144,7 +145,10 @@ def build(fake_engine) -> World:
     world.objects.update(
         user=u["customer"], profile=u["distributor"].distributor_profile, code=unused[0],
         batch_order=order, customer_token=ApiToken.objects.filter(user=u["customer"]).get(),
-        superadmin_totp=TOTPDevice.objects.filter(user=u["superadmin"]).get())
+        superadmin_totp=TOTPDevice.objects.filter(user=u["superadmin"]).get(),
+        customer_event=AuditEvent.objects.filter(
+            target_type="accounts.user", target_id=str(u["customer"].pk), finance=False,
+        ).order_by("pk").first())
     world.markers = _markers(world, relay=relay, device=device, feed=feed, code=unused[0],
                              batch=order, top_up=top_up)
     world.objects["reset_mail"], link = _reset_mail_of(u["superadmin"], world.pages["anonymous"])

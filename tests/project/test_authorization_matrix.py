@@ -139,21 +139,7 @@ def problems_of(world, row, persona) -> list[str]:
     return found
 
 
-def _known_leaks():
-    return [(row, persona) for row in ALL_ROWS for persona in row.leaks]
-
-
 @pytest.mark.parametrize("persona", PERSONAS)
 def test_each_persona_gets_the_expected_answer_from_every_route(world, persona):
-    problems = [problem for row in ALL_ROWS if persona not in row.leaks
-                for problem in problems_of(world, row, persona)]
+    problems = [problem for row in ALL_ROWS for problem in problems_of(world, row, persona)]
     assert not problems, "\n".join(problems)
-
-
-@pytest.mark.parametrize(("row", "persona"), [
-    pytest.param(row, persona, id=f"{row.name} as {persona}",
-                 marks=pytest.mark.xfail(strict=True, reason=row.leaks[persona]))
-    for row, persona in _known_leaks()])
-def test_known_leak_is_closed(world, row, persona):
-    assert not problems_of(world, row, persona)
-

@@ -73,7 +73,7 @@ def test_the_api_answers_503_with_the_envelope_and_retry_after(down_panel, heade
 
 PAGE_CASES = {
     "failing in a middleware": ("/accounts/me/", {"Cookie": "sessionid=abcdefghijklmnopqrstuvwxyz012345"}),
-    "failing in the view": ("/acl/feed/some-token.json", {}),
+    "failing in the view": ("/acl/feed/some-well-formed-feed-token.json", {}),
 }
 
 
