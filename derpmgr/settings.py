@@ -457,6 +457,13 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
                              "derpmgr.schema.add_error_envelope"],
+    # Choice sets whose field names collide across apps ("kind", "status", "min_severity").
+    "ENUM_NAME_OVERRIDES": {
+        "InstanceStatusEnum": "apps.containers.models.InstanceStatus",
+        "FleetHealthEnum": "apps.servers.api.FLEET_HEALTH",
+        "ChannelKindEnum": "apps.monitoring.models.ChannelKind",
+        "SeverityEnum": "apps.monitoring.models.Severity",
+    },
 }
 # A JSON body larger than this, or nested deeper, is refused with a 400 (derpmgr/parsers.py).
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1_048_576)

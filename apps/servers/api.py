@@ -69,6 +69,7 @@ class HealthCheckQuery(serializers.Serializer):
 # --- Output ------------------------------------------------------------------------------------
 
 HEALTHY, DEGRADED, UNHEALTHY, NO_SERVERS = "healthy", "degraded", "unhealthy", "no_servers"
+FLEET_HEALTH = [HEALTHY, DEGRADED, UNHEALTHY, NO_SERVERS]
 
 
 def fleet_status(servers) -> str:
@@ -87,7 +88,7 @@ ADDED = envelope("ServerAddAccepted", operation=OperationSerializer(), server=Se
                                                               "key; also server.id)."))
 SERVER_LIST = envelope("ServerList", count=serializers.IntegerField(),
                        servers=ServerSerializer(many=True))
-_STATUS = serializers.ChoiceField(choices=[HEALTHY, DEGRADED, UNHEALTHY, NO_SERVERS], help_text=(
+_STATUS = serializers.ChoiceField(choices=FLEET_HEALTH, help_text=(
     "The servers' health as last recorded: healthy (all), degraded (some), unhealthy (none)."))
 HEALTH_CHECKING = envelope("HealthCheckAccepted", operation=OperationSerializer(), status=_STATUS)
 NOTHING_TO_CHECK = envelope("HealthCheckEmpty", status=_STATUS, count=serializers.IntegerField(),
