@@ -21,28 +21,26 @@ class ServerHealthCounts(serializers.Serializer):
     unhealthy_since = serializers.DateTimeField(allow_null=True)
 
 
-class ServerLoadSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    name = serializers.CharField()
-    status = serializers.CharField()
-    status_display = serializers.CharField()
-    load1 = serializers.FloatField(allow_null=True)
-    cpus = serializers.FloatField(allow_null=True)
-    load_per_cpu = serializers.FloatField(allow_null=True)
-    mem_percent = serializers.FloatField(allow_null=True)
-    disk_percent = serializers.FloatField(allow_null=True)
-    relays = serializers.IntegerField()
-    max_containers = serializers.IntegerField()
-    relay_percent = serializers.FloatField()
-    traffic_month_bytes = serializers.IntegerField()
-    monthly_quota_bytes = serializers.IntegerField(allow_null=True)
-    monthly_remaining_bytes = serializers.IntegerField(allow_null=True)
-    latency = _MS
-    health = ServerHealthCounts()
-    open_alerts = serializers.IntegerField()
-    usage = serializers.ChoiceField(choices=[OVER, UNDER, NORMAL])
-    reasons = serializers.ListField(child=serializers.CharField(),
-                                    help_text="Why the server counts as over-used.")
+def _each(names: str, field_class, **options) -> dict:
+    return {name: field_class(**options) for name in names.split()}
+
+
+# One server's entry of load.analyse() (ServerLoad.as_dict).
+ServerLoadSerializer = type("ServerLoadSerializer", (serializers.Serializer,), {
+    "id": serializers.IntegerField(),
+    **_each("name status status_display", serializers.CharField),
+    **_each("load1 cpus load_per_cpu mem_percent disk_percent", serializers.FloatField,
+            allow_null=True),
+    **_each("relays max_containers traffic_month_bytes open_alerts", serializers.IntegerField),
+    "relay_percent": serializers.FloatField(),
+    **_each("monthly_quota_bytes monthly_remaining_bytes", serializers.IntegerField,
+            allow_null=True),
+    "latency": _MS,
+    "health": ServerHealthCounts(),
+    "usage": serializers.ChoiceField(choices=[OVER, UNDER, NORMAL]),
+    "reasons": serializers.ListField(child=serializers.CharField(),
+                                     help_text="Why the server counts as over-used."),
+})
 
 
 class ServerRef(serializers.Serializer):
@@ -56,21 +54,12 @@ MoveSerializer = type("MoveSerializer", (serializers.Serializer,), {
     "message": serializers.CharField()})
 
 
-class FleetTotals(serializers.Serializer):
-    servers = serializers.IntegerField()
-    healthy = serializers.IntegerField()
-    relays = serializers.IntegerField()
-    capacity = serializers.IntegerField()
-    traffic_month_bytes = serializers.IntegerField()
-    open_alerts = serializers.IntegerField()
-
-
-class Thresholds(serializers.Serializer):
-    high_relay_percent = serializers.IntegerField()
-    low_relay_percent = serializers.IntegerField()
-    high_load_per_cpu = serializers.FloatField()
-    memory_percent = serializers.IntegerField()
-    disk_percent = serializers.IntegerField()
+FleetTotals = type("FleetTotals", (serializers.Serializer,), _each(
+    "servers healthy relays capacity traffic_month_bytes open_alerts", serializers.IntegerField))
+Thresholds = type("LoadThresholds", (serializers.Serializer,), {
+    **_each("high_relay_percent low_relay_percent memory_percent disk_percent",
+            serializers.IntegerField),
+    "high_load_per_cpu": serializers.FloatField()})
 
 
 class LoadAnalysisSerializer(serializers.Serializer):

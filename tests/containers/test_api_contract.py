@@ -6,16 +6,7 @@ import pytest
 
 from apps.containers.models import DerpInstance
 from apps.operations.models import Operation, OperationKind
-from tests.api_contract import (
-    HUGE,
-    NOT_ID_LISTS,
-    NOT_IDS,
-    journal,
-    not_found,
-    refused_as_not_an_object,
-    refused_naming,
-    wrong,
-)
+from tests import api_contract as contract
 from tests.conftest import token_client
 
 
@@ -35,10 +26,12 @@ BODIES = {  # path: a valid body (by the fleet fixture)
     "/api/container/stop": lambda f: {"container_id": f["running"].pk},
 }
 WRONG = [
-    ("/api/container/assign", wrong({"user_id": NOT_IDS, "servers": NOT_IDS,
-                                     "server_ids": NOT_ID_LISTS})),
-    ("/api/container/allocate", wrong({"user_id": NOT_IDS, "server_id": NOT_IDS})),
-    ("/api/container/stop", wrong({"container_id": NOT_IDS, "instance_id": NOT_IDS})),
+    ("/api/container/assign", contract.wrong({"user_id": contract.NOT_IDS, "servers": contract.NOT_IDS,
+                                     "server_ids": contract.NOT_ID_LISTS})),
+    ("/api/container/allocate", contract.wrong({"user_id": contract.NOT_IDS,
+                                                "server_id": contract.NOT_IDS})),
+    ("/api/container/stop", contract.wrong({"container_id": contract.NOT_IDS,
+                                            "instance_id": contract.NOT_IDS})),
 ]
 
 
@@ -47,28 +40,28 @@ WRONG = [
     for path, cases in WRONG for (field, value), case_id in zip(cases["argvalues"], cases["ids"])])
 def test_a_wrong_type_is_a_400_naming_the_field_and_queues_nothing(api, fleet, path, field,
                                                                    value):
-    before, relays = journal(), snapshot()
+    before, relays = contract.journal(), snapshot()
     body = BODIES[path](fleet)
     if field == "instance_id":
         body = {}
 
-    refused_naming(api.post(path, {**body, field: value}, format="json"), field)
-    assert journal() == before and snapshot() == relays
+    contract.refused_naming(api.post(path, {**body, field: value}, format="json"), field)
+    assert contract.journal() == before and snapshot() == relays
 
 
 @pytest.mark.parametrize("path", list(BODIES))
 def test_an_array_body_is_a_400(api, fleet, path):
-    before = journal()
-    refused_as_not_an_object(api.post(path, [BODIES[path](fleet)], format="json"))
-    assert journal() == before
+    before = contract.journal()
+    contract.refused_as_not_an_object(api.post(path, [BODIES[path](fleet)], format="json"))
+    assert contract.journal() == before
 
 
-@pytest.mark.parametrize(**wrong({"target_server_id": NOT_IDS}))
+@pytest.mark.parametrize(**contract.wrong({"target_server_id": contract.NOT_IDS}))
 def test_migrating_to_a_wrong_type_of_server_id_is_a_400(api, fleet, field, value):
-    before = journal()
-    refused_naming(api.post(f"/api/container/{fleet['running'].pk}/migrate", {field: value},
+    before = contract.journal()
+    contract.refused_naming(api.post(f"/api/container/{fleet['running'].pk}/migrate", {field: value},
                             format="json"), field)
-    assert journal() == before
+    assert contract.journal() == before
 
 
 def test_allocate_answers_the_seeds_container_id(api, fleet, run_operations):
@@ -104,30 +97,30 @@ def test_stop_with_both_names_for_the_same_relay_is_one_stop(api, fleet):
 
 
 def test_stop_naming_two_different_relays_is_a_400(api, fleet):
-    before = journal()
-    refused_naming(api.post("/api/container/stop", {"container_id": fleet["running"].pk,
+    before = contract.journal()
+    contract.refused_naming(api.post("/api/container/stop", {"container_id": fleet["running"].pk,
                                                     "instance_id": fleet["stopped"].pk},
                             format="json"), "container_id")
-    assert journal() == before
+    assert contract.journal() == before
 
 
 @pytest.mark.parametrize("action", ["start", "restart", "remove", "migrate"])
-@pytest.mark.parametrize("pk", [str(HUGE), "0"])
+@pytest.mark.parametrize("pk", [str(contract.HUGE), "0"])
 def test_an_out_of_range_relay_id_in_the_path_is_a_404(api, fleet, action, pk):
-    before = journal()
-    not_found(api.post(f"/api/container/{pk}/{action}"))
-    assert journal() == before
+    before = contract.journal()
+    contract.not_found(api.post(f"/api/container/{pk}/{action}"))
+    assert contract.journal() == before
 
 
 @pytest.mark.parametrize("pk", ["abc", "-1", "1.5", "%20"])
 def test_a_relay_id_that_is_not_a_number_matches_no_route(api, fleet, pk):
-    not_found(api.post(f"/api/container/{pk}/start"))
+    contract.not_found(api.post(f"/api/container/{pk}/start"))
 
 
-@pytest.mark.parametrize("query", ["user_id=abc", "server_id=-1", f"server_id={HUGE}",
+@pytest.mark.parametrize("query", ["user_id=abc", "server_id=-1", f"server_id={contract.HUGE}",
                                    "status=lost", "user_id=1.5"])
 def test_bad_list_filters_are_a_400_naming_the_filter(api, fleet, query):
-    refused_naming(api.get(f"/api/container/list?{query}"), query.split("=")[0])
+    contract.refused_naming(api.get(f"/api/container/list?{query}"), query.split("=")[0])
 
 
 def test_the_customers_own_relays_keep_their_keys(fleet):

@@ -4,7 +4,7 @@ ignored), ids in paths are whole numbers (out of range: 404), and the answers ke
 import pytest
 
 from apps.operations.models import Operation, OperationKind, OperationState
-from tests.api_contract import HUGE, journal, not_found, refused_naming
+from tests import api_contract as contract
 from tests.conftest import token_client
 
 
@@ -16,9 +16,9 @@ def queued(customer, admin_user):
 
 @pytest.mark.parametrize("query", [
     "server_id=abc", "server_id=1.5", "instance_id=-1", "customer_id=0",
-    f"customer_id={HUGE}", "state=lost", "kind=teleport", "server_id=true"])
+    f"customer_id={contract.HUGE}", "state=lost", "kind=teleport", "server_id=true"])
 def test_a_bad_filter_is_a_400_naming_it(admin_user, queued, query):
-    refused_naming(token_client(admin_user).get(f"/api/operations?{query}"), query.split("=")[0])
+    contract.refused_naming(token_client(admin_user).get(f"/api/operations?{query}"), query.split("=")[0])
 
 
 def test_filters_of_the_right_kind_filter(admin_user, queued, customer):
@@ -31,19 +31,19 @@ def test_filters_of_the_right_kind_filter(admin_user, queued, customer):
     assert other.json()["results"] == []
 
 
-@pytest.mark.parametrize("pk", [str(HUGE), "0", "987654"])
+@pytest.mark.parametrize("pk", [str(contract.HUGE), "0", "987654"])
 def test_an_out_of_range_or_unknown_id_is_a_404(admin_user, queued, pk):
     api = token_client(admin_user)
-    before = journal()
+    before = contract.journal()
 
-    not_found(api.get(f"/api/operations/{pk}"))
-    not_found(api.post(f"/api/operations/{pk}/cancel"))
-    assert journal() == before
+    contract.not_found(api.get(f"/api/operations/{pk}"))
+    contract.not_found(api.post(f"/api/operations/{pk}/cancel"))
+    assert contract.journal() == before
 
 
 @pytest.mark.parametrize("pk", ["abc", "-1", "1.5"])
 def test_an_id_that_is_not_a_number_matches_no_route(admin_user, pk):
-    not_found(token_client(admin_user).get(f"/api/operations/{pk}"))
+    contract.not_found(token_client(admin_user).get(f"/api/operations/{pk}"))
 
 
 def test_an_operation_is_answered_in_the_envelope(admin_user, queued):

@@ -5,20 +5,12 @@ and the seed's keys: server_id from add, a top-level status from the health chec
 import pytest
 
 from apps.servers.models import Server, ServerStatus
-from tests.api_contract import (
-    HUGE,
-    NOT_STRINGS,
-    journal,
-    not_found,
-    refused_as_not_an_object,
-    refused_naming,
-    wrong,
-)
+from tests import api_contract as contract
 from tests.conftest import token_client
 from tests.servers.conftest import nothing_remote_happened
 
 PORTS = {"a word": "many", "a fraction": 30000.5, "a boolean": True, "a list": [30000],
-         "huge": HUGE}
+         "huge": contract.HUGE}
 
 
 @pytest.fixture
@@ -26,25 +18,24 @@ def api(fleet_admin):
     return token_client(fleet_admin)
 
 
-@pytest.mark.parametrize(**wrong({
-    "name": NOT_STRINGS, "public_ip": NOT_STRINGS, "ssh_secret": NOT_STRINGS,
-    "ssh_user": NOT_STRINGS, "domain": NOT_STRINGS, "ssh_auth": NOT_STRINGS,
-    "expected_host_key_fingerprint": NOT_STRINGS, "cert_pem": NOT_STRINGS,
-    "port_range_start": PORTS, "ssh_port": PORTS, "max_containers": PORTS,
-    "monthly_quota_gb": PORTS, "quota_reset_day": PORTS}))
+@pytest.mark.parametrize(**contract.wrong({
+    **dict.fromkeys(["name", "public_ip", "ssh_secret", "ssh_user", "domain", "ssh_auth",
+                     "expected_host_key_fingerprint", "cert_pem"], contract.NOT_STRINGS),
+    **dict.fromkeys(["port_range_start", "ssh_port", "max_containers", "monthly_quota_gb",
+                     "quota_reset_day"], PORTS)}))
 def test_adding_with_a_wrong_type_is_a_400_naming_the_field(api, remote, fake_engine,
                                                             new_server_data, field, value):
-    before = journal()
+    before = contract.journal()
 
     response = api.post("/api/server/add", {**new_server_data, field: value}, format="json")
 
-    refused_naming(response, field)
-    assert Server.objects.count() == 0 and journal() == before
+    contract.refused_naming(response, field)
+    assert Server.objects.count() == 0 and contract.journal() == before
     assert nothing_remote_happened(remote, fake_engine)
 
 
 def test_adding_with_an_array_body_is_a_400(api, remote, fake_engine, new_server_data):
-    refused_as_not_an_object(api.post("/api/server/add", [new_server_data], format="json"))
+    contract.refused_as_not_an_object(api.post("/api/server/add", [new_server_data], format="json"))
     assert Server.objects.count() == 0
 
 
@@ -90,35 +81,35 @@ def test_the_health_check_of_one_server_says_that_servers_status(api, remote, ma
     assert response.status_code == 202 and response.json()["status"] == "unhealthy"
 
 
-@pytest.mark.parametrize("value", ["abc", "1.5", "-1", "0", str(HUGE), "true"])
+@pytest.mark.parametrize("value", ["abc", "1.5", "-1", "0", str(contract.HUGE), "true"])
 def test_a_bad_server_id_in_the_health_check_is_a_400(api, remote, make_server, value):
     make_server()
-    before = journal()
+    before = contract.journal()
 
-    refused_naming(api.get(f"/api/server/health_check?server_id={value}"), "server_id")
-    assert journal() == before and remote.calls == []
+    contract.refused_naming(api.get(f"/api/server/health_check?server_id={value}"), "server_id")
+    assert contract.journal() == before and remote.calls == []
 
 
-@pytest.mark.parametrize(**wrong({"status": NOT_STRINGS}))
+@pytest.mark.parametrize(**contract.wrong({"status": contract.NOT_STRINGS}))
 def test_setting_a_status_of_the_wrong_type_is_a_400(api, make_server, field, value):
     server = make_server(status=ServerStatus.HEALTHY)
-    before = journal()
+    before = contract.journal()
 
-    refused_naming(api.post(f"/api/server/{server.pk}/status", {field: value}, format="json"),
+    contract.refused_naming(api.post(f"/api/server/{server.pk}/status", {field: value}, format="json"),
                    field)
     server.refresh_from_db()
-    assert server.status == ServerStatus.HEALTHY and journal() == before
+    assert server.status == ServerStatus.HEALTHY and contract.journal() == before
 
 
-@pytest.mark.parametrize(**wrong({"expected_fingerprint": NOT_STRINGS}))
+@pytest.mark.parametrize(**contract.wrong({"expected_fingerprint": contract.NOT_STRINGS}))
 def test_repinning_with_a_fingerprint_of_the_wrong_type_is_a_400(api, remote, make_server,
                                                                  field, value):
     server = make_server()
-    before = journal()
+    before = contract.journal()
 
-    refused_naming(api.post(f"/api/server/{server.pk}/repin", {field: value}, format="json"),
+    contract.refused_naming(api.post(f"/api/server/{server.pk}/repin", {field: value}, format="json"),
                    field)
-    assert journal() == before and remote.calls == []
+    assert contract.journal() == before and remote.calls == []
 
 
 @pytest.mark.parametrize("method, suffix", [
@@ -126,13 +117,13 @@ def test_repinning_with_a_fingerprint_of_the_wrong_type_is_a_400(api, remote, ma
     ("post", "/drain"), ("get", "/metrics?metric=load1"), ("post", "/speed_test")])
 def test_a_huge_server_id_in_the_path_is_a_404(api, make_server, method, suffix):
     make_server()
-    before = journal()
+    before = contract.journal()
 
-    not_found(getattr(api, method)(f"/api/server/{HUGE}{suffix}", {}, format="json"))
-    assert journal() == before
+    contract.not_found(getattr(api, method)(f"/api/server/{contract.HUGE}{suffix}", {}, format="json"))
+    assert contract.journal() == before
 
 
 @pytest.mark.parametrize("suffix", ["abc", "-1", "1.5"])
 def test_a_server_id_that_is_not_a_number_matches_no_route(api, suffix):
-    not_found(api.get(f"/api/server/{suffix}"))
+    contract.not_found(api.get(f"/api/server/{suffix}"))
 

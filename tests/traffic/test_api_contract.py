@@ -5,12 +5,10 @@ number of days only, and the series answers keep their keys."""
 import pytest
 
 from apps.monitoring.models import Alert
-from tests.api_contract import HUGE, journal, not_found, refused_as_not_an_object, refused_naming, wrong
+from tests import api_contract as contract
 from tests.conftest import token_client
-from tests.traffic.quota_support import GB
-from tests.traffic.usage_support import TODAY, alerts_about, evaluate, traffic, usual_days
 
-NOT_DAYS = {"a word": "two", "a fraction": 1.5, "a boolean": True, "a list": [2], "huge": HUGE,
+NOT_DAYS = {"a word": "two", "a fraction": 1.5, "a boolean": True, "a list": [2], "huge": contract.HUGE,
             "zero": 0, "negative": -1}
 
 
@@ -25,20 +23,20 @@ def relay(customer, make_server, place_relay):
     "from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z"])
 def test_bad_ranges_of_a_relay_are_a_400_naming_the_parameter(admin_user, relay, query):
     name = query.split("&")[0].split("=")[0]
-    refused_naming(token_client(admin_user).get(f"/api/container/{relay.pk}/traffic?{query}"),
+    contract.refused_naming(token_client(admin_user).get(f"/api/container/{relay.pk}/traffic?{query}"),
                    name)
 
 
 @pytest.mark.parametrize("query", ["resolution=minute", "from=soon"])
 def test_bad_ranges_of_a_customer_are_a_400_naming_the_parameter(customer, query):
-    refused_naming(token_client(customer).get(f"/api/user/me/traffic?{query}"),
+    contract.refused_naming(token_client(customer).get(f"/api/user/me/traffic?{query}"),
                    query.split("=")[0])
 
 
 @pytest.mark.parametrize("path", ["/api/container/{}/traffic", "/api/user/{}/traffic"])
-@pytest.mark.parametrize("pk", [str(HUGE), "0"])
+@pytest.mark.parametrize("pk", [str(contract.HUGE), "0"])
 def test_an_out_of_range_id_in_the_path_is_a_404(admin_user, path, pk):
-    not_found(token_client(admin_user).get(path.format(pk)))
+    contract.not_found(token_client(admin_user).get(path.format(pk)))
 
 
 def test_the_series_keep_their_keys(customer, relay):
@@ -53,24 +51,15 @@ def test_the_series_keep_their_keys(customer, relay):
     assert relay_body["container_id"] == relay.pk and mine["user_id"] == customer.pk
 
 
-@pytest.fixture
-def spiking(carol):
-    usual_days(carol, 10, volume=GB)
-    traffic(carol, TODAY, 20 * GB)
-    evaluate()
-    [alert] = alerts_about(carol)
-    return alert
-
-
-@pytest.mark.parametrize(**wrong({"days": NOT_DAYS}))
+@pytest.mark.parametrize(**contract.wrong({"days": NOT_DAYS}))
 def test_marking_expected_takes_whole_days_only(admin_user, carol, spiking, field, value):
-    before = journal()
-    refused_naming(token_client(admin_user).post(f"/api/monitoring/alerts/{spiking.pk}/expected",
+    before = contract.journal()
+    contract.refused_naming(token_client(admin_user).post(f"/api/monitoring/alerts/{spiking.pk}/expected",
                                                  {field: value}, format="json"), field)
-    assert journal() == before and Alert.objects.get(pk=spiking.pk).resolved_at is None
+    assert contract.journal() == before and Alert.objects.get(pk=spiking.pk).resolved_at is None
 
 
 def test_marking_expected_with_an_array_body_is_a_400(admin_user, carol, spiking):
-    refused_as_not_an_object(token_client(admin_user).post(
+    contract.refused_as_not_an_object(token_client(admin_user).post(
         f"/api/monitoring/alerts/{spiking.pk}/expected", [1], format="json"))
     assert Alert.objects.get(pk=spiking.pk).resolved_at is None
