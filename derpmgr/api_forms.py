@@ -32,8 +32,20 @@ class CleanedData(dict):
     form: forms.Form
 
 
+def _own_messages(field: forms.Field) -> dict:
+    """The error messages the form gave this field itself (e.g. one refusal for every wrong
+    quota), so that the API refuses in the same words as the page."""
+    defaults = {}
+    for cls in reversed(type(field).__mro__):
+        defaults.update(getattr(cls, "default_error_messages", {}))
+    return {key: message for key, message in field.error_messages.items()
+            if defaults.get(key) != message}
+
+
 def _common(field: forms.Field) -> dict:
     options = {"required": field.required}
+    if messages := _own_messages(field):
+        options["error_messages"] = messages
     if field.help_text:
         options["help_text"] = str(field.help_text)
     if field.label:

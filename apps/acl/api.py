@@ -152,7 +152,7 @@ class DeviceView(APIView):
                                ip=client_ip(request))
         return ok({"device": DeviceSerializer(device).data})
 
-    @extend_schema(responses=REMOVED)
+    @extend_schema(responses={200: REMOVED})
     def delete(self, request, pk: int):
         device = _visible_device(request.user, pk)
         services.remove_device(actor=request.user, device=device, ip=client_ip(request))

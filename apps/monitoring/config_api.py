@@ -157,7 +157,7 @@ class ChannelDetailView(APIView):
                                                 ip=client_ip(request))
         return ok(_with_secret(channel, secret))
 
-    @extend_schema(request=None, responses=MessageEnvelope)
+    @extend_schema(request=None, responses={200: MessageEnvelope})
     def delete(self, request, pk):
         config.delete_channel(actor=request.user, channel=_channel(request, pk),
                               ip=client_ip(request))
