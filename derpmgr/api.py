@@ -47,11 +47,19 @@ def _first_message(detail) -> str:
     return str(detail)
 
 
+def _messages(detail) -> list[str]:
+    """Every message in `detail`, flat (a list item's or a nested field's errors come nested)."""
+    if isinstance(detail, dict):
+        return [m for value in detail.values() for m in _messages(value)]
+    if isinstance(detail, list):
+        return [m for value in detail for m in _messages(value)]
+    return [str(detail)]
+
+
 def _field_errors(detail) -> dict:
     if not isinstance(detail, dict):
         return {}
-    return {name: [str(m) for m in (msgs if isinstance(msgs, list) else [msgs])]
-            for name, msgs in detail.items()}
+    return {name: _messages(msgs) for name, msgs in detail.items()}
 
 
 def exception_handler(exc, context):
@@ -114,7 +122,17 @@ def validated(serializer_class, request, *, partial: bool = False, **context) ->
     return serializer.validated_data
 
 
-def validated_query(form_class, request) -> forms.Form:
+def validated_query(serializer_class, request, **context) -> dict:
+    """The query string checked by `serializer_class` (publish it with
+    extend_schema(parameters=[serializer_class])): its validated_data, or a 400 in the envelope
+    naming the parameters that were wrong. Parameters it does not name (page, page_size) pass."""
+    serializer = serializer_class(data=request.query_params,
+                                  context={"request": request, **context})
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def filter_form(form_class, request) -> forms.Form:
     """Query-string filters checked by the form the page uses too (bound and valid, ready to
     apply), or a 400 naming the parameters that were wrong (never silently ignored)."""
     form = form_class(request.query_params)

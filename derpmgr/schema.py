@@ -11,6 +11,7 @@ ERROR_STATUSES = {
     "404": _("No such object, or not one you may see."),
     "405": _("This method is not allowed here."),
     "406": _("The requested API version or format is not served."),
+    "409": _("Not now: the object's state does not allow it (see error.code)."),
     "429": _("Too many requests; retry after error.retry_after seconds."),
     "503": _("The service is briefly unavailable; retry after the Retry-After header."),
 }

@@ -465,6 +465,10 @@ SPECTACULAR_SETTINGS = {
         "SettlementMethodEnum": "apps.billing.models.SettlementMethod",
         "CodeStatusEnum": "apps.distribution.models.CodeStatus",
         "EmailStatusEnum": "apps.notifications.models.EmailStatus",
+        "InstanceStatusEnum": "apps.containers.models.InstanceStatus",
+        "FleetHealthEnum": "apps.servers.api.FLEET_HEALTH",
+        "ChannelKindEnum": "apps.monitoring.models.ChannelKind",
+        "SeverityEnum": "apps.monitoring.models.Severity",
     },
 }
 # A JSON body larger than this, or nested deeper, is refused with a 400 (derpmgr/parsers.py).

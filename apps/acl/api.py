@@ -12,13 +12,14 @@ from rest_framework.views import APIView
 
 from apps.accounts import policy
 from apps.accounts.models import User
-from derpmgr.api import EnvelopePagination, FormInvalid, allowed, ok, parse
+from derpmgr.api import EnvelopePagination, FormInvalid, allowed, envelope, ok, validated
+from derpmgr.api_forms import form_serializer
 from derpmgr.errors import NotFound
 from derpmgr.net import client_ip
 
 from . import services
 from .forms import MAX_ID, DeviceForm, DownloadForm, GenerateForm, LogFilterForm, RenameForm, UserFilterForm
-from .models import AclAccess, AclConfig, AclLog, Device
+from .models import AclAccess, AclConfig, AclFormat, AclLog, Device
 
 
 def _query(form_class, request):
@@ -55,6 +56,30 @@ class AclLogSerializer(serializers.ModelSerializer):
         fields = ["id", "user", "user_email", "version", "format", "ip", "location", "created_at"]
 
 
+class AclSerializer(serializers.Serializer):
+    user_id = serializers.IntegerField()
+    version = serializers.IntegerField()
+    issued_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField(allow_null=True)
+    reason = serializers.CharField()
+    regions = serializers.ListField(child=serializers.IntegerField(),
+                                    help_text="The derpMap's region ids.")
+    derp_map = serializers.JSONField(help_text="The derpMap as Tailscale reads it.")
+    feed_url = serializers.CharField(required=False, help_text=(
+        "The caller's own secret derpMap URL (only in answers about oneself)."))
+
+
+# --- Input: the pages' forms with strict JSON types --------------------------------------------
+
+GenerateInput = form_serializer(GenerateForm, "AclGenerateInput")
+DeviceInput = form_serializer(DeviceForm, "DeviceInput")
+RenameInput = form_serializer(RenameForm, "DeviceRenameInput")
+
+ACL = envelope("AclEnvelope", acl=AclSerializer())
+DEVICE = envelope("DeviceEnvelope", device=DeviceSerializer())
+REMOVED = envelope("DeviceRemoved", removed=serializers.IntegerField(help_text="Its id."))
+
+
 def _acl(config: AclConfig, *, feed_url: str | None) -> dict:
     data = {"user_id": config.user_id, "version": config.version, "issued_at": config.issued_at,
             "expires_at": config.expires_at, "reason": config.reason,
@@ -64,11 +89,9 @@ def _acl(config: AclConfig, *, feed_url: str | None) -> dict:
     return data
 
 
-def _visible_device(actor, pk: str) -> Device:
-    """The device named in the path; a malformed, unknown or someone else's id is the same 404."""
-    number = int(pk) if pk.isascii() and pk.isdigit() and len(pk) <= 19 else 0
-    device = (Device.objects.visible_to(actor).filter(pk=number).first()
-              if 0 < number <= MAX_ID else None)
+def _visible_device(actor, pk: int) -> Device:
+    """The device named in the path; an unknown or someone else's id is the same 404."""
+    device = Device.objects.visible_to(actor).filter(pk=pk).first() if 0 < pk <= MAX_ID else None
     if device is None:
         raise NotFound(_("No such device."))
     return device
@@ -79,9 +102,9 @@ def _visible_device(actor, pk: str) -> Device:
 class GenerateView(APIView):
     """POST /api/acl/generate — a new derpMap version for a user (admins) or for oneself."""
 
-    @extend_schema(request=OpenApiTypes.OBJECT, responses={201: OpenApiTypes.OBJECT})
+    @extend_schema(request=GenerateInput, responses={201: ACL})
     def post(self, request):
-        data = parse(GenerateForm, request)
+        data = validated(GenerateInput, request)
         actor = request.user
         user = (User.objects.visible_to(actor).filter(pk=data["user_id"]).first()
                 if data.get("user_id") else actor)
@@ -110,9 +133,9 @@ class DevicesView(ListAPIView):
         form = _query(UserFilterForm, self.request)
         return form.apply(Device.objects.visible_to(self.request.user))
 
-    @extend_schema(request=OpenApiTypes.OBJECT, responses={201: OpenApiTypes.OBJECT})
+    @extend_schema(request=DeviceInput, responses={201: DEVICE})
     def post(self, request):
-        data = parse(DeviceForm, request)
+        data = validated(DeviceInput, request)
         device = services.add_device(user=request.user, name=data["name"], node_key=data["node_key"],
                                      ip=client_ip(request))
         return ok({"device": DeviceSerializer(device).data}, status_code=201)
@@ -121,16 +144,16 @@ class DevicesView(ListAPIView):
 class DeviceView(APIView):
     """PATCH /api/acl/devices/<id> — rename ({"name"}); DELETE — remove."""
 
-    @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
-    def patch(self, request, pk: str):
+    @extend_schema(request=RenameInput, responses=DEVICE)
+    def patch(self, request, pk: int):
         device = _visible_device(request.user, pk)
-        data = parse(RenameForm, request)
+        data = validated(RenameInput, request)
         services.rename_device(actor=request.user, device=device, name=data["name"],
                                ip=client_ip(request))
         return ok({"device": DeviceSerializer(device).data})
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
-    def delete(self, request, pk: str):
+    @extend_schema(responses={200: REMOVED})
+    def delete(self, request, pk: int):
         device = _visible_device(request.user, pk)
         services.remove_device(actor=request.user, device=device, ip=client_ip(request))
         return ok({"removed": device.pk})
@@ -142,8 +165,10 @@ class DownloadView(APIView):
 
     content_negotiation_class = FormatIsAParameter
 
-    @extend_schema(parameters=[OpenApiParameter("format", str, enum=["tailscale", "headscale", "json"]),
-                               OpenApiParameter("omit_default_regions", bool, required=False)],
+    @extend_schema(parameters=[OpenApiParameter("format", str, required=True,
+                                                enum=list(AclFormat.values)),
+                               OpenApiParameter("omit_default_regions", bool, required=False,
+                                                description="Default true: only one's relays.")],
                    responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
     def get(self, request):
         data = _query(DownloadForm, request).cleaned_data

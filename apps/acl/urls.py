@@ -22,7 +22,7 @@ urlpatterns = [
     re_path(r"^acl/feed/", json_not_found),
     path("api/acl/generate", api.GenerateView.as_view(), name="api-generate"),
     path("api/acl/devices", api.DevicesView.as_view(), name="api-devices"),
-    path("api/acl/devices/<str:pk>", api.DeviceView.as_view(), name="api-device"),
+    path("api/acl/devices/<int:pk>", api.DeviceView.as_view(), name="api-device"),
     path("api/acl/download", api.DownloadView.as_view(), name="api-download"),
     path("api/acl/logs", api.LogsView.as_view(), name="api-logs"),
 ]

@@ -2,7 +2,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
 
-from derpmgr.api import allowed, paginated_as, query_parameters, validated_query
+from derpmgr.api import allowed, filter_form, paginated_as, query_parameters
 
 from .filters import AuditFilterForm
 from .models import AuditEvent
@@ -28,7 +28,7 @@ class SystemLogView(ListAPIView):
     pagination_class = paginated_as("logs")
 
     def get_queryset(self):
-        filters = validated_query(AuditFilterForm, self.request)
+        filters = filter_form(AuditFilterForm, self.request)
         return filters.apply(AuditEvent.objects.visible_to(self.request.user))
 
     @extend_schema(parameters=query_parameters(AuditFilterForm))

@@ -2,11 +2,8 @@
 trigger failover; a customer reads their own relays. Each view parses, checks, calls a service.
 Admission tokens never leave the server."""
 
-from django import forms
 from django.conf import settings
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
@@ -17,9 +14,9 @@ from apps.accounts.models import RentalState, Role, User
 from apps.operations.api import ACCEPTED, OperationSerializer, accepted
 from apps.operations.models import OperationKind
 from apps.servers.models import Server
-from derpmgr.api import FormInvalid, allowed, ok, parse
+from derpmgr.api import allowed, envelope, ok, validated, validated_query
+from derpmgr.api_fields import StrictChoiceField, StrictIntegerField
 from derpmgr.errors import NotFound, ServiceError
-from derpmgr.fields import IntegerListField, StrictIntegerField
 from derpmgr.net import client_ip
 
 from . import requests, services
@@ -35,43 +32,53 @@ def _id_field(**kwargs):
     return StrictIntegerField(min_value=1, max_value=MAX_ID, **kwargs)
 
 
-class AssignForm(forms.Form):
-    user_id = _id_field()
-    servers = StrictIntegerField(required=False, min_value=1, max_value=MAX_SERVERS_PER_USER)
-    server_ids = IntegerListField(max_items=MAX_SERVERS_PER_USER)
+class AssignInput(serializers.Serializer):
+    user_id = _id_field(help_text="The customer (an active rental is needed).")
+    servers = StrictIntegerField(required=False, min_value=1, max_value=MAX_SERVERS_PER_USER,
+                                 help_text="How many relays; left out: the panel's default.")
+    server_ids = serializers.ListField(child=_id_field(), required=False, default=list,
+                                       max_length=MAX_SERVERS_PER_USER,
+                                       help_text="Servers to place on first (no more than servers).")
 
-    def clean(self):
-        data = super().clean()
+    def validate(self, data):
         wanted = data.get("servers") or settings.DEFAULT_SERVERS_PER_RENTAL
-        if len(set(data.get("server_ids") or [])) > wanted:
-            raise forms.ValidationError(gettext_lazy("server_ids names more servers than servers."))
+        if len(set(data["server_ids"])) > wanted:
+            raise serializers.ValidationError(
+                {"server_ids": [_("server_ids names more servers than servers.")]})
         return data
 
 
-class AllocateForm(forms.Form):
-    user_id = _id_field()
-    server_id = _id_field()
+class AllocateInput(serializers.Serializer):
+    user_id = _id_field(help_text="The customer.")
+    server_id = _id_field(help_text="The server to place the relay on.")
 
 
-class StopForm(forms.Form):
-    instance_id = _id_field(required=False)
-    user_id = _id_field(required=False)
+class StopInput(serializers.Serializer):
+    """One relay (container_id, or instance_id: the same) or every relay of a user (user_id)."""
 
-    def clean(self):
-        data = super().clean()
-        if not self.errors and bool(data.get("instance_id")) == bool(data.get("user_id")):
-            raise forms.ValidationError(gettext_lazy("Name either instance_id or user_id."))
-        return data
+    container_id = _id_field(required=False, help_text="The relay to stop (the seed's name).")
+    instance_id = _id_field(required=False, help_text="The relay to stop (same as container_id).")
+    user_id = _id_field(required=False, help_text="Or: stop every relay of this customer.")
+
+    def validate(self, data):
+        relay_ids = {data[key] for key in ("container_id", "instance_id") if key in data}
+        if len(relay_ids) > 1:
+            raise serializers.ValidationError(
+                {"container_id": [_("container_id and instance_id name different relays.")]})
+        if bool(relay_ids) == ("user_id" in data):
+            raise serializers.ValidationError(_("Name either container_id or user_id."))
+        return {"relay_id": relay_ids.pop() if relay_ids else None, "user_id": data.get("user_id")}
 
 
-class MigrateForm(forms.Form):
-    target_server_id = _id_field(required=False)
+class MigrateInput(serializers.Serializer):
+    target_server_id = _id_field(required=False, allow_null=True,
+                                 help_text="Left out: the least loaded server.")
 
 
-class ListFilterForm(forms.Form):
+class ListFilter(serializers.Serializer):
     user_id = _id_field(required=False)
     server_id = _id_field(required=False)
-    status = forms.ChoiceField(required=False, choices=[("", ""), *InstanceStatus.choices])
+    status = StrictChoiceField(required=False, choices=InstanceStatus.choices)
 
 
 def _customer(actor, user_id: int, *, needs_rental: bool = False) -> User:
@@ -98,11 +105,10 @@ def _servers(actor, server_ids: list[int]) -> list[Server]:
     return [found[i] for i in wanted]
 
 
-def _instance(actor, pk: str) -> DerpInstance:
-    """The relay named in the path; a malformed or unknown id is the same 404."""
-    number = int(pk) if pk.isascii() and pk.isdigit() and len(pk) <= 19 else 0
+def _instance(actor, pk: int) -> DerpInstance:
+    """The relay named in the path or body; an unknown or out-of-range id is the same 404."""
     instance = (DerpInstance.objects.visible_to(actor).select_related("server", "user")
-                .filter(pk=number).first() if 0 < number <= MAX_ID else None)
+                .filter(pk=pk).first() if 0 < pk <= MAX_ID else None)
     if instance is None:
         raise NotFound(_("No such relay."))
     return instance
@@ -140,6 +146,12 @@ def _one(instance: DerpInstance) -> dict:
 # (GET /api/operations/<id> follows it).
 
 CAN_PLACE = allowed("containers.add_derpinstance")
+ALLOCATED = envelope("AllocateAccepted", operation=OperationSerializer(),
+                     container_id=serializers.IntegerField(
+                         allow_null=True, help_text="The relay, once placed (else null)."))
+STOPPED = envelope("StopAccepted", operation=OperationSerializer(required=False, help_text=(
+    "Stopping one relay: its operation.")), operations=OperationSerializer(
+    many=True, required=False, help_text="Stopping a user's relays: one operation each."))
 CAN_OPERATE = allowed("containers.change_derpinstance")
 
 
@@ -148,9 +160,9 @@ class AssignView(APIView):
 
     permission_classes = [CAN_PLACE]
 
-    @extend_schema(request=OpenApiTypes.OBJECT, responses=ACCEPTED)
+    @extend_schema(request=AssignInput, responses=ACCEPTED)
     def post(self, request):
-        data = parse(AssignForm, request)
+        data = validated(AssignInput, request)
         user = _customer(request.user, data["user_id"], needs_rental=True)
         pinned = _servers(request.user, data["server_ids"])
         operation = requests.provision(
@@ -161,30 +173,34 @@ class AssignView(APIView):
 
 
 class AllocateView(APIView):
-    """POST /api/container/allocate — one relay for a customer on the server named: 202."""
+    """POST /api/container/allocate — one relay for a customer on the server named: 202.
+    `container_id` is the relay's id once the worker has placed it (null until then; the
+    operation's instance_id carries it)."""
 
     permission_classes = [CAN_PLACE]
 
-    @extend_schema(request=OpenApiTypes.OBJECT, responses=ACCEPTED)
+    @extend_schema(request=AllocateInput, responses={202: ALLOCATED})
     def post(self, request):
-        data = parse(AllocateForm, request)
+        data = validated(AllocateInput, request)
         user = _customer(request.user, data["user_id"])
         server = _servers(request.user, [data["server_id"]])[0]
-        return accepted(request, requests.allocate(actor=request.user, user=user, server=server,
-                                                   ip=client_ip(request)))
+        operation = requests.allocate(actor=request.user, user=user, server=server,
+                                      ip=client_ip(request))
+        return accepted(request, operation, container_id=operation.instance_id)
 
 
 class StopView(APIView):
-    """POST /api/container/stop — one relay ("instance_id") or all of a user's ("user_id"): 202."""
+    """POST /api/container/stop — one relay ("container_id" or "instance_id": 202 with its
+    operation) or all of a user's ("user_id": 202 with one operation per relay)."""
 
     permission_classes = [CAN_OPERATE]
 
-    @extend_schema(request=OpenApiTypes.OBJECT, responses={202: OpenApiTypes.OBJECT})
+    @extend_schema(request=StopInput, responses={202: STOPPED})
     def post(self, request):
-        data = parse(StopForm, request)
+        data = validated(StopInput, request)
         ip = client_ip(request)
-        if data.get("instance_id"):
-            instance = _instance(request.user, str(data["instance_id"]))
+        if data["relay_id"]:
+            instance = _instance(request.user, data["relay_id"])
             return accepted(request, requests.relay_action(OperationKind.STOP, actor=request.user,
                                                            instance=instance, ip=ip))
         user = _customer(request.user, data["user_id"])
@@ -229,10 +245,10 @@ class MigrateView(APIView):
 
     permission_classes = [CAN_OPERATE]
 
-    @extend_schema(request=OpenApiTypes.OBJECT, responses=ACCEPTED)
+    @extend_schema(request=MigrateInput, responses=ACCEPTED)
     def post(self, request, pk):
         instance = _instance(request.user, pk)
-        data = parse(MigrateForm, request)
+        data = validated(MigrateInput, request)
         target = (_servers(request.user, [data["target_server_id"]])[0]
                   if data.get("target_server_id") else None)
         return accepted(request, requests.migrate(actor=request.user, instance=instance,
@@ -245,13 +261,13 @@ class InstanceListView(ListAPIView):
     permission_classes = [allowed("containers.view_derpinstance")]
     serializer_class = InstanceSerializer
 
+    @extend_schema(parameters=[ListFilter])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
     def get_queryset(self):
-        form = ListFilterForm(self.request.query_params)
-        if not form.is_valid():
-            fields = {name: [str(e) for e in errs] for name, errs in form.errors.items()}
-            raise FormInvalid(next(iter(fields.values()))[0], fields=fields)
+        filters = validated_query(ListFilter, self.request)
         queryset = DerpInstance.objects.visible_to(self.request.user).select_related("server", "user")
-        filters = {key: value for key, value in form.cleaned_data.items() if value}
         return queryset.filter(**filters)
 
 
@@ -260,7 +276,7 @@ class FailoverView(APIView):
 
     permission_classes = [allowed("servers.operate_server")]
 
-    @extend_schema(request=OpenApiTypes.OBJECT, responses=ACCEPTED)
+    @extend_schema(request=None, responses=ACCEPTED)
     def post(self, request):
         return accepted(request, requests.failover(actor=request.user, ip=client_ip(request)))
 
@@ -274,14 +290,28 @@ def customer_relays(user) -> list[DerpInstance]:
                 .order_by("server__name", "pk"))
 
 
+class MyRelaySerializer(serializers.Serializer):
+    """A relay as its customer sees it."""
+
+    id = serializers.IntegerField(source="pk")
+    server = serializers.CharField(source="server.name")
+    location = serializers.CharField(source="server.location")
+    hostname = serializers.CharField(source="server.hostname")
+    port = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=InstanceStatus.choices)
+    status_display = serializers.CharField(source="get_status_display")
+    message = serializers.SerializerMethodField(help_text="Why a failed relay failed, in words "
+                                                          "for its customer; otherwise empty.")
+
+    def get_message(self, instance) -> str:
+        return services.user_message(instance)
+
+
 class MineView(APIView):
     """GET /api/container/mine — the caller's own relays (customers only)."""
 
+    @extend_schema(responses=envelope("MyRelays", relays=MyRelaySerializer(many=True)))
     def get(self, request):
         if request.user.role != Role.USER:
             raise NotFound(_("Not found."))
-        return ok({"relays": [{"id": i.pk, "server": i.server.name, "location": i.server.location,
-                               "hostname": i.server.hostname, "port": i.port, "status": i.status,
-                               "status_display": i.get_status_display(),
-                               "message": services.user_message(i)}
-                              for i in customer_relays(request.user)]})
+        return ok({"relays": MyRelaySerializer(customer_relays(request.user), many=True).data})

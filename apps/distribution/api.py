@@ -13,11 +13,11 @@ from derpmgr.api import (
     allowed,
     allowed_any,
     envelope,
+    filter_form,
     ok,
     paginated_as,
     query_parameters,
     validated,
-    validated_query,
 )
 from derpmgr.errors import NotFound, ServiceError
 from derpmgr.net import client_ip
@@ -90,7 +90,7 @@ class CodeListView(ListAPIView):
     permission_classes = [allowed_any(policy.DISTRIBUTOR, "distribution.view_activationcode")]
 
     def get_queryset(self):
-        filters = validated_query(CodeFilterForm, self.request)
+        filters = filter_form(CodeFilterForm, self.request)
         codes_seen = ActivationCode.objects.visible_to(self.request.user)
         return filters.apply(codes_seen).select_related("plan", "created_by", "order", "user")
 

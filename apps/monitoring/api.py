@@ -12,14 +12,16 @@ from rest_framework.views import APIView
 from apps.containers.models import DerpInstance
 from apps.operations.api import ACCEPTED, accepted
 from apps.servers.models import Server
-from derpmgr.api import EnvelopePagination, FormInvalid, allowed, ok
+from derpmgr.api import EnvelopePagination, FormInvalid, allowed, envelope, ok, validated
+from derpmgr.api_fields import StrictCharField
 from derpmgr.errors import NotFound
 from derpmgr.net import client_ip
 
 from . import load, services, speedtest
-from .forms_filters import MAX_ID, AlertFilterForm, MetricsQueryForm
-from .models import Alert
-from .series import series
+from .answers import LOAD_ANALYSIS, METRICS
+from .forms_filters import ALL, MAX_ID, OPEN, RESOLVED, AlertFilterForm, MetricsQueryForm
+from .models import Alert, AlertType, Metric, Severity
+from .series import RANGES, series
 
 
 class AlertSerializer(serializers.ModelSerializer):
@@ -40,8 +42,11 @@ class AlertSerializer(serializers.ModelSerializer):
 
 
 class AcknowledgeSerializer(serializers.Serializer):
-    note = serializers.CharField(allow_blank=True, required=False, default="", max_length=2000,
-                                 trim_whitespace=False)
+    note = StrictCharField(allow_blank=True, required=False, default="", max_length=2000,
+                           trim_whitespace=False, help_text="What is being done about it.")
+
+
+ALERT = envelope("AlertEnvelope", alert=AlertSerializer())
 
 
 def _valid(form):
@@ -70,8 +75,9 @@ CAN_VIEW_ALERTS = allowed("monitoring.view_alert")
 
 
 @extend_schema_view(get=extend_schema(parameters=[
-    OpenApiParameter("state", str, enum=["open", "resolved", "all"]),
-    OpenApiParameter("type", str), OpenApiParameter("severity", str),
+    OpenApiParameter("state", str, enum=[OPEN, RESOLVED, ALL]),
+    OpenApiParameter("type", str, enum=AlertType.values),
+    OpenApiParameter("severity", str, enum=Severity.values),
     OpenApiParameter("server_id", int),
     OpenApiParameter("since", OpenApiTypes.DATETIME),
     OpenApiParameter("until", OpenApiTypes.DATETIME)]))
@@ -95,7 +101,7 @@ class AlertDetailView(APIView):
 
     permission_classes = [CAN_VIEW_ALERTS]
 
-    @extend_schema(responses=AlertSerializer)
+    @extend_schema(responses=ALERT)
     def get(self, request, pk):
         return ok({"alert": AlertSerializer(visible_alert(request.user, pk)).data})
 
@@ -106,26 +112,27 @@ class AcknowledgeView(APIView):
 
     permission_classes = [allowed("monitoring.acknowledge_alert")]
 
-    @extend_schema(request=AcknowledgeSerializer, responses=AlertSerializer)
+    @extend_schema(request=AcknowledgeSerializer, responses=ALERT)
     def post(self, request, pk):
         alert = visible_alert(request.user, pk)
-        body = AcknowledgeSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        alert = services.acknowledge(actor=request.user, alert=alert,
-                                     note=body.validated_data["note"], ip=client_ip(request))
+        note = validated(AcknowledgeSerializer, request)["note"]
+        alert = services.acknowledge(actor=request.user, alert=alert, note=note,
+                                     ip=client_ip(request))
         return ok({"alert": AlertSerializer(alert).data})
 
 
 class LoadAnalysisView(APIView):
     """GET /api/monitoring/load_analysis — per server: load, memory, disk, relays, traffic,
     latency, health and open alerts; which servers are over- or under-used and the relay moves
-    that would even them out; fleet totals."""
+    that would even them out; fleet totals. The same again under `load_analysis` (the seed's
+    key)."""
 
     permission_classes = [allowed("servers.view_server", "monitoring.view_alert")]
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=LOAD_ANALYSIS)
     def get(self, request):
-        return ok(load.analyse(viewer=request.user))
+        analysis = load.analyse(viewer=request.user)
+        return ok({**analysis, "load_analysis": analysis})
 
 
 class MetricsView(APIView):
@@ -134,10 +141,11 @@ class MetricsView(APIView):
 
     permission_classes = [allowed("servers.view_server", "monitoring.view_sample")]
 
-    @extend_schema(parameters=[OpenApiParameter("metric", str, required=True),
-                               OpenApiParameter("range", str, enum=["24h", "7d", "30d"]),
-                               OpenApiParameter("relay_id", int)],
-                   responses=OpenApiTypes.OBJECT)
+    @extend_schema(parameters=[OpenApiParameter("metric", str, required=True, enum=Metric.values),
+                               OpenApiParameter("range", str, enum=list(RANGES)),
+                               OpenApiParameter("relay_id", int, description=(
+                                   "For a relay's figure (tcp_ms, tls_ms, http_ms, stun_ms)."))],
+                   responses=METRICS)
     def get(self, request, pk):
         server = _server(request.user, pk)
         query = _valid(MetricsQueryForm(request.query_params))

@@ -10,7 +10,8 @@ from rest_framework import serializers
 from rest_framework.views import APIView
 
 from apps.accounts import policy
-from derpmgr.api import allowed, ok
+from derpmgr.api import allowed, ok, validated
+from derpmgr.api_fields import StrictBooleanField, StrictCharField, StrictChoiceField, StrictIntegerField
 from derpmgr.errors import NotFound
 from derpmgr.net import client_ip
 
@@ -77,27 +78,25 @@ class ChannelListEnvelope(serializers.Serializer):
 
 
 class ChannelInput(StrictSerializer):
-    name = serializers.CharField(max_length=64)
-    kind = serializers.ChoiceField(choices=ChannelKind.choices)
-    enabled = serializers.BooleanField(required=False)
-    min_severity = serializers.ChoiceField(choices=Severity.choices, required=False)
+    name = StrictCharField(max_length=64)
+    kind = StrictChoiceField(choices=ChannelKind.choices)
+    enabled = StrictBooleanField(required=False)
+    min_severity = StrictChoiceField(choices=Severity.choices, required=False)
     recipients = LinesField(required=False, help_text="E-mail channels: addresses (a list, or "
                                                       "one per line); empty: every active admin.")
-    url = serializers.CharField(required=False, allow_blank=True, max_length=500,
-                                help_text="Webhooks: an http(s) URL on a public address.")
-    secret = serializers.CharField(required=False, allow_blank=True, write_only=True,
-                                   help_text="Webhooks: the signing key (16 to 200 characters); "
+    url = StrictCharField(required=False, allow_blank=True, max_length=500,
+                          help_text="Webhooks: an http(s) URL on a public address.")
+    secret = StrictCharField(required=False, allow_blank=True, write_only=True,
+                             help_text="Webhooks: the signing key (16 to 200 characters); "
                                              "left out, one is generated and answered once.")
 
 
 class ChannelPatch(ChannelInput):
-    regenerate_secret = serializers.BooleanField(required=False, write_only=True)
+    regenerate_secret = StrictBooleanField(required=False, write_only=True)
 
 
 def _input(serializer_class, request, *, partial=False) -> dict:
-    serializer = serializer_class(data=request.data, partial=partial)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
+    return dict(validated(serializer_class, request, partial=partial))
 
 
 def _channel(request, pk: int) -> AlertChannel:
@@ -158,7 +157,7 @@ class ChannelDetailView(APIView):
                                                 ip=client_ip(request))
         return ok(_with_secret(channel, secret))
 
-    @extend_schema(request=None, responses=MessageEnvelope)
+    @extend_schema(request=None, responses={200: MessageEnvelope})
     def delete(self, request, pk):
         config.delete_channel(actor=request.user, channel=_channel(request, pk),
                               ip=client_ip(request))
@@ -206,18 +205,18 @@ class SettingsEnvelope(serializers.Serializer):
 
 
 class SettingsPatch(StrictSerializer):
-    failures_before_unhealthy = serializers.IntegerField(required=False)
-    successes_before_healthy = serializers.IntegerField(required=False)
-    relay_failures_before_alert = serializers.IntegerField(required=False)
-    latency_warning_ms = serializers.IntegerField(required=False)
-    disk_warning_percent = serializers.IntegerField(required=False)
-    memory_warning_percent = serializers.IntegerField(required=False)
-    failover_after_minutes = serializers.IntegerField(required=False)
-    failover_cooldown_minutes = serializers.IntegerField(required=False)
-    repeat_notification_minutes = serializers.IntegerField(required=False)
+    failures_before_unhealthy = StrictIntegerField(required=False)
+    successes_before_healthy = StrictIntegerField(required=False)
+    relay_failures_before_alert = StrictIntegerField(required=False)
+    latency_warning_ms = StrictIntegerField(required=False)
+    disk_warning_percent = StrictIntegerField(required=False)
+    memory_warning_percent = StrictIntegerField(required=False)
+    failover_after_minutes = StrictIntegerField(required=False)
+    failover_cooldown_minutes = StrictIntegerField(required=False)
+    repeat_notification_minutes = StrictIntegerField(required=False)
     probe_targets = LinesField(required=False, help_text="Host names or IP addresses (at most "
                                                          "20) the servers ping.")
-    speed_test_url = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    speed_test_url = StrictCharField(required=False, allow_blank=True, max_length=200)
 
 
 class SettingsView(APIView):

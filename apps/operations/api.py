@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.policy import can
-from derpmgr.api import FormInvalid, allowed, ok
+from derpmgr.api import FormInvalid, allowed, envelope, ok
 from derpmgr.errors import NotFound
 from derpmgr.fields import StrictIntegerField
 from derpmgr.net import client_ip
@@ -62,6 +62,8 @@ class AcceptedSerializer(serializers.Serializer):
     operation = OperationSerializer()
 
 
+OPERATION = envelope("OperationEnvelope", operation=OperationSerializer())
+
 # The schema of a view that answers 202 with an operation (body: the fields the view reads).
 ACCEPTED = {202: AcceptedSerializer}
 
@@ -93,7 +95,7 @@ class OperationFilterForm(forms.Form):
 class OperationDetailView(APIView):
     """GET /api/operations/<id> — one operation: state, progress, result or error."""
 
-    @extend_schema(responses=OperationSerializer)
+    @extend_schema(responses=OPERATION)
     def get(self, request, pk):
         operation = visible_operation(request.user, pk)
         return ok({"operation": OperationSerializer(operation, context={"request": request}).data})
@@ -105,8 +107,11 @@ class OperationListView(ListAPIView):
 
     serializer_class = OperationSerializer
 
-    @extend_schema(parameters=[OpenApiParameter(name, str, required=False) for name in
-                               ("server_id", "instance_id", "customer_id", "state", "kind")])
+    @extend_schema(parameters=[
+        *(OpenApiParameter(name, int, required=False) for name in
+          ("server_id", "instance_id", "customer_id")),
+        OpenApiParameter("state", str, required=False, enum=OperationState.values),
+        OpenApiParameter("kind", str, required=False, enum=OperationKind.values)])
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
@@ -126,7 +131,7 @@ class CancelView(APIView):
 
     permission_classes = [allowed("operations.cancel_operation")]
 
-    @extend_schema(request=None, responses=OperationSerializer)
+    @extend_schema(request=None, responses=OPERATION)
     def post(self, request, pk):
         operation = visible_operation(request.user, pk)
         operation = services.cancel(actor=request.user, operation=operation, ip=client_ip(request))

@@ -9,6 +9,6 @@ urlpatterns = [
     path("ops/operations/<int:pk>/", views.operation_detail, name="detail"),
     path("ops/operations/<int:pk>/cancel/", views.cancel, name="cancel"),
     path("api/operations", api.OperationListView.as_view(), name="api-list"),
-    path("api/operations/<str:pk>", api.OperationDetailView.as_view(), name="api-detail"),
-    path("api/operations/<str:pk>/cancel", api.CancelView.as_view(), name="api-cancel"),
+    path("api/operations/<int:pk>", api.OperationDetailView.as_view(), name="api-detail"),
+    path("api/operations/<int:pk>/cancel", api.CancelView.as_view(), name="api-cancel"),
 ]

@@ -3,13 +3,14 @@ suspend and resume it, and delete an account. Each view parses, checks, calls on
 services.py; a refusal is the service's (4xx, nothing changed)."""
 
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.views import APIView
 
 from apps.accounts import policy
 from apps.accounts.models import User
-from derpmgr.api import allowed, ok
+from derpmgr.api import allowed, ok, validated
+from derpmgr.api_fields import StrictCharField, StrictIntegerField
 from derpmgr.errors import NotFound
 from derpmgr.net import client_ip
 
@@ -19,17 +20,17 @@ from .status import end_label, rental_status, visible_account
 # --- Input -----------------------------------------------------------------------------------
 
 class RenewSerializer(serializers.Serializer):
-    until = serializers.CharField(
+    until = StrictCharField(
         required=False, allow_null=True, allow_blank=True, max_length=40,
         help_text="The new end: the rental runs through this day (YYYY-MM-DD, the panel's time "
                   "zone), or an exact ISO date-time. In the future, within ten years.")
-    days = serializers.IntegerField(
+    days = StrictIntegerField(
         required=False, allow_null=True,
         help_text=f"Or: days to add to the later of now and the current end "
                   f"(1 to {services.MAX_RENEWAL_DAYS}). Give until or days, not both.")
 
 class SuspendSerializer(serializers.Serializer):
-    reason = serializers.CharField(required=False, allow_blank=True, allow_null=True,
+    reason = StrictCharField(required=False, allow_blank=True, allow_null=True,
                                    help_text="Why (required, at most 500 characters): the "
                                              "customer sees it.")
 
@@ -86,26 +87,7 @@ class RentalSerializer(serializers.Serializer):
 class RentalEnvelope(serializers.Serializer):
     success = serializers.BooleanField(default=True)
     rental = RentalSerializer()
-
-
-class _ErrorBody(serializers.Serializer):
-    code = serializers.CharField()
-    message = serializers.CharField()
-    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()),
-                                   required=False)
-
-
-class ErrorEnvelope(serializers.Serializer):
-    success = serializers.BooleanField(default=False)
-    error = _ErrorBody()
-
-
-def _refusals(**statuses: str) -> dict:
-    return {int(status): OpenApiResponse(ErrorEnvelope, description=text)
-            for status, text in statuses.items()}
-
-
-NOT_VISIBLE = {"404": "No such user (or not one the caller may see)."}
+    message = serializers.CharField(required=False, help_text="What was done (after a change).")
 
 
 def _target(request, pk: int) -> User:
@@ -114,12 +96,6 @@ def _target(request, pk: int) -> User:
     if user is None:
         raise NotFound(_("No such user."))
     return user
-
-
-def _valid(serializer_class, request) -> dict:
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 def _answer(user: User, *, viewer: User | None = None, **extra):
@@ -135,7 +111,7 @@ class RentalView(APIView):
 
     permission_classes = [allowed("accounts.view_user")]
 
-    @extend_schema(responses={200: RentalEnvelope, **_refusals(**NOT_VISIBLE)})
+    @extend_schema(responses={200: RentalEnvelope})
     def get(self, request, pk):
         return _answer(_target(request, pk))
 
@@ -153,17 +129,16 @@ class MyRentalView(APIView):
 
 class RenewView(APIView):
     """POST /api/user/<id>/renew — renew to an end date (`until`) or by `days`: audited, e-mailed,
-    relays restarted (or placed anew after deregistration)."""
+    relays restarted (or placed anew after deregistration). Refused: 400 for neither or both of
+    until and days, not a date, a date in the past or more than ten years away, days not from 1
+    to 3650; 409 for a deleted account or not a customer's."""
 
     permission_classes = [allowed("rentals.renew_rental")]
 
-    @extend_schema(request=RenewSerializer, responses={200: RentalEnvelope, **_refusals(
-        **{"400": "Neither or both of until and days; not a date; a date in the past or more "
-                  "than ten years away; days not a whole number from 1 to 3650.",
-           **NOT_VISIBLE, "409": "A deleted account, or not a customer's."})})
+    @extend_schema(request=RenewSerializer, responses={200: RentalEnvelope})
     def post(self, request, pk):
         user = _target(request, pk)
-        data = _valid(RenewSerializer, request)
+        data = validated(RenewSerializer, request)
         services.renew(user=user, actor=request.user, until=data.get("until"),
                        days=data.get("days"), ip=client_ip(request))
         return _answer(user, message=_("Renewed until %(end)s.") % {"end": end_label(user)})
@@ -171,16 +146,15 @@ class RenewView(APIView):
 
 class SuspendView(APIView):
     """POST /api/user/<id>/suspend — stop the rental by hand (`reason`, shown to the customer):
-    relays stopped, ports kept; the end date runs on."""
+    relays stopped, ports kept; the end date runs on. Refused: 400 without a reason or with one
+    too long; 409 when not active or suspended by hand already."""
 
     permission_classes = [allowed("rentals.suspend_rental")]
 
-    @extend_schema(request=SuspendSerializer, responses={200: RentalEnvelope, **_refusals(
-        **{"400": "No reason, or one too long.", **NOT_VISIBLE,
-           "409": "Not an active rental, or suspended by hand already."})})
+    @extend_schema(request=SuspendSerializer, responses={200: RentalEnvelope})
     def post(self, request, pk):
         user = _target(request, pk)
-        data = _valid(SuspendSerializer, request)
+        data = validated(SuspendSerializer, request)
         services.suspend(user=user, actor=request.user, reason=data.get("reason") or "",
                          ip=client_ip(request))
         return _answer(user, message=_("Suspended."))
@@ -188,12 +162,12 @@ class SuspendView(APIView):
 
 class ResumeView(APIView):
     """POST /api/user/<id>/resume — lift a suspension by hand: active again if the rental has not
-    ended meanwhile (else it stays suspended until renewed)."""
+    ended meanwhile (else it stays suspended until renewed). Refused: 409 when not suspended by
+    hand."""
 
     permission_classes = [allowed("rentals.suspend_rental")]
 
-    @extend_schema(request=None, responses={200: RentalEnvelope, **_refusals(
-        **NOT_VISIBLE, **{"409": "Not suspended by hand."})})
+    @extend_schema(request=None, responses={200: RentalEnvelope})
     def post(self, request, pk):
         user = _target(request, pk)
         services.resume(user=user, actor=request.user, ip=client_ip(request))
@@ -203,14 +177,13 @@ class ResumeView(APIView):
 class UserView(APIView):
     """DELETE /api/user/<id> — delete an account whose finance is settled: derpMaps destroyed,
     relays released (retried until done), e-mail, audit; the account is anonymised while its
-    orders, ledger and audit stay. Super admins, or admins granted accounts.delete_user."""
+    orders, ledger and audit stay. Super admins, or admins granted accounts.delete_user.
+    Refused: 403 for another staff member's account; 409 for one's own account, the last super
+    admin, or finance unsettled (error.fields.unsettled lists what is open)."""
 
     permission_classes = [allowed("accounts.delete_user")]
 
-    @extend_schema(request=None, responses={200: RentalEnvelope, **_refusals(
-        **{"403": "Not granted, or another staff member's account.", **NOT_VISIBLE,
-           "409": "Your own account, the last super admin, or finance unsettled "
-                  "(error.fields.unsettled lists what is open)."})})
+    @extend_schema(request=None, responses={200: RentalEnvelope})
     def delete(self, request, pk):
         user = _target(request, pk)
         policy.require(request.user, "accounts.delete_user", user)

@@ -4,21 +4,22 @@ Admins and super admins only; anyone else signed in is told nothing is here (404
 import datetime
 
 from django.utils.translation import gettext as _
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import exceptions, serializers
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
 from rest_framework.views import APIView
 
 from apps.containers import requests as relay_requests
-from apps.operations.api import ACCEPTED, accepted
+from apps.operations.api import ACCEPTED, OperationSerializer, accepted
 from apps.traffic import series as traffic_series
-from derpmgr.api import FormInvalid, allowed, ok, parse
+from derpmgr.api import allowed, envelope, ok, validated, validated_query
+from derpmgr.api_fields import StrictIntegerField
+from derpmgr.api_forms import MAX_ID, form_serializer
 from derpmgr.errors import NotFound
 from derpmgr.net import client_ip
 
 from . import drivers, requests, services
-from .forms import AddServerForm, RepinForm, ServerChoiceForm, StatusForm
-from .models import Server
+from .forms import AddServerForm, RepinForm, StatusForm
+from .models import Server, ServerStatus
 
 
 class ServerSerializer(serializers.ModelSerializer):
@@ -53,12 +54,46 @@ class ServerSerializer(serializers.ModelSerializer):
         return drivers.host_key_fingerprint(server.ssh_host_key) if server.ssh_host_key else ""
 
 
-def _valid(form):
-    """The bound form when valid; otherwise the envelope's 400 naming each wrong field."""
-    if not form.is_valid():
-        fields = {name: [str(e) for e in errs] for name, errs in form.errors.items()}
-        raise FormInvalid(next(iter(fields.values()))[0], fields=fields)
-    return form
+# --- Input: the pages' forms (forms.py) with strict JSON types -------------------------------
+
+AddServerInput = form_serializer(AddServerForm, "AddServerInput")
+RepinInput = form_serializer(RepinForm, "RepinInput")
+StatusInput = form_serializer(StatusForm, "ServerStatusInput")
+
+
+class HealthCheckQuery(serializers.Serializer):
+    server_id = StrictIntegerField(required=False, min_value=1, max_value=MAX_ID,
+                                   help_text="Check this server only; left out: every server.")
+
+
+# --- Output ------------------------------------------------------------------------------------
+
+HEALTHY, DEGRADED, UNHEALTHY, NO_SERVERS = "healthy", "degraded", "unhealthy", "no_servers"
+FLEET_HEALTH = [HEALTHY, DEGRADED, UNHEALTHY, NO_SERVERS]
+
+
+def fleet_status(servers) -> str:
+    """The seed's one-word health of the servers checked, as last recorded (the check under
+    way updates it): healthy when every one is, unhealthy when none is."""
+    statuses = [server.status for server in servers]
+    if not statuses:
+        return NO_SERVERS
+    healthy = statuses.count(ServerStatus.HEALTHY)
+    return HEALTHY if healthy == len(statuses) else DEGRADED if healthy else UNHEALTHY
+
+
+SERVER = envelope("ServerEnvelope", server=ServerSerializer())
+ADDED = envelope("ServerAddAccepted", operation=OperationSerializer(), server=ServerSerializer(),
+                 server_id=serializers.IntegerField(help_text="The new server's id (the seed's "
+                                                              "key; also server.id)."))
+SERVER_LIST = envelope("ServerList", count=serializers.IntegerField(),
+                       servers=ServerSerializer(many=True))
+_STATUS = serializers.ChoiceField(choices=FLEET_HEALTH, help_text=(
+    "The servers' health as last recorded: healthy (all), degraded (some), unhealthy (none)."))
+HEALTH_CHECKING = envelope("HealthCheckAccepted", operation=OperationSerializer(), status=_STATUS)
+NOTHING_TO_CHECK = envelope("HealthCheckEmpty", status=_STATUS, count=serializers.IntegerField(),
+                            servers=serializers.ListField(child=serializers.DictField()))
+DRAINING = envelope("DrainAccepted", operation=OperationSerializer(), server=ServerSerializer())
 
 
 def _server(request, pk: int) -> Server:
@@ -84,14 +119,12 @@ class AddServerView(APIView):
 
     permission_classes = [allowed("servers.add_server")]
 
-    @extend_schema(request=OpenApiTypes.OBJECT, responses=ACCEPTED)
+    @extend_schema(request=AddServerInput, responses={202: ADDED})
     def post(self, request):
-        if not hasattr(request.data, "get"):
-            raise exceptions.ParseError(_("Send a JSON object."))
-        form = _valid(AddServerForm(data=request.data))
-        server, operation = requests.add(actor=request.user, data=form.new_server(),
+        data = validated(AddServerInput, request)
+        server, operation = requests.add(actor=request.user, data=data.form.new_server(),
                                           ip=client_ip(request))
-        return accepted(request, operation, server=_fresh(server))
+        return accepted(request, operation, server=_fresh(server), server_id=server.pk)
 
 
 class ServerListView(APIView):
@@ -99,7 +132,7 @@ class ServerListView(APIView):
 
     permission_classes = [CAN_VIEW]
 
-    @extend_schema(responses=ServerSerializer(many=True))
+    @extend_schema(responses=SERVER_LIST)
     def get(self, request):
         servers = services.with_relay_counts(Server.objects.visible_to(request.user))
         data = ServerSerializer(servers, many=True).data
@@ -108,21 +141,23 @@ class ServerListView(APIView):
 
 class HealthCheckView(APIView):
     """GET /api/server/health_check[?server_id=] — check SSH and the container engine now: 202
-    with the check's operation (its result lists each server's SSH time and engine version).
-    Asking again while a check of the same servers runs answers with that one."""
+    with the check's operation (its result lists each server's SSH time and engine version) and
+    the seed's `status`, the servers' health as last recorded. Asking again while a check of the
+    same servers runs answers with that one. No servers: 200, nothing to check."""
 
     permission_classes = [CAN_OPERATE]
 
-    @extend_schema(parameters=[OpenApiParameter("server_id", int, required=False)],
-                   responses=ACCEPTED)
+    @extend_schema(parameters=[HealthCheckQuery],
+                   responses={202: HEALTH_CHECKING, 200: NOTHING_TO_CHECK})
     def get(self, request):
-        form = _valid(ServerChoiceForm(request.query_params))
-        named = form.cleaned_data["server_id"]
-        operation = requests.probe(actor=request.user, ip=client_ip(request),
-                                   servers=[_server(request, named)] if named else None)
+        named = validated_query(HealthCheckQuery, request).get("server_id")
+        servers = [_server(request, named)] if named else None
+        operation = requests.probe(actor=request.user, ip=client_ip(request), servers=servers)
         if operation is None:
-            return ok({"count": 0, "servers": []})
-        return accepted(request, operation)
+            return ok({"status": NO_SERVERS, "count": 0, "servers": []})
+        checked = servers or Server.objects.visible_to(request.user).exclude(
+            status=ServerStatus.SETTING_UP)
+        return accepted(request, operation, status=fleet_status(checked))
 
 
 class ServerDetailView(APIView):
@@ -132,7 +167,7 @@ class ServerDetailView(APIView):
         action = "servers.delete_server" if self.request.method == "DELETE" else "servers.view_server"
         return [allowed(action)()]
 
-    @extend_schema(responses=ServerSerializer)
+    @extend_schema(responses=SERVER)
     def get(self, request, pk):
         return ok({"server": ServerSerializer(_server(request, pk)).data})
 
@@ -148,10 +183,10 @@ class RepinView(APIView):
 
     permission_classes = [CAN_CHANGE]
 
-    @extend_schema(request=OpenApiTypes.OBJECT, responses=ACCEPTED)
+    @extend_schema(request=RepinInput, responses=ACCEPTED)
     def post(self, request, pk):
         server = _server(request, pk)
-        data = parse(RepinForm, request)
+        data = validated(RepinInput, request)
         return accepted(request, requests.repin(
             actor=request.user, server=server, expected_fingerprint=data["expected_fingerprint"],
             ip=client_ip(request)))
@@ -162,10 +197,10 @@ class StatusView(APIView):
 
     permission_classes = [CAN_CHANGE]
 
-    @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+    @extend_schema(request=StatusInput, responses=SERVER)
     def post(self, request, pk):
         server = _server(request, pk)
-        data = parse(StatusForm, request)
+        data = validated(StatusInput, request)
         services.set_status(actor=request.user, server=server, status=data["status"],
                             ip=client_ip(request))
         return ok({"server": _fresh(server)})
@@ -190,7 +225,7 @@ class DrainView(APIView):
 
     permission_classes = [CAN_OPERATE]
 
-    @extend_schema(request=None, responses=ACCEPTED)
+    @extend_schema(request=None, responses={202: DRAINING})
     def post(self, request, pk):
         server = _server(request, pk)
         operation = relay_requests.drain(actor=request.user, server=server, ip=client_ip(request))

@@ -273,9 +273,3 @@ class RepinForm(forms.Form):
     expected_fingerprint = FingerprintField(
         label=_("Expected host key fingerprint"),
         help_text=_("Optional but wise: SHA256:… from ssh-keygen -lf on the server's console."))
-
-
-class ServerChoiceForm(forms.Form):
-    """?server_id= of the health check: one server, or all when left out."""
-
-    server_id = StrictIntegerField(min_value=1, required=False)

@@ -6,12 +6,13 @@ from django.contrib.auth import get_user_model
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.views import APIView
 
 from apps.accounts.models import STAFF_ROLES
 from apps.containers.models import DerpInstance
-from derpmgr.api import FormInvalid, ok
+from derpmgr.api import FormInvalid, envelope, ok
 from derpmgr.errors import NotFound
 
 from . import series
@@ -21,6 +22,33 @@ from .models import Resolution
 MAX_ID = 2**31 - 1
 RANGE_PARAMETERS = [OpenApiParameter("from", OpenApiTypes.DATETIME),
                     OpenApiParameter("to", OpenApiTypes.DATETIME)]
+
+
+class TrafficTotals(serializers.Serializer):
+    rx_bytes = serializers.IntegerField()
+    tx_bytes = serializers.IntegerField()
+    total_bytes = serializers.IntegerField()
+    peak_bps = serializers.IntegerField(help_text="The highest rate in any period.")
+
+
+class TrafficPointSerializer(serializers.Serializer):
+    start = serializers.DateTimeField(help_text="The period's start.")
+    rx_bytes = serializers.IntegerField()
+    tx_bytes = serializers.IntegerField()
+    peak_bps = serializers.IntegerField()
+
+
+_SERIES = {"from": serializers.DateTimeField(), "to": serializers.DateTimeField(),
+           "resolution": serializers.ChoiceField(choices=Resolution.choices),
+           "totals": TrafficTotals(), "points": TrafficPointSerializer(many=True)}
+RELAY_TRAFFIC = envelope("RelayTraffic", **_SERIES, container_id=serializers.IntegerField(),
+                         rx_bytes=serializers.IntegerField(help_text="Since the relay started."),
+                         tx_bytes=serializers.IntegerField(help_text="Since the relay started."),
+                         rate_bps=serializers.IntegerField(help_text="The latest rate."))
+CUSTOMER_TRAFFIC = envelope("CustomerTraffic", **_SERIES, user_id=serializers.IntegerField(),
+                            month_start=serializers.DateField(),
+                            month_bytes=serializers.IntegerField(
+                                help_text="This month's bytes over all the customer's relays."))
 
 
 def _range(request, resolutions) -> dict:
@@ -45,7 +73,7 @@ class ContainerTrafficView(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(parameters=[*RANGE_PARAMETERS, OpenApiParameter(
-        "resolution", str, enum=["minute", "hour", "day"])], responses=OpenApiTypes.OBJECT)
+        "resolution", str, enum=["minute", "hour", "day"])], responses=RELAY_TRAFFIC)
     def get(self, request, pk):
         relay = (DerpInstance.objects.visible_to(request.user).filter(pk=pk).first()
                  if 0 < pk <= MAX_ID else None)
@@ -76,7 +104,7 @@ class UserTrafficView(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(parameters=[*RANGE_PARAMETERS, OpenApiParameter(
-        "resolution", str, enum=["hour", "day"])], responses=OpenApiTypes.OBJECT)
+        "resolution", str, enum=["hour", "day"])], responses=CUSTOMER_TRAFFIC)
     def get(self, request, pk=None):
         user = visible_customer(request.user, pk)
         query = _range(request, (Resolution.HOUR, Resolution.DAY))

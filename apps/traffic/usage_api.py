@@ -5,17 +5,22 @@ from rest_framework import serializers
 from rest_framework.views import APIView
 
 from apps.monitoring.api import AlertSerializer, visible_alert
-from derpmgr.api import allowed, ok
+from derpmgr.api import allowed, envelope, ok, validated
+from derpmgr.api_fields import StrictIntegerField
 from derpmgr.net import client_ip
 
 from . import usage
 
 
 class ExpectedSerializer(serializers.Serializer):
-    days = serializers.IntegerField(
+    days = StrictIntegerField(
         required=False, allow_null=True, default=None, min_value=1,
         max_value=usage.MAX_EXPECTED_DAYS,
         help_text="How many days, counting today, the usage is expected. Left out: today.")
+
+
+EXPECTED = envelope("UsageExpectedEnvelope", alert=AlertSerializer(),
+                    expected_until=serializers.DateTimeField())
 
 
 class ExpectedView(APIView):
@@ -25,13 +30,12 @@ class ExpectedView(APIView):
 
     permission_classes = [allowed("monitoring.acknowledge_alert")]
 
-    @extend_schema(request=ExpectedSerializer, responses=AlertSerializer)
+    @extend_schema(request=ExpectedSerializer, responses=EXPECTED)
     def post(self, request, pk):
         alert = visible_alert(request.user, pk)
-        body = ExpectedSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
+        days = validated(ExpectedSerializer, request)["days"]
         baseline = usage.mark_expected(actor=request.user, user=usage.customer_of(alert),
-                                       days=body.validated_data["days"], ip=client_ip(request))
+                                       days=days, ip=client_ip(request))
         alert.refresh_from_db()
         return ok({"alert": AlertSerializer(alert).data,
                    "expected_until": baseline.expected_until.isoformat()})

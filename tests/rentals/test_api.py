@@ -405,7 +405,7 @@ def test_the_schema_documents_the_rental_endpoints(admin_user):
 
     renew = paths["/api/user/{id}/renew"]["post"]
     body = renew["requestBody"]["content"]["application/json"]["schema"]["$ref"]
-    assert body.endswith("/Renew")
+    assert body.endswith("/RenewRequest")
     assert {"200", "400", "404", "409"} <= set(renew["responses"])
     assert "post" in paths["/api/user/{id}/suspend"] and "post" in paths["/api/user/{id}/resume"]
     assert "get" in paths["/api/user/{id}/rental"]

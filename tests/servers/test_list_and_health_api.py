@@ -119,7 +119,7 @@ def test_with_no_servers_there_is_nothing_to_check(admin_user, remote):
     response = token_client(admin_user).get("/api/server/health_check")
 
     assert response.status_code == 200
-    assert response.json() == {"success": True, "count": 0, "servers": []}
+    assert response.json() == {"success": True, "status": "no_servers", "count": 0, "servers": []}
     assert not Operation.objects.exists()
 
 

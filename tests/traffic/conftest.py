@@ -10,7 +10,7 @@ from apps.traffic.models import RelayTraffic, Resolution, ServerTraffic, UserTra
 from tests.servers.conftest import fleet_admin, make_server, new_server_data, place_relay, remote  # noqa: F401
 from tests.traffic.quota_support import capped, three_relay_renter  # noqa: F401
 from tests.traffic.sampling_fakes import fake_hosts  # noqa: F401
-from tests.traffic.usage_support import carol  # noqa: F401
+from tests.traffic.usage_support import carol, spiking  # noqa: F401
 
 GB = 2**30
 

@@ -23,19 +23,9 @@ from tests.traffic.usage_support import (
     evaluate,
     next_noon,
     traffic,
-    usual_days,
 )
 
 ALPHA = 2 / (14 + 1)
-
-
-@pytest.fixture
-def spiking(carol):
-    usual_days(carol, 10, volume=GB)
-    traffic(carol, TODAY, 20 * GB)
-    evaluate()
-    [alert] = alerts_about(carol)
-    return alert
 
 
 def expected_url(alert) -> str:

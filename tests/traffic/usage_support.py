@@ -55,6 +55,16 @@ def carol(db):
     return user
 
 
+@pytest.fixture
+def spiking(carol):
+    """Carol's open abnormal-usage alert: ten usual days of 1 GB, then 20 GB today."""
+    usual_days(carol, 10, volume=GB)
+    traffic(carol, TODAY, 20 * GB)
+    evaluate()
+    [alert] = alerts_about(carol)
+    return alert
+
+
 def end_of(day: datetime.date) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day + datetime.timedelta(days=1),
                                                          datetime.time()))
