@@ -2,20 +2,25 @@
 
 from django.urls import reverse
 
-from apps.distribution.models import DistributorProfile
+from apps.distribution.models import DistributorProfile, DistributorTier
 from tests.commerce.conftest import give_profile, tier
 from tests.conftest import signed_in_client
 from tests.factories import UserFactory
 
 
-def test_an_admin_adds_a_distributor_who_is_then_theirs(admin_user, distributor):
-    response = signed_in_client(admin_user).post(
-        reverse("admin:distribution_distributorprofile_add"),
-        {"user": distributor.pk, "tier": tier("platinum").pk, "created_at_0": "2030-01-01",
-         "created_at_1": "10:00:00"})
+def test_an_admin_adds_a_distributor_who_is_then_theirs_on_the_first_tier(admin_user, distributor):
+    first = DistributorTier.objects.order_by("rank", "pk").first()
+    add = reverse("admin:distribution_distributorprofile_add")
+    form = {"user": distributor.pk, "created_at_0": "2030-01-01", "created_at_1": "10:00:00"}
+
+    # A tier is a price: a higher one is the super admin's to give.
+    refused = signed_in_client(admin_user).post(add, {**form, "tier": tier("platinum").pk})
+    assert refused.status_code == 200 and not DistributorProfile.objects.filter(user=distributor).exists()
+
+    response = signed_in_client(admin_user).post(add, {**form, "tier": first.pk})
     assert response.status_code == 302, response.content.decode()[:2000]
     profile = DistributorProfile.objects.get(user=distributor)
-    assert (profile.owner, profile.tier.slug) == (admin_user, "platinum")
+    assert (profile.owner, profile.tier) == (admin_user, first)
 
 
 def test_an_admin_sees_only_the_distributors_they_own(admin_user, other_admin, reseller):
