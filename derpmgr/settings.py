@@ -227,7 +227,13 @@ OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="derpmgr")
 MFA_BACKUP_CODE_COUNT = 10
 
 # Rate limits: "count/period" with period s, m, h or d (django-ratelimit syntax).
+# Sign-in (apps/accounts/login_limits.py): hard limits only where the caller's address is part
+# of the key; account-wide, wrong passwords slow every attempt down instead of blocking the owner.
 RATE_LOGIN_PER_IP = env.str("RATE_LOGIN_PER_IP", default="30/10m")
+RATE_LOGIN_PER_ACCOUNT_IP = env.str("RATE_LOGIN_PER_ACCOUNT_IP", default="10/10m")
+LOGIN_SLOWDOWN_AFTER = env.str("LOGIN_SLOWDOWN_AFTER", default="5/10m")
+LOGIN_SLOWDOWN_MAX_SECONDS = env.float("LOGIN_SLOWDOWN_MAX_SECONDS", default=3.0)
+# Two-factor codes per account (reachable only with the right password).
 RATE_LOGIN_PER_ACCOUNT = env.str("RATE_LOGIN_PER_ACCOUNT", default="10/10m")
 RATE_REGISTER_PER_IP = env.str("RATE_REGISTER_PER_IP", default="10/h")
 RATE_RESEND_PER_ACCOUNT = env.str("RATE_RESEND_PER_ACCOUNT", default="3/10m")
