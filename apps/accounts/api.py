@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.views import APIView
@@ -24,6 +25,10 @@ class UserSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+REGISTERED = gettext_lazy("Check your e-mail: we sent a message to the address you gave. Follow "
+                          "its link to verify the address and activate the account.")
+
+
 class RegisterView(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
@@ -31,10 +36,10 @@ class RegisterView(APIView):
     def post(self, request):
         data = parse(RegistrationForm, request)
         ratelimits.hit(request, group="register", rate=settings.RATE_REGISTER_PER_IP)
-        user = services.register(**data, language=request.LANGUAGE_CODE, ip=client_ip(request))
-        return ok({"user": UserSerializer(user).data,
-                   "message": _("Account created. Follow the link we e-mailed to verify it.")},
-                  status_code=201)
+        services.register(**data, language=request.LANGUAGE_CODE, ip=client_ip(request))
+        # The same answer whether the address or username was free or taken (README, API): the
+        # account's id is known once the e-mailed link is followed (GET /api/user/me).
+        return ok({"user_id": None, "message": REGISTERED}, status_code=202)
 
 
 class VerifyEmailView(APIView):

@@ -85,11 +85,12 @@ def register(request):
     if request.method == "POST" and form.is_valid():
         try:
             ratelimits.hit(request, group="register", rate=settings.RATE_REGISTER_PER_IP)
-            user = services.register(**form.cleaned_data, language=request.LANGUAGE_CODE,
-                                     ip=client_ip(request))
+            registration = services.register(**form.cleaned_data, language=request.LANGUAGE_CODE,
+                                             ip=client_ip(request))
         except ServiceError as error:
             return _refuse(request, "accounts/register.html", context, error)
-        return render(request, "accounts/register_done.html", {"email": user.email})
+        # The same page whether the address or username was free or taken.
+        return render(request, "accounts/register_done.html", {"email": registration.email})
     return render(request, "accounts/register.html", context, status=400 if form.errors else 200)
 
 

@@ -129,7 +129,7 @@ def test_registration_from_another_address_is_not_held_back(limits, anon_api):
 
     response = register(anon_api, 3, REMOTE_ADDR="10.9.9.9")
 
-    assert response.status_code == 201
+    assert response.status_code == 202
 
 
 def test_registration_page_says_when_to_try_again(limits, anon_client):

@@ -24,7 +24,7 @@ def test_registration_mails_a_working_verification_link(mailbox, anon_api, anon_
     response = anon_api.post("/api/user/register", {"email": "newbie@example.com",
                                                      "username": "newbie", "password": PASSWORD},
                              format="json")
-    assert response.status_code == 201
+    assert response.status_code == 202
     assert mailbox.delivered == []  # the request only queued it
 
     services.dispatch_outbox()
