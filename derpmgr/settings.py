@@ -77,6 +77,9 @@ PANEL_URL = env.str("PANEL_URL", default="http://127.0.0.1:8000").rstrip("/")
 ADMISSION_URL = env.str("ADMISSION_URL", default="").rstrip("/")
 # Where scripts/run.sh serves the admission process (derpmgr/admission_wsgi.py).
 ADMISSION_BIND = env.str("ADMISSION_BIND", default="127.0.0.1:8001")
+# Unknown relay tokens one calling address may ask about per minute (per process) before it is
+# refused without a query; answers about unknown tokens are never cached (apps/acl/admission.py).
+ADMISSION_UNKNOWN_TOKENS_PER_MINUTE = env.int("ADMISSION_UNKNOWN_TOKENS_PER_MINUTE", default=60)
 # How many reverse proxies in front of the panel append to X-Forwarded-For (0: trust none).
 NUM_PROXIES = env.int("NUM_PROXIES", default=0)
 
