@@ -289,6 +289,9 @@ DERP_HOST_CERT_DIR = env.str("DERP_HOST_CERT_DIR", default="/etc/derpmgr/certs")
 DERP_CONTAINER_CERT_DIR = env.str("DERP_CONTAINER_CERT_DIR", default="/certs")
 # What runs on a server to reach its container engine over SSH (stdin/stdout to the API socket).
 DOCKER_DIAL_COMMAND = env.str("DOCKER_DIAL_COMMAND", default="docker system dial-stdio")
+# Loopback and the panel's own addresses as servers (a fleet on the panel's machine, the tests);
+# link-local, multicast, unspecified and reserved addresses are refused whatever this says.
+SERVERS_ALLOW_LOCAL_ADDRESSES = env.bool("SERVERS_ALLOW_LOCAL_ADDRESSES", default=False)
 SSH_CONNECT_TIMEOUT = env.int("SSH_CONNECT_TIMEOUT", default=10)
 SSH_COMMAND_TIMEOUT = env.int("SSH_COMMAND_TIMEOUT", default=60)
 # Speed test: bytes the panel sends over SSH when no test URL is set; seconds a download may take.
