@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",
     "django_celery_beat",
     "django_htmx",
+    "csp",
     "apps.audit",
     "apps.accounts",
     "apps.notifications",
@@ -118,6 +119,9 @@ MIDDLEWARE = [
     # The database or Redis down or too slow: 503 with Retry-After, not a 500 (derpmgr/unavailable.py).
     "derpmgr.unavailable.UnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Warns once when a proxy's X-Forwarded-For arrives with NUM_PROXIES=0 (derpmgr/proxies.py).
+    "derpmgr.proxies.ForwardedForWithoutProxies",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -482,8 +486,32 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
 if PRODUCTION:
+    # The TLS-terminating proxy says the client's scheme (README, Production).
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+# HTTPS only, in production by default: HSTS for a year (the panel's host and its subdomains),
+# and plain-http requests redirected — except what machines ask over plain http on the inside:
+# the relays' admission URL (also answered before this middleware, by AdmissionFastPath) and
+# Prometheus's scrape of /metrics (http://web:8000 in docker-compose.yml).
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000 if PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=PRODUCTION)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=PRODUCTION)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=PRODUCTION)
+SECURE_REDIRECT_EXEMPT = [r"^api/acl/admit/", r"^metrics$"]
+# Content-Security-Policy (django-csp): scripts, styles, fonts and images from the panel only —
+# no inline script, style element or style attribute (templates use static/js/app.js and
+# static/css/app.css); data: images for the admin's and the API docs' icons.
+CONTENT_SECURITY_POLICY = {"DIRECTIVES": {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'", "data:"],
+    "font-src": ["'self'"],
+    "connect-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}}
 
 LOGGING = {
     "version": 1,
