@@ -21,7 +21,3 @@ def client_ip(request) -> str:
         return str(ipaddress.ip_address(candidate))
     except ValueError:
         return remote
-
-
-def client_ip_for_ratelimit(request) -> str:
-    return client_ip(request)

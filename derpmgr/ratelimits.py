@@ -26,7 +26,7 @@ clock = time.time
 
 
 def parse_rate(rate: str) -> tuple[int, int]:
-    """(count, period in seconds) from "10/10m", "30/h" and the like (django-ratelimit syntax)."""
+    """(count, period in seconds) from "10/10m", "30/h" and the like."""
     match = _RATE.match(rate or "")
     if match is None:
         raise ValueError(f"not a rate: {rate!r} (write count/period, e.g. 10/10m)")
@@ -86,25 +86,25 @@ class Window:
         return max(1, math.ceil(wait))
 
 
-def window(*, group: str, rate: str, key: str = "ip", value: str | None = None,
-           request=None) -> Window:
+def window(*, group: str, rate: str, value: str | None = None, request=None) -> Window:
+    """The window for `value`, or (without one) for the request's client address."""
     return Window(group=group, rate=rate, value=value if value is not None else client_ip(request))
 
 
-def hit(request, *, group: str, rate: str, key: str = "ip", value: str | None = None) -> None:
+def hit(request, *, group: str, rate: str, value: str | None = None) -> None:
     """Count one attempt; raise RateLimited once `rate` is exceeded in the window.
 
-    `key="ip"` counts per client address; with `value`, counts per that value (an account's
-    e-mail, say), so one attacker cannot spread guesses over many addresses.
+    Counts per client address; with `value`, per that value (an account's e-mail, say), so one
+    attacker cannot spread guesses over many addresses.
     """
-    counted = window(group=group, rate=rate, key=key, value=value, request=request)
+    counted = window(group=group, rate=rate, value=value, request=request)
     if counted.add() > counted.limit:
         raise RateLimited(counted.time_left())
 
 
-def check(request, *, group: str, rate: str, key: str = "ip", value: str | None = None) -> None:
+def check(request, *, group: str, rate: str, value: str | None = None) -> None:
     """Like hit() but without counting: refuse if the limit is already reached. Used where only
     failures count (wrong codes): check() before the attempt, hit() after a failure."""
-    counted = window(group=group, rate=rate, key=key, value=value, request=request)
+    counted = window(group=group, rate=rate, value=value, request=request)
     if counted.count() >= counted.limit:
         raise RateLimited(counted.time_left())

@@ -196,11 +196,8 @@ else:
                           "LOCATION": "derpmgr_cache"}}
 # The relay admission answers (apps/acl/admission.py) keep their own cache: Redis (REDIS_URL)
 # when there is one, else memory in each process kept right by a generation file in DATA_DIR.
-RATELIMIT_USE_CACHE = "default"
-RATELIMIT_IP_META_KEY = "derpmgr.net.client_ip_for_ratelimit"
-# The two supported shared caches here (Redis, atomic database cache) are not on the library's
-# list of names, which is all this warning checks.
-SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]
+# Rate limits (derpmgr/ratelimits.py) count in the default cache: sliding windows of slices, each
+# an atomic counter (Redis, or derpmgr.cache.AtomicDatabaseCache).
 
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_HTTPONLY = True
@@ -233,7 +230,7 @@ MFA_REQUIRED_FOR_DISTRIBUTORS = env.bool("MFA_REQUIRED_FOR_DISTRIBUTORS", defaul
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="derpmgr")
 MFA_BACKUP_CODE_COUNT = 10
 
-# Rate limits: "count/period" with period s, m, h or d (django-ratelimit syntax).
+# Rate limits: "count/period" with period s, m, h or d, e.g. 10/10m (derpmgr/ratelimits.py).
 # Sign-in (apps/accounts/login_limits.py): hard limits only where the caller's address is part
 # of the key; account-wide, wrong passwords slow every attempt down instead of blocking the owner.
 RATE_LOGIN_PER_IP = env.str("RATE_LOGIN_PER_IP", default="30/10m")
