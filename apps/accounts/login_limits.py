@@ -11,6 +11,7 @@ across many addresses gets slow; the owner, from another address, still signs in
 later at worst. Windows slide (derpmgr/ratelimits.py), on Redis as on the database cache.
 """
 
+import contextlib
 import time
 
 from django.conf import settings
@@ -57,24 +58,18 @@ def before_attempt(request, email: str) -> float:
 
 
 def after_failure(request, email: str) -> None:
-    """A wrong password (or code): counted for this address and account pair, and account-wide."""
+    """A refused password: counted for this address and account pair, and account-wide."""
     _pair(request, email).add()
     _account(email).add()
 
 
+@contextlib.contextmanager
 def failures_counted(request, email: str):
-    """A context for the password check: any refusal inside it counts as a failure."""
-    return _Counted(request, email)
-
-
-class _Counted:
-    def __init__(self, request, email: str):
-        self.request, self.email = request, email
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, error, _traceback):
-        if isinstance(error, ServiceError) and not isinstance(error, RateLimited):
-            after_failure(self.request, self.email)
-        return False
+    """Around the password check: a refusal inside counts as a failure (then goes on up)."""
+    try:
+        yield
+    except RateLimited:
+        raise
+    except ServiceError:
+        after_failure(request, email)
+        raise
