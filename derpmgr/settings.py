@@ -77,6 +77,9 @@ PANEL_URL = env.str("PANEL_URL", default="http://127.0.0.1:8000").rstrip("/")
 ADMISSION_URL = env.str("ADMISSION_URL", default="").rstrip("/")
 # Where scripts/run.sh serves the admission process (derpmgr/admission_wsgi.py).
 ADMISSION_BIND = env.str("ADMISSION_BIND", default="127.0.0.1:8001")
+# Unknown relay tokens one calling address may ask about per minute (per process) before it is
+# refused without a query; answers about unknown tokens are never cached (apps/acl/admission.py).
+ADMISSION_UNKNOWN_TOKENS_PER_MINUTE = env.int("ADMISSION_UNKNOWN_TOKENS_PER_MINUTE", default=60)
 # How many reverse proxies in front of the panel append to X-Forwarded-For (0: trust none).
 NUM_PROXIES = env.int("NUM_PROXIES", default=0)
 
@@ -96,6 +99,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",
     "django_celery_beat",
     "django_htmx",
+    "csp",
     "apps.audit",
     "apps.accounts",
     "apps.notifications",
@@ -118,6 +122,9 @@ MIDDLEWARE = [
     # NUL and other control characters in the path or query: 400 before any view or query sees them.
     "derpmgr.request_guard.ControlCharacterGuard",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Warns once when a proxy's X-Forwarded-For arrives with NUM_PROXIES=0 (derpmgr/proxies.py).
+    "derpmgr.proxies.ForwardedForWithoutProxies",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -192,6 +199,9 @@ else:
                           "LOCATION": "derpmgr_cache"}}
 # The relay admission answers (apps/acl/admission.py) keep their own cache: Redis (REDIS_URL)
 # when there is one, else memory in each process kept right by a generation file in DATA_DIR.
+# Rate limits (derpmgr/ratelimits.py) count in the default cache: django-ratelimit's fixed windows
+# for registration, resends, resets and codes; sliding windows of slices for sign-in (each slice
+# an atomic counter on Redis or derpmgr.cache.AtomicDatabaseCache).
 RATELIMIT_USE_CACHE = "default"
 RATELIMIT_IP_META_KEY = "derpmgr.net.client_ip_for_ratelimit"
 # The two supported shared caches here (Redis, atomic database cache) are not on the library's
@@ -229,8 +239,14 @@ MFA_REQUIRED_FOR_DISTRIBUTORS = env.bool("MFA_REQUIRED_FOR_DISTRIBUTORS", defaul
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="derpmgr")
 MFA_BACKUP_CODE_COUNT = 10
 
-# Rate limits: "count/period" with period s, m, h or d (django-ratelimit syntax).
+# Rate limits: "count/period" with period s, m, h or d, e.g. 10/10m (derpmgr/ratelimits.py).
+# Sign-in (apps/accounts/login_limits.py): hard limits only where the caller's address is part
+# of the key; account-wide, wrong passwords slow every attempt down instead of blocking the owner.
 RATE_LOGIN_PER_IP = env.str("RATE_LOGIN_PER_IP", default="30/10m")
+RATE_LOGIN_PER_ACCOUNT_IP = env.str("RATE_LOGIN_PER_ACCOUNT_IP", default="10/10m")
+LOGIN_SLOWDOWN_AFTER = env.str("LOGIN_SLOWDOWN_AFTER", default="5/10m")
+LOGIN_SLOWDOWN_MAX_SECONDS = env.float("LOGIN_SLOWDOWN_MAX_SECONDS", default=3.0)
+# Two-factor codes per account (reachable only with the right password).
 RATE_LOGIN_PER_ACCOUNT = env.str("RATE_LOGIN_PER_ACCOUNT", default="10/10m")
 RATE_REGISTER_PER_IP = env.str("RATE_REGISTER_PER_IP", default="10/h")
 RATE_RESEND_PER_ACCOUNT = env.str("RATE_RESEND_PER_ACCOUNT", default="3/10m")
@@ -283,6 +299,9 @@ DERP_HOST_CERT_DIR = env.str("DERP_HOST_CERT_DIR", default="/etc/derpmgr/certs")
 DERP_CONTAINER_CERT_DIR = env.str("DERP_CONTAINER_CERT_DIR", default="/certs")
 # What runs on a server to reach its container engine over SSH (stdin/stdout to the API socket).
 DOCKER_DIAL_COMMAND = env.str("DOCKER_DIAL_COMMAND", default="docker system dial-stdio")
+# Loopback and the panel's own addresses as servers (a fleet on the panel's machine, the tests);
+# link-local, multicast, unspecified and reserved addresses are refused whatever this says.
+SERVERS_ALLOW_LOCAL_ADDRESSES = env.bool("SERVERS_ALLOW_LOCAL_ADDRESSES", default=False)
 SSH_CONNECT_TIMEOUT = env.int("SSH_CONNECT_TIMEOUT", default=10)
 SSH_COMMAND_TIMEOUT = env.int("SSH_COMMAND_TIMEOUT", default=60)
 # Speed test: bytes the panel sends over SSH when no test URL is set; seconds a download may take.
@@ -500,8 +519,32 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
 if PRODUCTION:
+    # The TLS-terminating proxy says the client's scheme (README, Production).
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+# HTTPS only, in production by default: HSTS for a year (the panel's host and its subdomains),
+# and plain-http requests redirected — except what machines ask over plain http on the inside:
+# the relays' admission URL (also answered before this middleware, by AdmissionFastPath) and
+# Prometheus's scrape of /metrics (http://web:8000 in docker-compose.yml).
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000 if PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=PRODUCTION)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=PRODUCTION)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=PRODUCTION)
+SECURE_REDIRECT_EXEMPT = [r"^api/acl/admit/", r"^metrics$"]
+# Content-Security-Policy (django-csp): scripts, styles, fonts and images from the panel only —
+# no inline script, style element or style attribute (templates use static/js/app.js and
+# static/css/app.css); data: images for the admin's and the API docs' icons.
+CONTENT_SECURITY_POLICY = {"DIRECTIVES": {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'", "data:"],
+    "font-src": ["'self'"],
+    "connect-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}}
 
 LOGGING = {
     "version": 1,

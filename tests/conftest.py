@@ -37,6 +37,16 @@ def _fresh_cache(request):
         cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def login_slowdown(monkeypatch):
+    """The sign-in slow-down's waits, recorded instead of spent (tests assert them, never wait)."""
+    from apps.accounts import login_limits
+
+    waited: list[float] = []
+    monkeypatch.setattr(login_limits, "sleeper", waited.append)
+    return waited
+
+
 @pytest.fixture
 def superadmin(db):
     return UserFactory(username="root", role=Role.SUPERADMIN)

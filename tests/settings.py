@@ -17,6 +17,8 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
 PANEL_URL = "http://testserver"
 ALLOWED_HOSTS = ["*"]
+# The test fleet's servers are sshd containers on loopback addresses (tests/fleet).
+SERVERS_ALLOW_LOCAL_ADDRESSES = True
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns on every request otherwise
 
 # One test database per pytest process, so that parallel runs on one machine never collide.

@@ -13,7 +13,7 @@ from derpmgr.api import envelope, ok, validated
 from derpmgr.errors import ServiceError
 from derpmgr.net import client_ip
 
-from . import services
+from . import login_limits, services
 from .models import User
 from .serializers import EmailSerializer, LoginSerializer, RegistrationSerializer, VerifyEmailSerializer
 
@@ -90,15 +90,16 @@ class LoginView(APIView):
     def post(self, request):
         data = validated(LoginSerializer, request)
         ip = client_ip(request)
-        ratelimits.hit(request, group="login-ip", rate=settings.RATE_LOGIN_PER_IP)
-        ratelimits.hit(request, group="login-account", rate=settings.RATE_LOGIN_PER_ACCOUNT,
-                       value=data["email"])
-        user = services.authenticate_for_login(request, email=data["email"],
-                                               password=data["password"], ip=ip)
+        login_limits.before_attempt(request, data["email"])
+        with login_limits.failures_counted(request, data["email"]):
+            user = services.authenticate_for_login(request, email=data["email"],
+                                                   password=data["password"], ip=ip)
         if services.has_mfa(user):
             if not data["otp"]:
                 raise services.LoginRefused(_("Enter the code from your authenticator app."),
                                             code="otp_required")
+            ratelimits.hit(request, group="otp", rate=settings.RATE_LOGIN_PER_ACCOUNT,
+                           value=str(user.pk))
             if services.verify_otp(user, data["otp"]) is None:
                 services.record_login_failure(email=user.email, ip=ip, reason="otp_invalid")
                 raise services.LoginRefused(_("That code is not right."), code="otp_invalid")

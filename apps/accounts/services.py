@@ -1,6 +1,7 @@
 """Accounts: registration, verification, sign-in, MFA, roles. Each verb is atomic and audited."""
 
 import base64
+import dataclasses
 from io import BytesIO
 
 import qrcode
@@ -18,7 +19,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from apps.audit import services as audit
 from apps.notifications import services as notifications
-from derpmgr.errors import Conflict, PermissionDenied, ServiceError
+from derpmgr.errors import PermissionDenied, ServiceError
 
 from . import policy
 from .models import ApiToken, Role, User
@@ -28,32 +29,75 @@ VERIFY_SALT = "accounts.verify-email"
 
 # --- Registration and verification ---------------------------------------------------------
 
+@dataclasses.dataclass(frozen=True)
+class Registration:
+    """What a registration did. Callers answer the same whatever it holds: `user` (the new
+    account, or None when the address or username was taken) is for tests and internal callers,
+    never for the answer, which would tell a stranger whether an address has an account."""
+
+    email: str
+    user: User | None
+
+
 def register(*, email: str, username: str, password: str, language: str,
-             ip: str | None = None) -> User:
-    """A new customer account, unverified until the link in the e-mail is followed."""
+             ip: str | None = None) -> Registration:
+    """A new customer account, unverified until the link in the e-mail is followed.
+
+    A taken address or username gets the same outcome as a new one, so registration cannot be
+    used to find out who has an account: the address's owner is told by e-mail that someone
+    tried to register with it (when the address is free but the username is not, the address
+    is told to pick another name). Only a weak password is refused, and it is checked first,
+    the same way for everyone.
+    """
     email = User.objects.normalize_email(email.strip())
-    if User.objects.filter(email__iexact=email).exists():
-        raise Conflict(_("An account with this e-mail address already exists."),
-                       code="email_taken", fields={"email": [_("Already registered.")]})
-    if User.objects.filter(username__iexact=username).exists():
-        raise Conflict(_("This username is taken."), code="username_taken",
-                       fields={"username": [_("Already taken.")]})
     candidate = User(email=email, username=username)
     try:
         password_validation.validate_password(password, candidate)
     except DjangoValidationError as exc:
         raise ServiceError(" ".join(exc.messages), code="weak_password",
                            fields={"password": exc.messages}) from exc
+    user = None
     try:
         with transaction.atomic():
-            user = User.objects.create_user(username=username, email=email, password=password,
-                                            role=Role.USER, language=language)
-            audit.record(actor=user, action="accounts.registered", target=user, ip=ip)
-            _send_verification(user)
-    except IntegrityError as exc:  # a concurrent registration won the race
-        raise Conflict(_("An account with this e-mail address or username already exists."),
-                       code="account_exists") from exc
-    return user
+            owner = User.objects.filter(email__iexact=email).first()
+            if owner is not None:
+                _tell_owner_of_attempt(owner, ip=ip)
+            elif User.objects.filter(username__iexact=username).exists():
+                _tell_username_taken(email=email, username=username, language=language, ip=ip)
+            else:
+                user = User.objects.create_user(username=username, email=email,
+                                                password=password, role=Role.USER,
+                                                language=language)
+                audit.record(actor=user, action="accounts.registered", target=user, ip=ip)
+                _send_verification(user)
+    except IntegrityError:  # a concurrent registration won the race: the same quiet answer
+        user = None
+    return Registration(email=email, user=user)
+
+
+def _room_for(address: str) -> bool:
+    """Whether one more e-mail may join `address`'s queue: repeated registrations with someone
+    else's address must not fill their inbox (the outbox limit per recipient)."""
+    return notifications.seconds_until_room(address) == 0
+
+
+def _tell_owner_of_attempt(owner: User, *, ip: str | None) -> None:
+    audit.record(actor=None, action="accounts.registration_with_taken_email", target=owner, ip=ip)
+    if _room_for(owner.email):
+        notifications.send_to_user(user=owner, template="registration-attempt", context={
+            "login_link": settings.PANEL_URL + reverse("accounts:login"),
+            "reset_link": settings.PANEL_URL + reverse("accounts:password_reset")})
+
+
+def _tell_username_taken(*, email: str, username: str, language: str, ip: str | None) -> None:
+    audit.record(actor=None, action="accounts.registration_with_taken_username", ip=ip,
+                 actor_label=email[:254], details={"username": username[:150]})
+    if _room_for(email):
+        notifications.send_email(to=email, template="registration-username-taken",
+                                 language=language, context={
+                                     "username": username,
+                                     "register_link": settings.PANEL_URL
+                                     + reverse("accounts:register")})
 
 
 def verification_token(user: User) -> str:

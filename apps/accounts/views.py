@@ -23,7 +23,7 @@ from derpmgr import ratelimits
 from derpmgr.errors import RateLimited, ServiceError
 from derpmgr.net import client_ip
 
-from . import policy, services
+from . import login_limits, policy, services
 from .forms import (
     DisableMfaForm,
     EmailForm,
@@ -85,11 +85,12 @@ def register(request):
     if request.method == "POST" and form.is_valid():
         try:
             ratelimits.hit(request, group="register", rate=settings.RATE_REGISTER_PER_IP)
-            user = services.register(**form.cleaned_data, language=request.LANGUAGE_CODE,
-                                     ip=client_ip(request))
+            registration = services.register(**form.cleaned_data, language=request.LANGUAGE_CODE,
+                                             ip=client_ip(request))
         except ServiceError as error:
             return _refuse(request, "accounts/register.html", context, error)
-        return render(request, "accounts/register_done.html", {"email": user.email})
+        # The same page whether the address or username was free or taken.
+        return render(request, "accounts/register_done.html", {"email": registration.email})
     return render(request, "accounts/register.html", context, status=400 if form.errors else 200)
 
 
@@ -137,10 +138,9 @@ def login(request):
     email, password = form.cleaned_data["email"], form.cleaned_data["password"]
     ip = client_ip(request)
     try:
-        ratelimits.hit(request, group="login-ip", rate=settings.RATE_LOGIN_PER_IP)
-        ratelimits.hit(request, group="login-account", rate=settings.RATE_LOGIN_PER_ACCOUNT,
-                       value=email)
-        user = services.authenticate_for_login(request, email=email, password=password, ip=ip)
+        login_limits.before_attempt(request, email)
+        with login_limits.failures_counted(request, email):
+            user = services.authenticate_for_login(request, email=email, password=password, ip=ip)
     except ServiceError as error:
         return _refuse(request, "accounts/login.html", context, error)
     if services.has_mfa(user):

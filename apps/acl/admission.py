@@ -238,10 +238,45 @@ def _read(token: str) -> dict:
             "instance": instance.pk}
 
 
-def decide(token: str, node_key: str, source: str) -> bool:
+class _UnknownTokens:
+    """Unknown tokens asked about per calling address, counted in this process's memory over a
+    fixed minute (cheap, and only ever on the miss path). An address past
+    ADMISSION_UNKNOWN_TOKENS_PER_MINUTE gets refusals without a query until the minute ends, so
+    nobody can make the panel query the database (or fill a cache) with made-up tokens."""
+
+    MAX_ADDRESSES = 10_000  # a spray from more addresses than this restarts the count
+
+    def __init__(self):
+        self.minute = 0
+        self.counts: dict[str, int] = {}
+
+    def _current(self) -> dict[str, int]:
+        minute = int(time.monotonic() // 60)
+        if minute != self.minute or len(self.counts) > self.MAX_ADDRESSES:
+            self.minute, self.counts = minute, {}
+        return self.counts
+
+    def exhausted(self, peer: str | None) -> bool:
+        return peer is not None and (
+            self._current().get(peer, 0) >= settings.ADMISSION_UNKNOWN_TOKENS_PER_MINUTE)
+
+    def note(self, peer: str | None) -> None:
+        if peer is not None:
+            counts = self._current()
+            counts[peer] = counts.get(peer, 0) + 1
+
+
+_unknown = _UnknownTokens()
+
+
+def decide(token: str, node_key: str, source: str, peer: str | None = None) -> bool:
     """True if the relay behind `token` may admit `node_key` now. A cache hit touches no database;
     with the cache unavailable the database decides; a database error on a miss propagates (the
-    view refuses that one request)."""
+    view refuses that one request).
+
+    Only answers about real relay tokens are cached: an unknown token is never stored (made-up
+    tokens would fill the cache), and `peer` (the calling address) may ask about only so many of
+    them a minute before it is refused without a query."""
     hashed = token_hash(token)
     entries = _entries()
     try:
@@ -249,8 +284,12 @@ def decide(token: str, node_key: str, source: str) -> bool:
     except CacheUnavailable:
         entry, stamp = None, None
     if entry is None:
+        if _unknown.exhausted(peer):
+            return False
         entry = _load(token)
-        if stamp is not None:
+        if entry["instance"] is None:
+            _unknown.note(peer)
+        elif stamp is not None:
             with contextlib.suppress(CacheUnavailable):
                 entries.put(hashed, entry, stamp)
     device_id = entry["allow"].get(node_key)

@@ -14,6 +14,7 @@ from django.http import HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from derpmgr import unavailable
+from derpmgr.net import client_ip
 
 from . import admission
 from .counters import admission_counters
@@ -62,7 +63,7 @@ def admit(request, token: str):
         admission_counters.note(False)
         return _answer(False)
     try:
-        allowed = admission.decide(token, *asked)
+        allowed = admission.decide(token, *asked, peer=client_ip(request))
     except Exception as exc:  # no answer without the database: refuse (derper fails closed)
         if unavailable.part_down(exc) is None:
             logger.exception("admission decision failed")

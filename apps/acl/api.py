@@ -4,7 +4,7 @@ parses, checks, calls one service. Admission tokens and other users' derpMap URL
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
 from rest_framework.negotiation import DefaultContentNegotiation
@@ -176,6 +176,17 @@ class DownloadView(APIView):
             user=request.user, fmt=data["format"], ip=client_ip(request),
             omit_default_regions=data["omit_default_regions"])
         return attachment(body, content_type, filename)
+
+
+class FeedRotateView(APIView):
+    """POST /api/acl/feed/rotate — a new derpMap URL for oneself; the old one stops working."""
+
+    permission_classes = [allowed(policy.CUSTOMER)]
+
+    @extend_schema(request=None, responses=inline_serializer("FeedRotated", {
+        "success": serializers.BooleanField(), "feed_url": serializers.URLField()}))
+    def post(self, request):
+        return ok({"feed_url": services.rotate_feed(user=request.user, ip=client_ip(request))})
 
 
 def attachment(body: str, content_type: str, filename: str) -> HttpResponse:

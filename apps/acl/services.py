@@ -24,6 +24,7 @@ from .models import (
     DerpMapFeed,
     Device,
     InvalidNodeKey,
+    new_feed_token,
     normalise_node_key,
 )
 
@@ -363,6 +364,18 @@ def feed(token: str, *, ip: str | None) -> str:
 
 def feed_url(user: User) -> str:
     feed_row, _created = DerpMapFeed.objects.get_or_create(user=user)
+    return settings.PANEL_URL + reverse("acl:feed", args=[feed_row.token])
+
+
+def rotate_feed(*, user: User, ip: str | None = None) -> str:
+    """A new secret for the user's derpMap URL (one leaked, say); the old URL stops working the
+    moment this commits: the URL is looked up by its token on every fetch, nothing caches it.
+    Returns the new URL (Headscale's derp.urls must be given it)."""
+    with transaction.atomic():
+        feed_row, _created = DerpMapFeed.objects.select_for_update().get_or_create(user=user)
+        feed_row.token = new_feed_token()
+        feed_row.save(update_fields=["token"])
+        audit.record(actor=user, action="acl.feed_rotated", target=user, ip=ip)
     return settings.PANEL_URL + reverse("acl:feed", args=[feed_row.token])
 
 

@@ -20,6 +20,8 @@ urlpatterns = [
     path("acl/feed/<urltoken:token>.json", views.feed, name="feed"),
     # Anything else under the feed is not a token we issued: the feed's JSON 404, not a page.
     re_path(r"^acl/feed/", json_not_found),
+    path("acl/feed-url/rotate/", views.rotate_feed, name="rotate-feed"),
+    path("api/acl/feed/rotate", api.FeedRotateView.as_view(), name="api-rotate-feed"),
     path("api/acl/generate", api.GenerateView.as_view(), name="api-generate"),
     path("api/acl/devices", api.DevicesView.as_view(), name="api-devices"),
     path("api/acl/devices/<int:pk>", api.DeviceView.as_view(), name="api-device"),

@@ -140,6 +140,15 @@ def remove_device(request, pk: int):
 
 # --- The derpMap URL -------------------------------------------------------------------------
 
+@customer_page
+@require_POST
+def rotate_feed(request):
+    services.rotate_feed(user=request.user, ip=client_ip(request))
+    messages.success(request, _("Your derpMap URL has changed and the old one no longer works: "
+                                "give Headscale the new one (derp.urls)."))
+    return redirect("acl:overview")
+
+
 @require_GET
 def feed(request, token: str):
     """GET /acl/feed/<token>.json: the current DERPMap JSON for Headscale's derp.urls. The secret

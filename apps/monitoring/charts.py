@@ -38,8 +38,10 @@ def line_chart(lines: list[tuple[str, list]], *, start, end, unit: str = "",
         (COLOURS[i % len(COLOURS)],
          " ".join(f"{x(p.at):.1f},{y(p.value):.1f}" for p in points), name)
         for i, (name, points) in enumerate(lines) if points))
-    legend = format_html_join(" ", '<span class="legend" style="color:{}">■ {}</span>', (
-        (COLOURS[i % len(COLOURS)], name) for i, (name, _points) in enumerate(lines)))
+    # Colours by class (static/css/app.css .legend-N): the Content-Security-Policy allows no
+    # inline style attribute.
+    legend = format_html_join(" ", '<span class="legend legend-{}">■ {}</span>', (
+        (i % len(COLOURS), name) for i, (name, _points) in enumerate(lines)))
     axes = format_html(
         '<line x1="{l}" y1="{t}" x2="{l}" y2="{b}" stroke="#999"/>'
         '<line x1="{l}" y1="{b}" x2="{r}" y2="{b}" stroke="#999"/>'

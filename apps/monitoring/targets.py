@@ -11,22 +11,19 @@ through, for a receiver on the panel's own network (and the tests); link-local (
 at 169.254.169.254), multicast, reserved and unspecified addresses stay refused whatever it says.
 """
 
-import ipaddress
 import re
-import socket
 from urllib.parse import SplitResult, urlsplit
 
 from django.conf import settings
 from django.http.request import validate_host
 from django.utils.translation import gettext as _
 
+from derpmgr.addresses import Address, address_problem, parse_ip, resolve
 from derpmgr.errors import ServiceError
 
 MAX_PROBE_TARGETS = 20
 MAX_URL_LENGTH = 500
 SPEED_TEST_URL_LENGTH = 200  # the column's size
-
-Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 # A host name: dot-separated labels of letters, digits and inner hyphens (none may start with a
 # hyphen, so no name can pass for a command-line option), not all-numeric at the end.
@@ -45,49 +42,6 @@ class UnsafeTarget(ServiceError):
 
 def allow_private() -> bool:
     return settings.MONITORING_ALLOW_PRIVATE_TARGETS
-
-
-def address_problem(address: Address, *, loopback_ok: bool, private_ok: bool) -> str | None:
-    """Why the panel must not be sent to `address`, or None."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped  # ::ffff:127.0.0.1 is 127.0.0.1
-    if address.is_unspecified:
-        return _("an unspecified address")
-    if address.is_multicast:
-        return _("a multicast address")
-    if address.is_link_local:
-        return _("a link-local address")
-    if address.is_loopback:
-        return None if loopback_ok else _("a loopback address")
-    if address.is_reserved:
-        return _("a reserved address")
-    if address.is_private or not address.is_global:
-        return None if private_ok else _("a private address")
-    return None
-
-
-def parse_ip(text: str) -> Address | None:
-    try:
-        return ipaddress.ip_address(text.strip("[]"))
-    except ValueError:
-        return None
-
-
-def resolve(host: str, port: int | None = None) -> list[Address]:
-    """Every address `host` resolves to (an IP literal is itself); [] when it does not resolve."""
-    literal = parse_ip(host)
-    if literal is not None:
-        return [literal]
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError):
-        return []
-    found = []
-    for info in infos:
-        address = parse_ip(info[4][0].split("%", 1)[0])
-        if address is not None and address not in found:
-            found.append(address)
-    return found
 
 
 def allowed_addresses(host: str, port: int | None, *, field: str, loopback_ok: bool,

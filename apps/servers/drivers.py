@@ -42,20 +42,28 @@ class HostKeyMismatch(RemoteError):
 
 def fetch_host_key(host: str, port: int, *, timeout: float | None = None) -> str:
     """The key the server presents now, as "<type> <base64>" (for pinning on add)."""
+    from . import addresses
+
     timeout = timeout or settings.SSH_CONNECT_TIMEOUT
+    try:  # dial the address that passed the check, so a name re-pointed since cannot swap it
+        address = addresses.allowed_addresses(host, field="ssh_host")[0]
+    except addresses.AddressNotAllowed as exc:
+        raise RemoteError(str(exc.message), transient=False, code=exc.code) from None
+    # One answer for every way of not finding an SSH server (refused, timed out, closed, not
+    # SSH): the add form must not work as a port scanner.
+    unreachable = RemoteError(f"no SSH server answered at {host}:{port}", transient=True,
+                              code="unreachable")
     try:
-        sock = socket.create_connection((host, port), timeout=timeout)
-    except OSError as exc:
-        raise RemoteError(f"cannot reach {host}:{port}: {exc}", transient=True,
-                          code="unreachable") from exc
+        sock = socket.create_connection((str(address), port), timeout=timeout)
+    except OSError:
+        raise unreachable from None
     transport = paramiko.Transport(sock)
     try:
         transport.start_client(timeout=timeout)
         key = transport.get_remote_server_key()
         return f"{key.get_name()} {key.get_base64()}"
-    except (paramiko.SSHException, OSError, EOFError) as exc:
-        raise RemoteError(f"no SSH server at {host}:{port}: {exc}", transient=True,
-                          code="unreachable") from exc
+    except (paramiko.SSHException, OSError, EOFError):
+        raise unreachable from None
     finally:
         transport.close()
 

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy
 from apps.audit import services as audit
 from derpmgr.errors import Conflict, ServiceError
 
-from . import certs, drivers
+from . import addresses, certs, drivers
 from .models import Server, ServerStatus, SshAuth
 
 logger = logging.getLogger(__name__)
@@ -145,6 +145,9 @@ def register_server(*, data: NewServer) -> Server:
     """The part of adding a server that needs no connection: checks, the certificate, and the
     row (status "being set up", taking no relays). `set_up_server` does the remote part."""
     _check_ranges(data)
+    addresses.allowed_addresses(data.public_ip, field="public_ip")
+    if data.ssh_host and data.ssh_host != data.public_ip:
+        addresses.allowed_addresses(data.ssh_host, field="ssh_host")
     if Server.objects.filter(name=data.name).exists():
         raise Conflict(_("A server with this name exists."), fields={"name": [_("Taken.")]})
     if Server.objects.filter(public_ip=data.public_ip).exists():

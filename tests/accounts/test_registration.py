@@ -4,7 +4,6 @@ import pytest
 
 from apps.accounts.models import Role, User
 from tests.accounts.helpers import STRONG_PASSWORD, error_of, events, link_in, mails_to
-from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -83,51 +82,7 @@ def test_registration_page_renders_for_a_visitor(anon_client):
     assert b'name="password"' in response.content
 
 
-# --- Duplicates: 409, nothing created -----------------------------------------------------
-
-@pytest.mark.parametrize("email", ["taken@example.com", "TAKEN@example.com", "Taken@Example.COM"])
-def test_api_refuses_an_email_already_registered_in_any_case(anon_api, email):
-    UserFactory(email="taken@example.com", username="first")
-
-    response = register_api(anon_api, email=email)
-
-    assert response.status_code == 409
-    error = error_of(response)
-    assert error["code"] == "email_taken"
-    assert "already exists" in error["message"]
-    assert User.objects.filter(email__iexact="taken@example.com").count() == 1
-    assert mails_to("taken@example.com") == []
-
-
-@pytest.mark.parametrize("username", ["first", "FIRST", "First"])
-def test_api_refuses_a_username_already_taken_in_any_case(anon_api, username):
-    UserFactory(email="taken@example.com", username="first")
-
-    response = register_api(anon_api, username=username)
-
-    assert response.status_code == 409
-    assert error_of(response)["code"] == "username_taken"
-    assert not User.objects.filter(email="new@example.com").exists()
-
-
-def test_registration_page_refuses_a_duplicate_email_with_409_and_a_field_error(anon_client):
-    UserFactory(email="new@example.com", username="first")
-
-    response = register_page(anon_client, email="NEW@example.com")
-
-    assert response.status_code == 409
-    assert response.context["form"].errors["email"] == ["Already registered."]
-    assert User.objects.filter(email__iexact="new@example.com").count() == 1
-
-
-def test_registration_page_refuses_a_duplicate_username(anon_client):
-    UserFactory(email="first@example.com", username="newcomer")
-
-    response = register_page(anon_client, username="NewComer")
-
-    assert response.status_code == 409
-    assert "username" in response.context["form"].errors
-    assert not User.objects.filter(email="new@example.com").exists()
+# Taken addresses and usernames: tests/accounts/test_registration_same_answer.py
 
 
 # --- Bad input: 400 with the field, nothing created ---------------------------------------

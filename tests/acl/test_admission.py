@@ -155,10 +155,7 @@ def test_a_cache_hit_makes_no_query(client, relay_a, device, issued, django_asse
         assert ask(client, relay_a, node_key(2)) is False
 
 
-def test_an_unknown_token_is_cached_too(client, db, django_assert_num_queries):
-    admit(client, "y" * 32, VALID)
-    with django_assert_num_queries(0):
-        assert admit(client, "y" * 32, VALID).json() == {"Allow": False}
+# Unknown tokens (never cached, limited per calling address): test_admission_unknown_tokens.py
 
 
 def test_a_broken_database_refuses_rather_than_failing(client, relay_a, device, issued, monkeypatch):

@@ -26,7 +26,7 @@ def test_the_server_list_shows_the_month_the_remaining_quota_and_the_rate(admin_
     assert "700.0\xa0GB" in page  # remaining
     assert "900.0\xa0GB" in page  # total
     assert "12.5 Mbit/s" in page
-    assert 'class="quota-bar ' in page and 'width:30%' in page
+    assert 'class="quota-bar ' in page and 'x2="30" ' in page
 
 
 def test_a_server_not_sampled_yet_says_so(admin_user, make_server):

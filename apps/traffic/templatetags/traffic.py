@@ -56,8 +56,12 @@ def quota_bar(server):
         return ""
     share = min(server.traffic_month_bytes / server.monthly_quota_bytes, 1.0)
     level = "full" if share >= 1 else "warn" if share >= 0.8 else ""
-    return format_html('<span class="quota-bar {}" title="{}%"><span style="width:{}%"></span>'
-                       '</span>', level, f"{share * 100:.0f}", f"{share * 100:.0f}")
+    # An SVG whose bar is an attribute: the Content-Security-Policy allows no inline style.
+    return format_html('<svg class="quota-bar {}" viewBox="0 0 100 1" preserveAspectRatio="none" '
+                       'role="img" aria-label="{}%"><title>{}%</title><line x1="0" y1=".5" x2="{}" '
+                       'y2=".5" stroke-width="1"/>'
+                       '</svg>', level, f"{share * 100:.0f}", f"{share * 100:.0f}",
+                       f"{share * 100:.0f}")
 
 
 @register.inclusion_tag("traffic/_server_traffic.html", takes_context=True)
