@@ -9,11 +9,13 @@ whatever is not 200 {"Allow": true}, and the status tells operators why.
 
 import json
 import logging
+import re
 
 from django.http import HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from derpmgr import unavailable
+from derpmgr.converters import UrlSafeToken
 from derpmgr.net import client_ip
 
 from . import admission
@@ -23,7 +25,9 @@ from .models import NODE_KEY
 logger = logging.getLogger(__name__)
 
 MAX_BODY = 4096
-MAX_TOKEN = 128
+# Only what the panel issues (secrets.token_urlsafe) is looked up: a NUL byte or any other junk is
+# refused before the cache or the database sees it.
+TOKEN = re.compile(UrlSafeToken.regex)
 PREFIX = "/api/acl/admit/"
 _ALLOW = b'{"Allow":true}'
 _DENY = b'{"Allow":false}'
@@ -58,7 +62,7 @@ def admit(request, token: str):
         response = _answer(False, status=405)
         response["Allow"] = "POST"
         return response
-    asked = _request(request) if len(token) <= MAX_TOKEN else None
+    asked = _request(request) if TOKEN.fullmatch(token) else None
     if asked is None:
         admission_counters.note(False)
         return _answer(False)

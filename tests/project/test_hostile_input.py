@@ -100,3 +100,16 @@ def test_an_unknown_api_version_is_refused(personas):
     response = client.get("/api/user/me", HTTP_ACCEPT="application/json; version=2")
     assert response.status_code == 406
     assert response.json()["success"] is False
+
+
+@pytest.mark.parametrize("token", ["%00abcdefghijklmnopqrstuvwxyz", "a" * 129, "short",
+                                   "has%20a%20space%20in%20the%20middle"])
+def test_the_admission_check_refuses_junk_tokens_without_a_query(anon_api, token,
+                                                                django_assert_num_queries):
+    with django_assert_num_queries(0):
+        response = anon_api.post(f"/api/acl/admit/{token}",
+                                 {"NodePublic": "nodekey:" + "a" * 64, "Source": "1.2.3.4"},
+                                 format="json")
+
+    assert response.status_code == 200
+    assert response.json() == {"Allow": False}
