@@ -1,6 +1,9 @@
 """Form fields for API input that plain Django forms do not cover."""
 
+from datetime import UTC
+
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -46,3 +49,27 @@ class StrictIntegerField(forms.IntegerField):
                 return None
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
         return super().to_python(value)
+
+
+def as_utc(moment):
+    """`moment` (aware, or naive in the panel's time zone) in UTC, or a ValidationError when it
+    cannot be one: Python accepts offsets up to ±23:59 and years from 1, PostgreSQL only offsets
+    up to ±15:59, and year 1 minus an offset is no year at all."""
+    if moment is None:
+        return None
+    try:
+        if timezone.is_naive(moment):
+            moment = timezone.make_aware(moment, timezone.get_default_timezone())
+        return moment.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise forms.ValidationError(_("This time is out of range."), code="out_of_range") from None
+
+
+class UtcDateTimeField(forms.DateTimeField):
+    """A date and time for filtering stored (UTC) times: any time a person can write, or a 400."""
+
+    def to_python(self, value):
+        try:
+            return as_utc(super().to_python(value))
+        except OverflowError:
+            raise forms.ValidationError(_("This time is out of range."), code="out_of_range") from None

@@ -4,6 +4,8 @@ from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from derpmgr.fields import UtcDateTimeField
+
 _USER_ID = re.compile(r"[0-9]{1,18}")  # ASCII digits that fit a 64-bit id
 
 
@@ -15,8 +17,8 @@ class AuditFilterForm(forms.Form):
     action = forms.CharField(label=_("Action"), required=False, max_length=64)
     target = forms.CharField(label=_("Target"), required=False, max_length=128,
                              help_text=_("type, or type:id (e.g. accounts.user:12)"))
-    since = forms.DateTimeField(label=_("From"), required=False)
-    until = forms.DateTimeField(label=_("Until"), required=False)
+    since = UtcDateTimeField(label=_("From"), required=False)
+    until = UtcDateTimeField(label=_("Until"), required=False)
 
     def clean(self):
         data = super().clean()

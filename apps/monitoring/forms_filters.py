@@ -5,7 +5,7 @@ from django import forms
 from django.db.models import Case, IntegerField, Value, When
 from django.utils.translation import gettext_lazy as _
 
-from derpmgr.fields import StrictIntegerField
+from derpmgr.fields import StrictIntegerField, UtcDateTimeField
 
 from .models import AlertType, Metric, Severity
 from .series import RANGES, RELAY_METRICS
@@ -25,8 +25,8 @@ class AlertFilterForm(forms.Form):
                                  choices=[("", _("Any")), *Severity.choices])
     server_id = StrictIntegerField(label=_("Server id"), required=False, min_value=1,
                                    max_value=MAX_ID)
-    since = forms.DateTimeField(label=_("Opened from"), required=False)
-    until = forms.DateTimeField(label=_("Opened until"), required=False)
+    since = UtcDateTimeField(label=_("Opened from"), required=False)
+    until = UtcDateTimeField(label=_("Opened until"), required=False)
 
     def clean(self):
         data = super().clean()

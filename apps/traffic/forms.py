@@ -7,6 +7,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
+from derpmgr.fields import as_utc
+
 from .models import Resolution
 
 MAX_SPAN = timedelta(days=366)
@@ -38,9 +40,7 @@ class IsoDateTimeField(forms.Field):
         if moment is None:
             raise forms.ValidationError(_("Give an ISO 8601 time, e.g. 2026-05-01T00:00:00Z."),
                                         code="invalid")
-        if timezone.is_naive(moment):
-            moment = timezone.make_aware(moment, timezone.get_default_timezone())
-        return moment
+        return as_utc(moment)
 
 
 class TrafficRangeForm(forms.Form):

@@ -113,3 +113,27 @@ def test_the_admission_check_refuses_junk_tokens_without_a_query(anon_api, token
 
     assert response.status_code == 200
     assert response.json() == {"Allow": False}
+
+
+@pytest.mark.parametrize("path", [
+    # Offsets Python accepts and PostgreSQL does not (beyond ±15:59): compared in UTC instead.
+    "/api/logs/system?until=0672-06-27T00%3A18%3A10%2B22%3A52",
+    "/api/user/me/traffic?resolution=hour&to=2299-02-11T11%3A28%3A21.502260-16%3A01",
+    "/api/monitoring/alerts?since=2026-01-01T00%3A00%3A00%2B23%3A59",
+])
+def test_times_with_extreme_offsets_are_compared_in_utc(personas, path):
+    response = token_client(personas["superadmin"]).get(path)
+
+    assert response.status_code == 200, response.content[:300]
+
+
+@pytest.mark.parametrize("path", [
+    "/api/logs/system?since=0001-01-01T00%3A00%3A00%2B05%3A00",
+    "/api/user/me/traffic?from=0001-01-01T00%3A00%3A00%2B05%3A00",
+    "/api/logs/system?until=9999-12-31T23%3A59%3A59-05%3A00",
+])
+def test_times_that_are_no_time_in_utc_are_a_400(personas, path):
+    response = token_client(personas["superadmin"]).get(path)
+
+    assert response.status_code == 400, response.content[:300]
+    assert response.json()["error"]["code"] == "invalid"
