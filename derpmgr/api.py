@@ -132,12 +132,16 @@ def validated_query(serializer_class, request, **context) -> dict:
     return serializer.validated_data
 
 
-def filter_form(form_class, request) -> forms.Form:
+def filter_form(form_class, request, **kwargs) -> forms.Form:
     """Query-string filters checked by the form the page uses too (bound and valid, ready to
-    apply), or a 400 naming the parameters that were wrong (never silently ignored)."""
-    form = form_class(request.query_params)
+    apply), or a 400 naming the parameters that were wrong (never silently ignored). A form whose
+    field names differ from the parameters' (`from_` for ?from=) maps them in `field_errors()`."""
+    form = form_class(request.query_params, **kwargs)
     if not form.is_valid():
-        fields = {name: [str(e) for e in errs] for name, errs in form.errors.items()}
+        if hasattr(form, "field_errors"):
+            fields = form.field_errors()
+        else:
+            fields = {name: [str(e) for e in errs] for name, errs in form.errors.items()}
         raise FormInvalid(next(iter(fields.values()))[0], fields=fields)
     return form
 
@@ -163,25 +167,6 @@ def envelope(name: str, **fields) -> serializers.Serializer:
     """A success answer for the schema: `{"success": true, **fields}` as component `name`."""
     return inline_serializer(name, fields={"success": serializers.BooleanField(default=True),
                                            **fields})
-
-
-def parse(form_class, request, *, defaults: dict | None = None, **kwargs):
-    """Validate request.data with a Django form (shared with the pages); cleaned_data or a 400.
-
-    `defaults` fill keys the caller left out (a checkbox's absence means False on a page, but an
-    API field left out means its documented default).
-    """
-    if not hasattr(request.data, "get"):
-        raise exceptions.ParseError(_("Send a JSON object."))
-    data = request.data
-    if defaults:
-        data = {**defaults, **{key: data.get(key) for key in data}}
-    form = form_class(data=data, **kwargs)
-    if not form.is_valid():
-        fields = {name: [str(e) for e in errs] for name, errs in form.errors.items()}
-        first = next(iter(fields.values()))[0]
-        raise FormInvalid(first, fields=fields)
-    return form.cleaned_data
 
 
 def _whole_number(raw: str) -> int | None:

@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 
 from apps.accounts import policy
 from apps.accounts.models import User
-from derpmgr.api import EnvelopePagination, FormInvalid, allowed, envelope, ok, validated
+from derpmgr.api import EnvelopePagination, allowed, envelope, filter_form, ok, validated
 from derpmgr.api_forms import form_serializer
 from derpmgr.errors import NotFound
 from derpmgr.net import client_ip
@@ -20,14 +20,6 @@ from derpmgr.net import client_ip
 from . import services
 from .forms import MAX_ID, DeviceForm, DownloadForm, GenerateForm, LogFilterForm, RenameForm, UserFilterForm
 from .models import AclAccess, AclConfig, AclFormat, AclLog, Device
-
-
-def _query(form_class, request):
-    form = form_class(request.query_params)
-    if not form.is_valid():
-        fields = {name: [str(e) for e in errs] for name, errs in form.errors.items()}
-        raise FormInvalid(next(iter(fields.values()))[0], fields=fields)
-    return form
 
 
 class FormatIsAParameter(DefaultContentNegotiation):
@@ -130,7 +122,7 @@ class DevicesView(ListAPIView):
     def get_queryset(self):
         if policy.can(self.request.user, policy.STAFF):  # everyone's devices, not one's own
             policy.require(self.request.user, "acl.view_device")
-        form = _query(UserFilterForm, self.request)
+        form = filter_form(UserFilterForm, self.request)
         return form.apply(Device.objects.visible_to(self.request.user))
 
     @extend_schema(request=DeviceInput, responses={201: DEVICE})
@@ -171,7 +163,7 @@ class DownloadView(APIView):
                                                 description="Default true: only one's relays.")],
                    responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
     def get(self, request):
-        data = _query(DownloadForm, request).cleaned_data
+        data = filter_form(DownloadForm, request).cleaned_data
         body, content_type, filename = services.download(
             user=request.user, fmt=data["format"], ip=client_ip(request),
             omit_default_regions=data["omit_default_regions"])
@@ -208,5 +200,5 @@ class LogsView(ListAPIView):
     pagination_class = EnvelopePagination
 
     def get_queryset(self):
-        form = _query(LogFilterForm, self.request)
+        form = filter_form(LogFilterForm, self.request)
         return form.apply(AclLog.objects.visible_to(self.request.user).select_related("user"))

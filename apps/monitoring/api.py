@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 from apps.containers.models import DerpInstance
 from apps.operations.api import ACCEPTED, accepted
 from apps.servers.models import Server
-from derpmgr.api import EnvelopePagination, FormInvalid, allowed, envelope, ok, validated
+from derpmgr.api import EnvelopePagination, allowed, envelope, filter_form, ok, validated
 from derpmgr.api_fields import StrictCharField
 from derpmgr.errors import NotFound
 from derpmgr.net import client_ip
@@ -49,13 +49,6 @@ class AcknowledgeSerializer(serializers.Serializer):
 ALERT = envelope("AlertEnvelope", alert=AlertSerializer())
 
 
-def _valid(form):
-    if not form.is_valid():
-        fields = {name: [str(e) for e in errs] for name, errs in form.errors.items()}
-        raise FormInvalid(next(iter(fields.values()))[0], fields=fields)
-    return form.cleaned_data
-
-
 def visible_alert(user, pk) -> Alert:
     alert = (Alert.objects.visible_to(user).select_related("acknowledged_by")
              .filter(pk=pk).first() if 0 < pk <= MAX_ID else None)
@@ -90,8 +83,7 @@ class AlertListView(ListAPIView):
     pagination_class = EnvelopePagination
 
     def get_queryset(self):
-        form = AlertFilterForm(self.request.query_params)
-        _valid(form)
+        form = filter_form(AlertFilterForm, self.request)
         return form.apply(Alert.objects.visible_to(self.request.user)
                           .select_related("acknowledged_by"))
 
@@ -148,7 +140,7 @@ class MetricsView(APIView):
                    responses=METRICS)
     def get(self, request, pk):
         server = _server(request.user, pk)
-        query = _valid(MetricsQueryForm(request.query_params))
+        query = filter_form(MetricsQueryForm, request).cleaned_data
         relay_id = query.get("relay_id")
         if relay_id and not DerpInstance.objects.visible_to(request.user).filter(
                 pk=relay_id, server=server).exists():

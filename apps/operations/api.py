@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.policy import can
-from derpmgr.api import FormInvalid, allowed, envelope, ok
+from derpmgr.api import allowed, envelope, filter_form, ok
 from derpmgr.errors import NotFound
 from derpmgr.fields import StrictIntegerField
 from derpmgr.net import client_ip
@@ -116,10 +116,7 @@ class OperationListView(ListAPIView):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
-        form = OperationFilterForm(self.request.query_params)
-        if not form.is_valid():
-            fields = {name: [str(e) for e in errs] for name, errs in form.errors.items()}
-            raise FormInvalid(next(iter(fields.values()))[0], fields=fields)
+        form = filter_form(OperationFilterForm, self.request)
         filters = {key: value for key, value in form.cleaned_data.items() if value}
         return (Operation.objects.visible_to(self.request.user).select_related("requested_by")
                 .filter(**filters))

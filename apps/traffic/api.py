@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 
 from apps.accounts.models import STAFF_ROLES
 from apps.containers.models import DerpInstance
-from derpmgr.api import FormInvalid, envelope, ok
+from derpmgr.api import envelope, filter_form, ok
 from derpmgr.errors import NotFound
 
 from . import series
@@ -52,11 +52,7 @@ CUSTOMER_TRAFFIC = envelope("CustomerTraffic", **_SERIES, user_id=serializers.In
 
 
 def _range(request, resolutions) -> dict:
-    form = TrafficRangeForm(request.query_params, resolutions=resolutions)
-    if not form.is_valid():
-        fields = form.field_errors()
-        raise FormInvalid(next(iter(fields.values()))[0], fields=fields)
-    return form.cleaned_data
+    return filter_form(TrafficRangeForm, request, resolutions=resolutions).cleaned_data
 
 
 def _answer(points, query, **about):
