@@ -95,8 +95,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_otp",
-    "django_otp.plugins.otp_totp",
-    "django_otp.plugins.otp_static",
+    "derpmgr.apps.AuthenticatorAppsConfig",  # django_otp.plugins.otp_totp, named in Chinese too
+    "derpmgr.apps.BackupCodesConfig",  # django_otp.plugins.otp_static
     "django_celery_beat",
     "django_htmx",
     "csp",
