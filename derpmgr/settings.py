@@ -178,6 +178,13 @@ DATABASE_STATEMENT_TIMEOUT = env.float("DATABASE_STATEMENT_TIMEOUT", default=20)
 WORKER_DATABASE_STATEMENT_TIMEOUT = env.float("WORKER_DATABASE_STATEMENT_TIMEOUT", default=300)
 db_timeouts.apply(DATABASES["default"], connect=DATABASE_CONNECT_TIMEOUT,
                   statement=DATABASE_STATEMENT_TIMEOUT)
+# Connections are kept for this many seconds (0: a new one per request, 7.7 ms on PostgreSQL
+# against 0.23 ms for a query) and serve request after request, task after task (derpmgr/celery.py);
+# with the health check, the first query of a request or task on a kept connection is preceded by a
+# cheap check, and a connection the database dropped is replaced instead of failing that request.
+# Each thread holds its own: gunicorn workers × threads (+ admission, + Celery) connections at most.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=600)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DATABASE_CONN_HEALTH_CHECKS", default=True)
 # What a client is told (Retry-After, seconds) when the database or Redis is unavailable.
 UNAVAILABLE_RETRY_AFTER = env.int("UNAVAILABLE_RETRY_AFTER", default=30)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -369,6 +376,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Publishing is a hint (the operation row is the record): a broker that is down must not hold
 # a request for long.
 CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
+# Celery closes the database connection after every task unless told to reuse it; with kept
+# connections, derpmgr/celery.py applies Django's rule (age, errors, health check) around each
+# task instead, so Celery's own count is set out of the way.
+CELERY_DB_REUSE_MAX = 1_000_000_000 if DATABASES["default"]["CONN_MAX_AGE"] else None
 
 # --- Operations (remote work as rows; see apps/operations) -----------------------------------
 # A worker's claim on an operation lasts this long unless renewed (a heartbeat renews it every
