@@ -351,7 +351,13 @@ EMAIL_SEND_LEASE_SECONDS = env.int("EMAIL_SEND_LEASE_SECONDS", default=300)
 
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
+# The filesystem broker wakes an idle worker when a message arrives (inotify, derpmgr/broker.py);
+# this is how often a worker looks anyway while its pool is full (a freed slot makes no event) or
+# where inotify is missing (kombu: every second). benchmarks/queue_hop.py measures the hop.
+FILESYSTEM_BROKER_POLLING_INTERVAL = env.float("FILESYSTEM_BROKER_POLLING_INTERVAL", default=0.05)
 if CELERY_BROKER_URL.startswith("filesystem://"):
+    # kombu's transport, each message renamed into place whole (derpmgr/broker.py).
+    CELERY_BROKER_TRANSPORT = "derpmgr.broker:Transport"
     _broker_dir = DATA_DIR / "broker"
     _broker_dir.mkdir(exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -360,8 +366,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         # Broadcast (control) messages; kombu's default is a folder in the working directory.
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
-        # How often an idle worker looks for new messages (kombu waits 1 s by default).
-        "polling_interval": 0.2,
+        "polling_interval": FILESYSTEM_BROKER_POLLING_INTERVAL,
     }
 CELERY_TASK_IGNORE_RESULT = True
 # The queue tasks go to (and workers consume) unless told otherwise: panels sharing one broker
