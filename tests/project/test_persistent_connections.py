@@ -60,14 +60,15 @@ def who_am_i(port: int, token: str) -> tuple[int, str]:
 
 @pytest.fixture
 def panel(transactional_db, tmp_path, request):
-    """A one-process, one-thread panel (so every request uses the same thread's connection) with
-    the connection settings the test asks for, and a customer's API token."""
+    """The panel as run.sh and the image start it (derpmgr/gunicorn_conf.py: preloaded, forked),
+    with one process of one thread (so every request uses the same thread's connection) and the
+    connection settings the test asks for; and a customer's API token."""
     parts.require(parts.on_postgres(), "PostgreSQL (set DATABASE_URL)")
     user = UserFactory(username="kept", email="kept@example.com")
     _token, raw = ApiToken.issue(user)
     env = panel_env(parts.database_url_for_subprocess(), **request.param)
     with serve(bind="127.0.0.1", port=(port := free_port()), env=env, workers=1, threads=1,
-               log=tmp_path / "panel.log", options=("--preload",)):
+               log=tmp_path / "panel.log", options=("--config", "python:derpmgr.gunicorn_conf")):
         yield port, raw
 
 
