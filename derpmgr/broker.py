@@ -1,11 +1,11 @@
 """kombu's filesystem transport (the embedded broker): each message put in place whole, and an
 idle worker woken by its arrival instead of finding it at its next poll.
 
-Put whole: kombu creates a message's file under its final name and then writes it: a worker that lists the
-folder in between takes the empty file, fails to decode it, and the task is lost (seen once in 20
-tasks at a 20 ms polling interval on a loaded machine; the faster the polling, the likelier).
-Here the message is written under a name no queue matches, then renamed into place (atomic
-within one folder), so a worker sees either no file or the whole message.
+Put whole: kombu creates a message's file under its final name and then writes it, so a worker
+that lists the folder in between can take the file empty, fail to decode it and lose the task (a
+task went missing once in 20 with kombu's transport polling every 20 ms on a loaded machine; the
+faster the polling, the likelier). Here the message is written under a name no queue matches and
+then renamed into place (atomic within one folder): a worker sees no file or the whole message.
 
 Woken: kombu's idle worker sleeps its polling interval between looks at the folder, so a task
 waits up to that long (0.06-0.9 s between queueing and a worker taking it with the 0.2 s interval
