@@ -39,7 +39,8 @@ class Sizes:
         return self.customers * RELAYS_PER_CUSTOMER
 
     def scaled(self, fraction: float) -> "Sizes":
-        return replace(self, **{f.name: max(1, round(getattr(self, f.name) * fraction))
+        least = {"servers": RELAYS_PER_CUSTOMER}  # a customer's relays on distinct servers
+        return replace(self, **{f.name: max(least.get(f.name, 1), round(getattr(self, f.name) * fraction))
                                 for f in fields(self)})
 
     def describe(self) -> str:
