@@ -3,6 +3,7 @@
 # (path, persona): the customer's pages and APIs, the distributor's portal, the staff's list APIs.
 ROUTES = [
     ("/api/acl/ping", "customer"),  # a view that does nothing: the machine's own noise
+    ("/", "customer"),  # a redirect to /accounts/me/
     ("/accounts/me/", "customer"),
     ("/acl/", "customer"),
     ("/acl/devices/", "customer"),
@@ -38,6 +39,7 @@ ROUTES = [
     ("/api/orders", "admin"),
     ("/api/operations", "superadmin"),
     ("/api/acl/logs", "superadmin"),
+    ("/api/acl/devices", "superadmin"),
     ("/api/monitoring/alerts", "superadmin"),
     ("/api/monitoring/load_analysis", "superadmin"),
 ]

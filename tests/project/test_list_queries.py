@@ -20,6 +20,7 @@ pytestmark = pytest.mark.django_db
 # must not pass its bound at either size, nor run more at the larger one.
 MOST = {
     "/api/acl/ping": 0,
+    "/": 2,
     "/accounts/me/": 8,
     "/acl/": 9,
     "/acl/devices/": 4,
@@ -72,7 +73,7 @@ def counted(callers, routes) -> dict:
         client.get(path)
         with CaptureQueriesContext(connection) as captured:
             response = client.get(path)
-        assert response.status_code == 200, (path, persona, response.status_code)
+        assert response.status_code < 400, (path, persona, response.status_code)
         found[path, persona] = len(captured)
     return found
 
