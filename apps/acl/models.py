@@ -58,6 +58,8 @@ class Device(models.Model):
         ordering = ["name", "pk"]
         constraints = [models.UniqueConstraint(fields=["user", "name"],
                                                name="acl_device_name_unique_per_user")]
+        # The staff's list of every customer's devices (GET /api/acl/devices) by name.
+        indexes = [models.Index(fields=["name", "id"], name="acl_device_by_name")]
 
     def __str__(self):
         return f"{self.name} ({self.node_key[:16]}…)"
