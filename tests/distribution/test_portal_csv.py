@@ -31,7 +31,7 @@ def test_a_dated_attachment_with_a_header_and_one_row_per_code(portal, dealer, m
     by_code = {row[0]: row for row in rows[1:]}
     assert set(by_code) == {used.display, fresh.display}
     assert by_code[used.display] == [
-        used.display, "30 天 / 30 days", "Used", "no",
+        used.display, "30 天", "Used", "no",
         timezone.localtime(used.created_at).strftime("%Y-%m-%d %H:%M"),
         timezone.localtime(used.expires_at).strftime("%Y-%m-%d %H:%M"),
         customer.email, timezone.localtime(used.used_at).strftime("%Y-%m-%d %H:%M"), used.order.number]
