@@ -7,7 +7,8 @@ import logging
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -406,11 +407,14 @@ def _capacity_may_have_appeared() -> None:
 
 
 def with_relay_counts(queryset):
-    """Servers annotated with `relays`: their live relay instances."""
-    from apps.containers.models import LIVE_STATUSES
+    """Servers annotated with `relays`: their live relay instances. A count per server row (the
+    live-port index answers it), not a join of every relay grouped by server: a page of 50
+    servers counts the relays of those 50, whatever the size of the fleet."""
+    from apps.containers.models import DerpInstance
 
-    return queryset.annotate(relays=Count("instances",
-                                          filter=Q(instances__status__in=LIVE_STATUSES)))
+    live = (DerpInstance.objects.live().filter(server=OuterRef("pk")).order_by()
+            .values("server").annotate(count=Count("pk")).values("count"))
+    return queryset.annotate(relays=Coalesce(Subquery(live), 0))
 
 
 def mark_health(*, server: Server, healthy: bool, reason: str = "") -> bool:
