@@ -154,6 +154,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "apps.accounts.context_processors.navigation",
             ],
+            "libraries": {"bounded_dates": "derpmgr.admin_lists"},
         },
     },
 ]
