@@ -17,8 +17,8 @@ both sizes: a count that grows with the rows is an N+1, a time that grows with t
 Targets: under 150 ms median at the full size, and the same count at both sizes.
 
 The staff's pages (/ops/…, the admin, finance) come from benchmarks/support/scale_routes_staff.py
-when it exists: a module with `ROUTES`, a list of (path, persona) like ROUTES below, where the
-persona is superadmin, admin, distributor or customer (see scale_data.World).
+when it exists: a module with `ROUTES`, a list of (path, persona) like scale_routes.ROUTES, where
+the persona is superadmin, admin, distributor or customer (see scale_data.World).
 """
 
 import argparse
@@ -36,49 +36,10 @@ sys.path.insert(0, str(REPO))
 
 from benchmarks.admission import _database_url, _drop, _environment  # noqa: E402 - after sys.path
 from benchmarks.support import scale_data  # noqa: E402
+from benchmarks.support.scale_routes import ROUTES  # noqa: E402
 
 TARGET_SECONDS = 0.150
 
-# (path, persona): the customer's pages and APIs, the distributor's portal, the staff's list APIs.
-ROUTES = [
-    ("/accounts/me/", "customer"),
-    ("/acl/", "customer"),
-    ("/acl/devices/", "customer"),
-    ("/relays/mine/", "customer"),
-    ("/billing/activate/", "customer"),
-    ("/billing/buy/", "customer"),
-    ("/billing/orders/", "customer"),
-    ("/billing/balance/", "customer"),
-    ("/billing/summary/", "customer"),
-    ("/api/user/me", "customer"),
-    ("/api/user/me/rental", "customer"),
-    ("/api/user/me/traffic", "customer"),
-    ("/api/container/mine", "customer"),
-    ("/api/acl/devices", "customer"),
-    ("/api/acl/download?format=json", "customer"),
-    ("/api/orders", "customer"),
-    ("/api/operations", "customer"),
-    ("/api/billing/plans", "customer"),
-    ("/api/billing/balance", "customer"),
-    ("/portal/", "distributor"),
-    ("/portal/codes/", "distributor"),
-    ("/portal/orders/", "distributor"),
-    ("/portal/codes/generate/", "distributor"),
-    ("/api/distributor/serials", "distributor"),
-    ("/api/orders", "distributor"),
-    ("/api/server/list", "superadmin"),
-    ("/api/server/list", "admin"),
-    ("/api/container/list", "superadmin"),
-    ("/api/distributor/serials", "superadmin"),
-    ("/api/logs/system", "superadmin"),
-    ("/api/logs/system", "admin"),
-    ("/api/orders", "superadmin"),
-    ("/api/orders", "admin"),
-    ("/api/operations", "superadmin"),
-    ("/api/acl/logs", "superadmin"),
-    ("/api/monitoring/alerts", "superadmin"),
-    ("/api/monitoring/load_analysis", "superadmin"),
-]
 
 
 def staff_routes() -> list[tuple[str, str]]:

@@ -152,6 +152,8 @@ class Order(models.Model):
                             - models.F("coupon_discount_fen")),
                 name="billing_order_amount_adds_up"),
         ]
+        # One buyer's orders newest first (the customer's and the portal's order lists, /api/orders).
+        indexes = [models.Index(fields=["buyer", "-created_at", "-id"], name="billing_order_buyer_new")]
 
     def __str__(self):
         return f"{self.number} {self.get_kind_display()} {format_fen(self.amount_fen)}"

@@ -132,6 +132,9 @@ class ActivationCode(models.Model):
                                    | (~Q(status="used") & Q(user__isnull=True)),
                                    name="distribution_code_used_iff_user"),
         ]
+        # A distributor's codes newest first (the portal and GET /api/distributor/serials).
+        indexes = [models.Index(fields=["created_by", "-created_at", "-id"],
+                                name="distribution_code_creator_new")]
 
     def __str__(self):
         return codes.display(self.code)

@@ -114,6 +114,8 @@ class Operation(models.Model):
                 condition=Q(state__in=ACTIVE_STATES) & ~Q(dedupe_key="")),
         ]
         indexes = [models.Index(fields=["state", "not_before"], name="operations_due"),
+                   # The ordering of the lists (GET /api/operations, /ops/operations/).
+                   models.Index(fields=["-created_at", "-id"], name="operations_newest"),
                    models.Index(fields=["state", "lease_until"], name="operations_leases")]
 
     def __str__(self):

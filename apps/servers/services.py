@@ -407,13 +407,13 @@ def _capacity_may_have_appeared() -> None:
 
 
 def with_relay_counts(queryset):
-    """Servers annotated with `relays`: their live relay instances. A count per server row (the
-    live-port index answers it), not a join of every relay grouped by server: a page of 50
-    servers counts the relays of those 50, whatever the size of the fleet."""
-    from apps.containers.models import DerpInstance
+    """Servers annotated with `relays`: their live relay instances. Counted per server listed (a
+    subquery on the live-relay index), so a page of servers counts its own relays only, not the
+    whole fleet's before it is cut to the page."""
+    from apps.containers.models import LIVE_STATUSES, DerpInstance
 
-    live = (DerpInstance.objects.live().filter(server=OuterRef("pk")).order_by()
-            .values("server").annotate(count=Count("pk")).values("count"))
+    live = (DerpInstance.objects.filter(server=OuterRef("pk"), status__in=LIVE_STATUSES)
+            .order_by().values("server").annotate(n=Count("pk")).values("n"))
     return queryset.annotate(relays=Coalesce(Subquery(live), 0))
 
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('operations', '0004_quota_kind'),
+        ('operations', '0005_operation_operations_newest'),
     ]
 
     operations = [
