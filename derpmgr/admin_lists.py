@@ -12,6 +12,7 @@ BoundedChangeListMixin in front of every ModelAdmin (admin_site.DerpAdminSite.re
 
 import datetime
 import functools
+from pathlib import Path
 
 from django import template
 from django.apps import apps
@@ -98,6 +99,25 @@ class ModelLabelFilter(FixedChoicesFilter):
     def lookups(self, request, model_admin):
         return sorted((model._meta.label_lower, f"{model._meta.app_config.verbose_name}: "
                        f"{model._meta.verbose_name}") for model in apps.get_models())
+
+    def condition(self, value) -> dict:
+        return {self.field: value}
+
+
+class EmailTemplateFilter(FixedChoicesFilter):
+    """Mail of one kind: the templates under templates/emails/ (<name>-subject.html)."""
+
+    title = _("template")
+    parameter_name = "template"
+    field = "template"
+
+    def lookups(self, request, model_admin):
+        from django.conf import settings
+
+        names = {path.name.removesuffix("-subject.html")
+                 for directory in settings.TEMPLATES[0]["DIRS"]
+                 for path in (Path(directory) / "emails").glob("*-subject.html")}
+        return [(name, name) for name in sorted(names)]
 
     def condition(self, value) -> dict:
         return {self.field: value}
