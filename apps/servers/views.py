@@ -43,7 +43,11 @@ def server_list(request):
     if form.is_bound:
         servers = form.apply(servers) if form.is_valid() else servers.none()
     page = Paginator(servers.order_by("name"), PAGE_SIZE).get_page(request.GET.get("page"))
-    page.object_list = list(services.with_relay_counts(page.object_list))
+    # Counted for the page's servers only: on the sliced query, PostgreSQL would count the
+    # relays of every server skipped by the OFFSET too.
+    ids = list(page.object_list.values_list("pk", flat=True))
+    page.object_list = list(services.with_relay_counts(Server.objects.filter(pk__in=ids))
+                            .order_by("name"))
     return render(request, "ops/servers/list.html", {"form": form, "page": page},
                   status=400 if form.errors else 200)
 

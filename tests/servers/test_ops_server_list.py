@@ -91,3 +91,15 @@ def test_the_queries_do_not_grow_with_servers_or_relays(ops, make_server, place_
     response, large = queries_for(ops, "/ops/servers/")
     assert len(response.context["page"].object_list) == PAGE_SIZE
     assert large == small
+
+
+def test_relays_are_counted_for_the_shown_servers_only_not_those_skipped(ops, make_server):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for number in range(PAGE_SIZE + 2):
+        make_server(f"srv-{number:03d}")
+    with CaptureQueriesContext(connection) as captured:
+        assert ops.get("/ops/servers/", {"page": 2}).status_code == 200
+    paged = [q["sql"] for q in captured if "OFFSET" in q["sql"].upper()]
+    assert paged and not any("containers_derpinstance" in sql for sql in paged)
