@@ -154,6 +154,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "apps.accounts.context_processors.navigation",
             ],
+            "libraries": {"bounded_dates": "derpmgr.admin_lists"},
         },
     },
 ]
@@ -395,6 +396,10 @@ OPERATION_REQUEUE_SECONDS = env.int("OPERATION_REQUEUE_SECONDS", default=60)
 # Attempts per operation (transient failures are retried after 10, 20, 40 … seconds).
 OPERATION_MAX_ATTEMPTS = env.int("OPERATION_MAX_ATTEMPTS", default=4)
 OPERATION_RETRY_BASE_SECONDS = env.int("OPERATION_RETRY_BASE_SECONDS", default=10)
+# Large lists (the codes' CSV) are written here by a worker and offered to whoever asked for
+# them for EXPORT_KEEP_HOURS; the sweeper deletes older files. Web and workers must share it.
+EXPORT_DIR = env.str("EXPORT_DIR", default=str(DATA_DIR / "exports"))
+EXPORT_KEEP_HOURS = env.int("EXPORT_KEEP_HOURS", default=24)
 
 # --- Fleet health (see apps/monitoring) -------------------------------------------------------
 # One server's probe (SSH round trip and engine check) gives up after this many seconds, so a

@@ -99,7 +99,7 @@ def test_fifty_codes_a_page_and_the_pager_keeps_the_filters(portal, dealer, make
     assert b"51 codes" in second.content
 
 
-def test_the_csv_link_carries_the_filters_but_not_the_page(portal, dealer, make_codes):
+def test_the_export_button_carries_the_filters_but_not_the_page(portal, dealer, make_codes):
     make_codes(dealer)
     text = portal.get("/portal/codes/", {"status": "unused", "page": "1"}).content.decode()
-    assert 'href="/portal/codes.csv?status=unused"' in text
+    assert 'action="/portal/codes/export/?status=unused"' in text
