@@ -31,7 +31,7 @@ def assert_branded(response, language: str, status: int, title: str) -> str:
     assert response.status_code == status
     body = response.content.decode()
     assert f'<html lang="{language}">' in body
-    assert '<a class="brand"' in body and 'id="menu-toggle"' in body
+    assert '<header class="topbar">' in body and '<a class="brand"' in body
     with translation.override(language):
         assert f"<h1>{_(title)}</h1>" in body
     assert_csp_clean(response)
@@ -61,6 +61,7 @@ def test_a_customer_gets_the_404_page_in_their_own_shell_with_their_name(custome
             "email": customer.email, "role": Role.USER.label} in body
         assert _("Sign out") in body and _("My rental") in body  # the customer's menu
     assert 'href="/"' in body  # the way home
+    assert 'id="menu-toggle"' in body and 'id="sign-out"' in body
 
 
 def test_the_404_page_does_not_echo_the_address_asked_for(customer):
