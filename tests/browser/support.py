@@ -15,7 +15,8 @@ from tests.factories import enrol_totp
 
 
 def plan(days: int = 30, **fields) -> Plan:
-    """A plan on sale (a live-server test starts from an emptied database: no seeded plans)."""
+    """A plan on sale of its own (the seeded plans are there only until the first live-server
+    test empties the database)."""
     fields.setdefault("name", f"{days} days")
     fields.setdefault("price_fen", 3900)
     fields.setdefault("servers_per_rental", 1)
@@ -29,8 +30,10 @@ def code_for(plan_: Plan, *, made_by) -> ActivationCode:
 
 
 def distributor_profile(user, *, owner) -> DistributorProfile:
-    tier = DistributorTier.objects.create(slug="gold", name_zh="黄金", name_en="Gold",
-                                          discount_percent=10, commission_percent=5)
+    """(The seeded tiers are there only until the first live-server test empties the database.)"""
+    tier, _new = DistributorTier.objects.update_or_create(
+        slug="gold", defaults={"name_zh": "黄金", "name_en": "Gold", "discount_percent": 10,
+                               "commission_percent": 5})
     return DistributorProfile.objects.create(user=user, tier=tier, owner=owner)
 
 
