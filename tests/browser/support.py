@@ -11,7 +11,10 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from apps.billing.models import Plan
 from apps.distribution import codes
 from apps.distribution.models import ActivationCode, DistributorProfile, DistributorTier
+from apps.servers.models import Server
+from tests.containers.conftest import make_server
 from tests.factories import enrol_totp
+from tests.servers.conftest import HOST_KEY
 
 
 def plan(days: int = 30, **fields) -> Plan:
@@ -21,6 +24,14 @@ def plan(days: int = 30, **fields) -> Plan:
     fields.setdefault("price_fen", 3900)
     fields.setdefault("servers_per_rental", 1)
     return Plan.objects.create(duration_days=days, **fields)
+
+
+def server(name: str) -> Server:
+    """A healthy server row with room for relays and a well-formed pinned host key."""
+    row = make_server(name=name)
+    row.ssh_host_key = HOST_KEY
+    row.save(update_fields=["ssh_host_key"])
+    return row
 
 
 def code_for(plan_: Plan, *, made_by) -> ActivationCode:

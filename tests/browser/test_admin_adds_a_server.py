@@ -5,8 +5,12 @@ here is the page, its form and its live progress; the real SSH path has tests/fl
 from apps.operations import services as operations
 from apps.servers.models import Server
 from tests.browser import support
-from tests.servers.conftest import CLIENT_KEY, SERVER_GRANTS, grant
-from tests.servers.conftest import remote  # noqa: F401 - the fixture
+from tests.servers.conftest import (
+    CLIENT_KEY,
+    SERVER_GRANTS,
+    grant,
+    remote,  # noqa: F401 - the fixture
+)
 
 
 def test_adding_a_server_shows_its_progress_until_done(page, panel, admin_user, remote,  # noqa: F811

@@ -7,7 +7,6 @@ from apps.acl.models import Device
 from apps.operations import services as operations
 from tests.accounts.helpers import STRONG_PASSWORD, link_in, mails_to
 from tests.browser import support
-from tests.containers.conftest import make_server
 
 NODE_KEY = "nodekey:" + "ab" * 32
 
@@ -17,7 +16,7 @@ def fleet_with_room(fake_engine, monkeypatch):
     """Two healthy servers on the in-memory engine; operations run when the test says so (as the
     worker would), not through the broker."""
     monkeypatch.setattr(operations, "send", lambda operation_id, **kw: True)
-    return [make_server(name=f"relay-{n}") for n in (1, 2)]
+    return [support.server(f"relay-{n}") for n in (1, 2)]
 
 
 def test_register_verify_activate_add_a_device_and_copy_the_derpmap(
