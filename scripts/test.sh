@@ -23,8 +23,9 @@ if is_root; then
   apt_install_without_starting redis-server postgresql
   # The browser tests (tests/browser) drive Debian's Chromium through Playwright, launched by
   # its path: Playwright's own browser download cannot work here, so `playwright install` is
-  # never run.
-  apt_install chromium
+  # never run. A Chinese font, so that zh-hans pages are laid out (and screenshots read) with
+  # real glyphs.
+  apt_install chromium fonts-wqy-microhei
   configure_podman
 fi
 

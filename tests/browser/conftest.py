@@ -72,6 +72,7 @@ def chromium():
                                        "(apt-get install chromium; pip install -r requirements-dev.txt)")
     from playwright.sync_api import sync_playwright
 
+    shutil.rmtree(Path(settings.DATA_DIR) / "screenshots", ignore_errors=True)  # only this run's
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     driver = sync_playwright().start()
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
