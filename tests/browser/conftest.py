@@ -28,7 +28,7 @@ STEP_TIMEOUT_MS = 10_000
 def pytest_collection_modifyitems(items):
     here = Path(__file__).parent
     for item in items:
-        if here in Path(item.fspath).parents:
+        if here in item.path.parents:
             item.add_marker(pytest.mark.browser)
 
 
@@ -36,15 +36,15 @@ def pytest_collection_modifyitems(items):
 def pytest_runtest_makereport(item, call):
     report = yield
     page = getattr(item, "funcargs", {}).get("page")
-    if report.failed and report.when == "call" and page is not None and not page.is_closed():
+    if (report.failed and report.when == "call" and hasattr(page, "screenshot")
+            and not page.is_closed()):
         path = screenshot_path(item.name)
         try:
             page.screenshot(path=str(path), full_page=True)
         except Exception as exc:  # the browser itself may be what failed
             report.sections.append(("screenshot", f"no screenshot: {exc}"))
         else:
-            report.sections.append(("screenshot", f"{path} (of {page.url})"))
-            print(f"\nscreenshot of the failure: {path}")
+            report.sections.append(("screenshot", f"{path} (of {page.url})"))  # in the report
     return report
 
 
