@@ -66,7 +66,8 @@ def world(customer, distributor, admin_user, superadmin, fake_engine, run_operat
                                "/ops/operations/", f"/ops/operations/{task.pk}/",
                                f"/ops/customers/{customer.pk}/", "/ops/alerts/", "/ops/load/",
                                "/ops/traffic/", "/ops/audit/", "/accounts/profile/"]),
-        "superadmin": (superadmin, ["/ops/finance/", "/ops/servers/add/"]),
+        "superadmin": (superadmin, ["/ops/finance/", "/ops/servers/add/", "/admin/",
+                                    "/admin/accounts/user/", f"/admin/accounts/user/{customer.pk}/change/"]),
         "anonymous": (None, ANONYMOUS_PAGES),
     }
 
