@@ -238,6 +238,8 @@ SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=PRODUCTION)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# A refused form gets the branded 403 page in the visitor's language (JSON under /api/).
+CSRF_FAILURE_VIEW = "derpmgr.error_pages.csrf_failure"
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=14 * 24 * 3600)
 
 # --- Accounts -------------------------------------------------------------------------------
