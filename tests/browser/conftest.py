@@ -21,7 +21,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--disable-sync"]
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
-STEP_TIMEOUT_MS = 10_000
+STEP_TIMEOUT_MS = 15_000  # per step; generous for a loaded 2-core machine
 
 
 @pytest.hookimpl(tryfirst=True)  # before -m deselects by marker
