@@ -67,16 +67,17 @@ def _valid_ip(ip: str | None) -> str | None:
         return None  # a socket path or a proxy's garbage: the event matters more than the address
 
 
-def record(*, actor, action: str, target: models.Model | None = None, ip: str | None = None,
-           details: dict | None = None, actor_label: str = "",
-           finance: bool | None = None) -> AuditEvent:
-    """Append one event. `actor` may be None (the system, or an anonymous visitor). `finance`
-    (default: guessed from the action and the details, visibility.is_finance) keeps the event
-    from those who may not see finance."""
+def event(*, actor, action: str, target: models.Model | None = None, ip: str | None = None,
+          details: dict | None = None, actor_label: str = "",
+          finance: bool | None = None) -> AuditEvent:
+    """One event, not yet written: `record` writes it at once, `record_all` many together.
+    `actor` may be None (the system, or an anonymous visitor). `finance` (default: guessed from
+    the action and the details, visibility.is_finance) keeps the event from those who may not
+    see finance."""
     if actor is not None and not getattr(actor, "is_authenticated", False):
         actor = None
     label = actor_label or (str(actor) if actor is not None else "")
-    return AuditEvent.objects.create(
+    return AuditEvent(
         actor=actor,
         actor_label=label[:254],
         action=action,
@@ -87,3 +88,18 @@ def record(*, actor, action: str, target: models.Model | None = None, ip: str | 
         details=_scrub(details or {}),
         finance=visibility.is_finance(action, details) if finance is None else finance,
     )
+
+
+def record(*, actor, action: str, target: models.Model | None = None, ip: str | None = None,
+           details: dict | None = None, actor_label: str = "",
+           finance: bool | None = None) -> AuditEvent:
+    """Append one event (see `event`)."""
+    appended = event(actor=actor, action=action, target=target, ip=ip, details=details,
+                     actor_label=actor_label, finance=finance)
+    appended.save()
+    return appended
+
+
+def record_all(events: list[AuditEvent]) -> list[AuditEvent]:
+    """Append many events in one statement per thousand (a periodic job's batch)."""
+    return AuditEvent.objects.bulk_create(events, batch_size=1000)
