@@ -9,7 +9,6 @@ Two runs at once never issue twice: each chunk locks its users (as every verb th
 version does) and looks again at what they hold before issuing, and versions are unique per user.
 """
 
-from collections import defaultdict
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -64,13 +63,11 @@ def _renew_chunk(user_ids: list[int], *, soon: datetime, validity: timedelta) ->
         previous = dict(AclConfig.objects.filter(user_id__in=ids,
                                                  version=Subquery(newest.values("version")[:1]))
                         .values_list("user_id", "derp_map"))
-        relays = defaultdict(list)
-        for instance in derpmap.mapped_instances_of(ids):
-            relays[instance.user_id].append(instance)
+        relays = derpmap.mapped_relays_of(ids)
         configs, events = [], []
         for user in due:
             before = previous.get(user.pk)
-            derp_map = derpmap.build_from(relays[user.pk], previous=before,
+            derp_map = derpmap.build_from(relays.get(user.pk, []), previous=before,
                                           insecure_for_tests=settings.DERP_INSECURE_FOR_TESTS)
             version = max(held.get(user.pk, {}).get("version") or 0, logged.get(user.pk) or 0) + 1
             configs.append(AclConfig(user=user, version=version, derp_map=derp_map, issued_at=now,

@@ -37,8 +37,9 @@ from .transport import DjangoMailTransport, MailError
 logger = logging.getLogger(__name__)
 
 MAX_BACKOFF = timedelta(hours=1)
-# A claimed row whose send begins later than this after its claim takes its slot and lease anew.
-RESTAMP_AFTER = timedelta(seconds=1)
+# A claimed row whose send begins later than this after its claim takes its slot and lease anew
+# (below EMAIL_TIMEOUT, which one send may take anyway; a batch usually goes out well within it).
+RESTAMP_AFTER = timedelta(seconds=10)
 
 
 def _window() -> timedelta:
