@@ -2,7 +2,7 @@
 
 A chunk costs the same dozen statements whatever its size: the users locked in one statement,
 what they were issued and took read in one each, their relays in one, the new versions and their
-audit events written with one insert each, and one invalidation of the admission cache for them
+audit events written in one batch each, and one invalidation of the admission cache for them
 all once it commits. The result per user is what `services.issue_version(notify=False)` makes.
 
 Two runs at once never issue twice: each chunk locks its users (as every verb that issues a
@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from apps.accounts.models import RentalState, User
 from apps.audit import services as audit
+from derpmgr import bulk
 
 from . import admission, derpmap
 from .models import AclConfig, AclLog, DerpMapFeed
@@ -75,7 +76,8 @@ def _renew_chunk(user_ids: list[int], *, soon: datetime, validity: timedelta) ->
             events.append(audit.event(actor=None, action="acl.issued", target=user, details={
                 "version": version, "reason": "renewed", "changed": before != derp_map,
                 "regions": sorted(derp_map["Regions"])}))
-        AclConfig.objects.bulk_create(configs)
+        bulk.insert_rows(AclConfig, configs, ["user", "version", "derp_map", "issued_at",
+                                              "expires_at", "reason"])
         with_feed = set(DerpMapFeed.objects.filter(user_id__in=ids).values_list("user_id", flat=True))
         DerpMapFeed.objects.bulk_create([DerpMapFeed(user_id=pk) for pk in ids if pk not in with_feed],
                                         ignore_conflicts=True)
