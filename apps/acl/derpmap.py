@@ -1,6 +1,7 @@
 """The derpMap of a user's relays, with Tailscale's field names (tailcfg.DERPMap), and its three
 renderings: a policy-file snippet, Headscale's derp.yaml and raw DERPMap JSON."""
 
+import functools
 import ipaddress
 import json
 from collections import defaultdict
@@ -99,14 +100,20 @@ def mapped_relays_of(user_ids) -> dict[int, list[MappedRelay]]:
     return relays
 
 
+@functools.lru_cache(maxsize=1024)  # a batch maps thousands of relays on a few servers
+def _address(public_ip: str) -> tuple[str, str]:
+    address = ipaddress.ip_address(public_ip)
+    return ("IPv4" if address.version == 4 else "IPv6"), str(address)
+
+
 def node_for(instance, region_id: int, *, insecure_for_tests: bool) -> dict:
     """One DERPNode. IP-only servers pin their self-signed certificate (CertName), or skip
     verification (InsecureForTests) for old clients when the operator opts in; a server with a
     domain uses its ordinary certificate."""
     server = instance.server
     node = {"Name": f"{region_id}a", "RegionID": region_id, "HostName": server.hostname}
-    address = ipaddress.ip_address(server.public_ip)
-    node["IPv4" if address.version == 4 else "IPv6"] = str(address)
+    family, address = _address(server.public_ip)
+    node[family] = address
     node["DERPPort"] = instance.port
     node["STUNPort"] = instance.port
     if not server.domain:

@@ -51,7 +51,8 @@ def _renew_chunk(user_ids: list[int], *, soon: datetime, validity: timedelta) ->
         now = timezone.now()
         # Locked in id order, so two runs (or a run and a verb) wait for each other, never deadlock.
         users = list(_renting(now).select_for_update().filter(pk__in=user_ids).order_by("pk"))
-        held = {row["user_id"]: row for row in AclConfig.objects.filter(user__in=users)
+        locked = [user.pk for user in users]
+        held = {row["user_id"]: row for row in AclConfig.objects.filter(user_id__in=locked)
                 .values("user_id").annotate(version=Max("version"), until=Max("expires_at"))}
         # Looked at again under the lock: a run that overlapped this one has issued already.
         due = [u for u in users if u.pk not in held or held[u.pk]["until"] <= soon]

@@ -1,5 +1,6 @@
 """Writing the system log. Callers are services, inside the transaction of the change."""
 
+import functools
 import ipaddress
 import re
 
@@ -24,6 +25,7 @@ _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
 _ENCODER = DjangoJSONEncoder()
 
 
+@functools.lru_cache(maxsize=4096)  # keys repeat from event to event; a batch writes thousands
 def _is_secret_key(key: str) -> bool:
     lowered = key.lower()
     if any(word in lowered for word in _SECRET_WORDS):
