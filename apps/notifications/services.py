@@ -284,27 +284,30 @@ def _deliver(email: OutboundEmail, transport, report: DispatchReport) -> MailErr
 
 @contextlib.contextmanager
 def _not_waiting_for_the_disk():
-    """A transaction whose commit on PostgreSQL does not wait for its WAL to reach the disk
-    (synchronous_commit off, for this transaction only). Used for a send's outcome, one per
-    e-mail: waiting for the disk there would bound the outbox by fsyncs, not by SMTP. Other
-    workers see the outcome at once; only a crash of PostgreSQL itself within a fraction of a
-    second could lose it, and then the row is sent again with its own Message-ID, as after a
-    lost worker."""
-    if connection.vendor != "postgresql":  # SQLite in WAL mode does not sync a commit anyway
+    """A dispatch run's commits on PostgreSQL do not wait for their WAL to reach the disk
+    (synchronous_commit off for this connection while the run lasts, then back): a send's
+    outcome is committed once per e-mail, and waiting for an fsync each time would bound the
+    outbox by the disk, not by SMTP. Other workers see every commit at once; only a crash of
+    PostgreSQL itself could lose the last fraction of a second of them, and then those rows are
+    sent again with their own Message-ID, as after a lost worker. (SQLite in WAL mode with
+    synchronous=NORMAL does not sync a commit anyway.)"""
+    if connection.vendor != "postgresql":
         yield
         return
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit TO OFF")
+    try:
         yield
+    finally:
+        with contextlib.suppress(DatabaseError), connection.cursor() as cursor:
+            cursor.execute("RESET synchronous_commit")
 
 
 def _finish(email: OutboundEmail, report: DispatchReport, **outcome) -> int:
     """Record how the send went (1) if this worker's claim still holds the row, else 0: a worker
     whose row was taken over must not overwrite what the new holder does with it."""
-    with _not_waiting_for_the_disk():
-        finished = lease.held(email.pk, email.claim_token).update(lease_until=None,
-                                                                  claim_token=None, **outcome)
+    finished = lease.held(email.pk, email.claim_token).update(lease_until=None, claim_token=None,
+                                                              **outcome)
     if not finished:
         report.lost_claims += 1
         logger.warning("e-mail %s: another worker took it over during this send; the outcome "
@@ -341,12 +344,13 @@ def dispatch_outbox(*, batch: int | None = None, transport=None) -> DispatchRepo
     report = DispatchReport()
     release_stale_leases(timezone.now())
     transport = transport or DjangoMailTransport()
-    while not report.stopped_early:
-        claim = _claim_chunk(size, report)
-        if claim is None:
-            break
-        try:
-            _send_chunk(claim, transport, report)
-        finally:
-            transport.close()  # one connection per batch
+    with _not_waiting_for_the_disk():
+        while not report.stopped_early:
+            claim = _claim_chunk(size, report)
+            if claim is None:
+                break
+            try:
+                _send_chunk(claim, transport, report)
+            finally:
+                transport.close()  # one connection per batch
     return report
