@@ -1,14 +1,16 @@
 """The e-mail outbox.
 
 Requests and services only add rows (`send_email`, `send_to_user`); the `dispatch_outbox` task
-claims due rows and hands them to the transport. The seed's limit — at most
+claims due rows a batch at a time (EMAIL_BATCH_SIZE) and hands each batch to the transport over
+one SMTP connection, batch after batch while mail is due. The seed's limit — at most
 EMAIL_RATE_LIMIT_COUNT mails to one address in any EMAIL_RATE_LIMIT_WINDOW seconds — is a
 sliding window over the moments rows took a sending slot, checked while holding the address's
 `Recipient` row, so several workers cannot overrun it together.
 
-Delivery is exactly once as far as SMTP allows: a worker holds a claimed row under a lease it
-renews while sending (see lease.py), and when a worker or the SMTP server dies after the data went
-through, the re-send carries the row's own Message-ID, so the receiving side can drop the copy.
+Delivery is exactly once as far as SMTP allows: a worker holds its claimed rows under a lease it
+renews while sending the batch (see lease.py) and records each row's outcome as soon as it is
+sent; when a worker or the SMTP server dies after the data went through, the re-send carries the
+row's own Message-ID, so the receiving side can drop the copy.
 """
 
 import contextlib
