@@ -377,6 +377,9 @@ EMAIL_RATE_LIMIT_WINDOW = env.int("EMAIL_RATE_LIMIT_WINDOW", default=600)
 # A worker holds an outbox row it is sending for this long, renewed while the send runs; past
 # it, the row is taken to be lost with its worker and sent again (with the same Message-ID).
 EMAIL_SEND_LEASE_SECONDS = env.int("EMAIL_SEND_LEASE_SECONDS", default=300)
+# The outbox claims this many due e-mails at a time and sends them over one SMTP connection;
+# a run goes on batch after batch while mail is due.
+EMAIL_BATCH_SIZE = env.int("EMAIL_BATCH_SIZE", default=100)
 
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
