@@ -9,45 +9,19 @@ from django.utils import timezone
 from apps.accounts.models import Role, User
 
 from .models import Commission, CommissionStatus, Order, OrderKind, Plan, Wallet
-
-
-def month_start(moment: datetime) -> datetime:
-    """The first moment of `moment`'s month in the business's time zone."""
-    local = timezone.localtime(moment)
-    return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-
-
-def months_back(start: datetime, count: int) -> list[datetime]:
-    """The starts of the `count` months ending with `start`'s, oldest first."""
-    months, year, month = [], start.year, start.month
-    for _i in range(count):
-        months.append(start.replace(year=year, month=month))
-        month -= 1
-        if month == 0:
-            year, month = year - 1, 12
-    return list(reversed(months))
+from .periods import month_start as _month_start
+from .periods import months_back as _months_back
 
 
 def _sum(queryset, field: str = "amount_fen") -> int:
     return queryset.aggregate(total=Coalesce(Sum(field), 0))["total"]
 
 
-def day_start(moment: datetime) -> datetime:
-    """Midnight of `moment`'s day in the business's time zone."""
-    return timezone.localtime(moment).replace(hour=0, minute=0, second=0, microsecond=0)
-
-
-def revenue_since(start: datetime) -> int:
-    """Fen earned from `start` on: completed or renewed code batches, purchases and renewals
-    (top-ups count when spent; pending, cancelled and refunded orders never)."""
-    return _sum(Order.objects.earned().filter(completed_at__gte=start))
-
-
 def finance_statistics(*, now: datetime | None = None) -> dict:
     now = now or timezone.now()
-    this_month = month_start(now)
+    this_month = _month_start(now)
     earned = Order.objects.earned()
-    months = months_back(this_month, 12)
+    months = _months_back(this_month, 12)
     by_month = {
         timezone.localtime(row["month"]).strftime("%Y-%m"): row["total"]
         for row in earned.filter(completed_at__gte=months[0])

@@ -1,88 +1,62 @@
-"""The distributor portal's dashboard numbers: codes by what they are now, this month's sales
-(codes the distributor's customers activated, code batches bought, referred customers'
-purchases and the commission they earned) and the codes activated per month for the chart.
+"""The distributor portal's sales figures: this month's sales (codes the distributor's
+customers activated, code batches paid for, what the customers they brought in bought and the
+commission it earned) and the codes activated in each of the last months, for the chart.
 
-Months are the business's (TIME_ZONE). Each figure group is one aggregate over the
-distributor's own rows (`visible_to`): the page costs the same queries however much they sold.
+Months are the business's (TIME_ZONE). Three aggregate queries over the distributor's own rows
+(`visible_to`), whatever they sold. Refunded, cancelled and unpaid orders count for nothing.
 """
 
 from datetime import datetime
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Sum
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
-from apps.billing import charts, statistics
-from apps.billing.models import (
-    EARNED_STATUSES,
-    Commission,
-    CommissionStatus,
-    Order,
-    OrderKind,
-    format_fen,
-)
+from apps.billing import charts, periods
+from apps.billing.models import EARNED_STATUSES, Commission, Order, OrderKind, format_fen
 
 from .models import ActivationCode, CodeStatus
 
 MONTHS_CHARTED = 12
 
 
-def code_counts(codes, *, now: datetime) -> dict:
-    """Codes by what they are now (an unused code past its deadline counts as expired), and
-    how many were activated since the month began."""
-    return codes.aggregate(
-        unused=Count("pk", filter=Q(status=CodeStatus.UNUSED, expires_at__gt=now)),
-        used=Count("pk", filter=Q(status=CodeStatus.USED)),
-        expired=Count("pk", filter=Q(status=CodeStatus.EXPIRED)
-                      | Q(status=CodeStatus.UNUSED, expires_at__lte=now)),
-        revoked=Count("pk", filter=Q(status=CodeStatus.REVOKED)),
-        activated_this_month=Count("pk", filter=Q(status=CodeStatus.USED,
-                                                  used_at__gte=statistics.month_start(now))),
-    )
-
-
-def _fen(value) -> str:
-    return format_fen(value or 0)
-
-
-def commission(distributor, *, now: datetime) -> dict:
-    """Commission accrued and settled, and this month's referred sales and what they earned
-    (sales since refunded count for nothing)."""
-    this_month = Q(created_at__gte=statistics.month_start(now), order__status__in=EARNED_STATUSES)
-    figures = Commission.objects.visible_to(distributor).aggregate(
-        accrued=Sum("amount_fen", filter=Q(status=CommissionStatus.ACCRUED)),
-        settled=Sum("amount_fen", filter=Q(status=CommissionStatus.SETTLED)),
-        month_earned=Sum("amount_fen", filter=this_month),
-        month_sales=Sum("order__amount_fen", filter=this_month),
-        month_orders=Count("pk", filter=this_month))
-    return {"accrued": _fen(figures["accrued"]), "settled": _fen(figures["settled"]),
-            "month_earned": _fen(figures["month_earned"]),
-            "month_sales": _fen(figures["month_sales"]), "month_orders": figures["month_orders"]}
-
-
-def batches_this_month(distributor, *, now: datetime) -> dict:
-    """Code batches paid for since the month began: how many codes, for how much (pending,
-    cancelled and refunded batches do not count)."""
-    figures = (Order.objects.visible_to(distributor).earned()
-               .filter(kind=OrderKind.CODE_BATCH, completed_at__gte=statistics.month_start(now))
-               .aggregate(codes=Coalesce(Sum("quantity"), 0), spent=Sum("amount_fen")))
-    return {"codes": figures["codes"], "spent": _fen(figures["spent"])}
-
-
-def activations_chart(distributor, *, now: datetime) -> dict:
-    """The codes the distributor's customers activated in each of the last MONTHS_CHARTED
-    months, as bars (templates/_month_bars.html)."""
-    months = statistics.months_back(statistics.month_start(now), MONTHS_CHARTED)
-    tz = timezone.get_current_timezone()
-    per_month = {
+def activations_per_month(distributor, months: list[datetime]) -> list[tuple[str, int]]:
+    """("YYYY-MM", codes of the distributor's activated that month) for each of `months`."""
+    counted = {
         timezone.localtime(row["month"]).strftime("%Y-%m"): row["n"]
         for row in ActivationCode.objects.visible_to(distributor)
         .filter(status=CodeStatus.USED, used_at__gte=months[0])
-        .annotate(month=TruncMonth("used_at", tzinfo=tz)).values("month")
-        .annotate(n=Count("pk")).order_by()}
-    rows = []
-    for start in months:
-        label = start.strftime("%Y-%m")
-        count = per_month.get(label, 0)
-        rows.append((label, count, str(count)))
-    return charts.month_bars(rows, value_name="codes")
+        .annotate(month=TruncMonth("used_at", tzinfo=timezone.get_current_timezone()))
+        .order_by().values("month").annotate(n=Count("pk"))}
+    return [(start.strftime("%Y-%m"), counted.get(start.strftime("%Y-%m"), 0)) for start in months]
+
+
+def batches_since(distributor, start: datetime) -> dict:
+    """Code batches paid for since `start`: how many codes, for how much."""
+    return (Order.objects.visible_to(distributor).earned()
+            .filter(kind=OrderKind.CODE_BATCH, completed_at__gte=start)
+            .aggregate(codes=Coalesce(Sum("quantity"), 0), spent=Coalesce(Sum("amount_fen"), 0)))
+
+
+def referred_since(distributor, start: datetime) -> dict:
+    """What the customers the distributor brought in bought since `start` (the orders that
+    earned commission and were not refunded since), and the commission earned on them."""
+    return (Commission.objects.visible_to(distributor)
+            .filter(created_at__gte=start, order__status__in=EARNED_STATUSES)
+            .aggregate(orders=Count("pk"), sales=Coalesce(Sum("order__amount_fen"), 0),
+                       earned=Coalesce(Sum("amount_fen"), 0)))
+
+
+def sales_this_month(distributor, *, now: datetime | None = None) -> dict:
+    """`sales` (this month's figures, money formatted) and `chart` (codes activated per month)."""
+    start = periods.month_start(now or timezone.now())
+    per_month = activations_per_month(distributor, periods.months_back(start, MONTHS_CHARTED))
+    batches, referred = batches_since(distributor, start), referred_since(distributor, start)
+    return {
+        "sales": {"activated": per_month[-1][1], "bought": batches["codes"],
+                  "spent": format_fen(batches["spent"]), "referred_orders": referred["orders"],
+                  "referred_sales": format_fen(referred["sales"]),
+                  "commission": format_fen(referred["earned"])},
+        "chart": charts.month_bars([(month, n, str(n)) for month, n in per_month],
+                                   value_name="codes"),
+    }

@@ -9,7 +9,7 @@ import csv
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import F
+from django.db.models import Count, F, Q, Sum
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 
 from apps.accounts import policy
 from apps.billing import services as billing
-from apps.billing.models import Order, Plan, format_fen
+from apps.billing.models import Commission, CommissionStatus, Order, Plan, format_fen
 from derpmgr.errors import ServiceError
 from derpmgr.net import client_ip
 
@@ -63,11 +63,25 @@ def _page(request, queryset):
 
 # --- Dashboard -------------------------------------------------------------------------------
 
+def code_counts(codes) -> dict:
+    """Codes by what they are now: an unused code past its deadline counts as expired."""
+    now = timezone.now()
+    return codes.aggregate(
+        unused=Count("pk", filter=Q(status=CodeStatus.UNUSED, expires_at__gt=now)),
+        used=Count("pk", filter=Q(status=CodeStatus.USED)),
+        expired=Count("pk", filter=Q(status=CodeStatus.EXPIRED)
+                      | Q(status=CodeStatus.UNUSED, expires_at__lte=now)),
+        revoked=Count("pk", filter=Q(status=CodeStatus.REVOKED)),
+    )
+
+
 @distributor_required
 def dashboard(request):
-    user, now = request.user, timezone.now()
-    counts = figures.code_counts(ActivationCode.objects.visible_to(user), now=now)
-    activated_this_month = counts.pop("activated_this_month")
+    user = request.user
+    counts = code_counts(ActivationCode.objects.visible_to(user))
+    commission = Commission.objects.visible_to(user).aggregate(
+        accrued=Sum("amount_fen", filter=Q(status=CommissionStatus.ACCRUED)),
+        settled=Sum("amount_fen", filter=Q(status=CommissionStatus.SETTLED)))
     referrals = Referral.objects.filter(distributor=user).select_related("user")
     status_rows = [(status, label, counts[status]) for status, label in CodeStatus.choices]
     return render(request, "portal/dashboard.html", {
@@ -77,10 +91,9 @@ def dashboard(request):
         "codes_total": sum(counts.values()),
         "referral_count": referrals.count(),
         "latest_referrals": referrals.order_by("-created_at", "-pk")[:LATEST_REFERRALS],
-        "commission": figures.commission(user, now=now),
-        "activated_this_month": activated_this_month,
-        "batches_this_month": figures.batches_this_month(user, now=now),
-        "chart": figures.activations_chart(user, now=now),
+        "commission_accrued": format_fen(commission["accrued"] or 0),
+        "commission_settled": format_fen(commission["settled"] or 0),
+        **figures.sales_this_month(user),
     })
 
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 from apps.accounts import policy
 from apps.accounts.models import RentalState, Role, User
 from apps.audit.visibility import may_see_finance
-from apps.billing import statistics
+from apps.billing import periods
 from apps.billing.models import Order, OrderStatus, format_fen
 from apps.containers.models import DerpInstance, InstanceStatus
 from apps.servers.models import Server, ServerStatus
@@ -60,11 +60,19 @@ def pending_payments(viewer, *, with_amount: bool) -> dict:
     return figures
 
 
+def revenue_since(start: datetime) -> int:
+    """Fen earned from `start` on, as the finance page counts it (Order.objects.earned():
+    completed or renewed batches, purchases and renewals; never pending, cancelled, refunded
+    orders or top-ups, which are prepaid money)."""
+    return (Order.objects.earned().filter(completed_at__gte=start)
+            .aggregate(total=Coalesce(Sum("amount_fen"), 0))["total"])
+
+
 def key_numbers(viewer, *, now: datetime | None = None) -> dict:
     """Every group `viewer` may read, keyed by name; None for a group they may not."""
     now = now or timezone.now()
     finance = may_see_finance(viewer)
-    revenue = statistics.revenue_since(statistics.day_start(now)) if finance else None
+    revenue = revenue_since(periods.day_start(now)) if finance else None
 
     def allowed(permission: str, read):
         return read() if policy.can(viewer, permission) else None
