@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Group, Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -133,6 +133,19 @@ def test_an_admin_granted_finance_sees_todays_revenue(admin_user, business):
 
     assert figure(body, "revenue-today") == "¥243.00"
     assert 'href="/ops/finance/"' in body
+
+
+def test_each_group_is_shown_only_to_who_may_read_it(admin_user, business):
+    group = Group.objects.get(name=Role.ADMIN)
+    group.permissions.remove(*Permission.objects.filter(
+        content_type__app_label__in=["servers", "containers", "operations"], codename__startswith="view_"))
+
+    body = signed_in_client(admin_user).get("/ops/").content.decode()
+
+    assert figure(body, "running-relays") is None and figure(body, "failed-relays") is None
+    assert figure(body, "unhealthy-servers") is None
+    assert "Recent operations" not in body
+    assert figure(body, "active-customers") == "8"
 
 
 def test_an_empty_panel_shows_zeros_not_placeholders(superadmin):
