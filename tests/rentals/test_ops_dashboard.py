@@ -109,6 +109,7 @@ def test_the_key_numbers_of_a_known_day(superadmin, business):
     assert figure(body, "unhealthy-servers") == "1"
     assert "Unhealthy servers (of 6)" in body and "1 over quota" in body
     assert figure(body, "pending-payments") == "2"
+    assert 'href="/admin/billing/order/?status__exact=pending"' in body
     assert figure(body, "pending-amount") == "¥1,039.00"
     # 39 + 199 (renewed still counts) + 5 (just after midnight, panel time); not yesterday's 7,
     # the refunded 100, the cancelled 300, the 500 top-up or the pending orders.
