@@ -9,8 +9,7 @@ from django.utils import timezone
 from apps.accounts.models import Role, User
 
 from .models import Commission, CommissionStatus, Order, OrderKind, Plan, Wallet
-from .periods import month_start as _month_start
-from .periods import months_back as _months_back
+from .periods import month_start, months_back
 
 
 def _earned_by_month(earned) -> list[dict]:
@@ -57,7 +56,7 @@ def finance_statistics(*, now: datetime | None = None) -> dict:
     the plans, the distributors (each summed through the buyer index), commissions once
     (grouped), balances once."""
     now = now or timezone.now()
-    months = _months_back(_month_start(now), 12)
+    months = months_back(month_start(now), 12)
     groups = _earned_by_month(Order.objects.earned())
     by_month: dict[str, int] = {}
     for group in groups:
