@@ -9,21 +9,7 @@ from django.utils import timezone
 from apps.accounts.models import Role, User
 
 from .models import Commission, CommissionStatus, Order, OrderKind, Plan, Wallet
-
-
-def _month_start(moment: datetime) -> datetime:
-    local = timezone.localtime(moment)
-    return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-
-
-def _months_back(start: datetime, count: int) -> list[datetime]:
-    months, year, month = [], start.year, start.month
-    for _i in range(count):
-        months.append(start.replace(year=year, month=month))
-        month -= 1
-        if month == 0:
-            year, month = year - 1, 12
-    return list(reversed(months))
+from .periods import month_start, months_back
 
 
 def _earned_by_month(earned) -> list[dict]:
@@ -70,7 +56,7 @@ def finance_statistics(*, now: datetime | None = None) -> dict:
     the plans, the distributors (each summed through the buyer index), commissions once
     (grouped), balances once."""
     now = now or timezone.now()
-    months = _months_back(_month_start(now), 12)
+    months = months_back(month_start(now), 12)
     groups = _earned_by_month(Order.objects.earned())
     by_month: dict[str, int] = {}
     for group in groups:

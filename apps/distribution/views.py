@@ -25,6 +25,7 @@ from apps.operations import exports
 from derpmgr.errors import ServiceError
 from derpmgr.net import client_ip
 
+from . import dashboard as figures
 from . import services
 from .forms import CodeFilterForm, GenerateCodesForm, RevokeForm
 from .models import ActivationCode, CodeStatus, DistributorProfile, Referral
@@ -92,6 +93,7 @@ def dashboard(request):
         "latest_referrals": referrals.order_by("-created_at", "-pk")[:LATEST_REFERRALS],
         "commission_accrued": format_fen(commission["accrued"] or 0),
         "commission_settled": format_fen(commission["settled"] or 0),
+        **figures.sales_this_month(user),
     })
 
 
