@@ -289,12 +289,17 @@ class Coupon(models.Model):
 
 
 class CouponRedemption(models.Model):
-    coupon = models.ForeignKey(Coupon, on_delete=models.PROTECT, related_name="redemptions")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="coupon_redemption")
-    created_at = models.DateTimeField(default=timezone.now)
+    coupon = models.ForeignKey(Coupon, on_delete=models.PROTECT, related_name="redemptions",
+                               verbose_name=_("coupon"))
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                             verbose_name=_("customer"))
+    order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="coupon_redemption",
+                                 verbose_name=_("order"))
+    created_at = models.DateTimeField(_("redeemed at"), default=timezone.now)
 
     class Meta:
+        verbose_name = _("coupon redemption")
+        verbose_name_plural = _("coupon redemptions")
         constraints = [models.UniqueConstraint(fields=["coupon", "user"],
                                                name="billing_coupon_once_per_user")]
 
