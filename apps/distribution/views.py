@@ -270,7 +270,8 @@ def revoke_confirm(request):
     except ServiceError as error:
         return _refused(request, back, error.message, error.status)
     if not revocable:
-        return _refused(request, back, NOTHING_TO_REVOKE, 409)
+        return _refused(request, back, _("Only unused codes can be revoked, and none of the ticked "
+                                         "codes is unused. Nothing changed."), 409)
     return render(request, "portal/revoke_confirm.html", {
         "codes": revocable, "kept": kept, "back": back})
 
