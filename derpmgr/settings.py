@@ -293,6 +293,8 @@ RATE_PASSWORD_RESET_PER_ACCOUNT = env.str("RATE_PASSWORD_RESET_PER_ACCOUNT", def
 # Largest batch of activation codes generated at once, and how long an unused code stays valid.
 CODE_BATCH_MAX = env.int("CODE_BATCH_MAX", default=1000)
 CODE_VALIDITY_DAYS = env.int("CODE_VALIDITY_DAYS", default=365)
+# How to pay a pending order (bank account, Alipay/WeChat payee...), shown with its amount and number.
+PAYMENT_INSTRUCTIONS = env.str("PAYMENT_INSTRUCTIONS", default="")
 # Wrong activation codes (not all tries) per customer and per address.
 RATE_REDEEM_PER_USER = env.str("RATE_REDEEM_PER_USER", default="10/h")
 RATE_REDEEM_PER_IP = env.str("RATE_REDEEM_PER_IP", default="30/h")

@@ -190,15 +190,29 @@ def _may_revoke(actor: User) -> bool:
                                                              "distribution.change_activationcode")
 
 
-def revoke(*, actor: User, code_ids: list[int], ip: str | None = None) -> int:
-    """Revoke unused codes the actor may see; used ones stay used."""
+def _selected_codes(*, actor: User, code_ids: list[int]):
+    """The codes named by id, all of which the actor must see and may revoke (else NotFound)."""
     if not code_ids or any(isinstance(i, bool) or not isinstance(i, int) or not 0 < i < MAX_ID
                            for i in code_ids):  # no such row; SQLite cannot even compare it
         raise NotFound(_("Some of these codes do not exist."), code="unknown_codes")
+    targets = ActivationCode.objects.visible_to(actor).filter(pk__in=code_ids)
+    if not _may_revoke(actor) or targets.count() != len(set(code_ids)):
+        raise NotFound(_("Some of these codes do not exist."), code="unknown_codes")
+    return targets
+
+
+def revocation_preview(*, actor: User, code_ids: list[int]) -> tuple[list[ActivationCode], int]:
+    """What revoking these codes would do, before it is done: the codes that would be revoked
+    (the unused ones, oldest first) and how many of the rest would stay as they are."""
+    targets = _selected_codes(actor=actor, code_ids=code_ids)
+    revocable = list(targets.filter(status=CodeStatus.UNUSED).select_related("plan").order_by("pk"))
+    return revocable, len(set(code_ids)) - len(revocable)
+
+
+def revoke(*, actor: User, code_ids: list[int], ip: str | None = None) -> int:
+    """Revoke unused codes the actor may see; used ones stay used."""
     with transaction.atomic():
-        targets = ActivationCode.objects.visible_to(actor).filter(pk__in=code_ids)
-        if not _may_revoke(actor) or targets.count() != len(set(code_ids)):
-            raise NotFound(_("Some of these codes do not exist."), code="unknown_codes")
+        targets = _selected_codes(actor=actor, code_ids=code_ids)
         revoked = targets.filter(status=CodeStatus.UNUSED).update(status=CodeStatus.REVOKED,
                                                                   revoked_at=timezone.now())
         audit.record(actor=actor, action="distribution.codes_revoked", ip=ip,

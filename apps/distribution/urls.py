@@ -13,5 +13,8 @@ urlpatterns = [
     path("codes/generate/", views.generate, name="generate"),
     path("codes/generated/<order:number>/", views.generated, name="generated"),
     path("codes/revoke/", views.revoke, name="revoke"),
+    path("codes/revoke/confirm/", views.revoke_confirm, name="revoke-confirm"),
     path("orders/", views.orders, name="orders"),
+    path("orders/<order:number>/", views.order_detail, name="order"),
+    path("ledger/", views.ledger, name="ledger"),
 ]

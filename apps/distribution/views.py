@@ -20,7 +20,16 @@ from django.views.decorators.http import require_POST
 
 from apps.accounts import policy
 from apps.billing import services as billing
-from apps.billing.models import Commission, CommissionStatus, Order, Plan, format_fen
+from apps.billing.models import (
+    Commission,
+    CommissionStatus,
+    LedgerEntry,
+    Order,
+    OrderKind,
+    OrderStatus,
+    Plan,
+    format_fen,
+)
 from apps.operations import exports
 from derpmgr.errors import ServiceError
 from derpmgr.net import client_ip
@@ -232,24 +241,56 @@ def export_download(request, pk: int):
     return exports.download(exports.own_export(request.user, pk))
 
 
+def _refused(request, back: str, message: str, status: int):
+    return render(request, "portal/refused.html", {"error": message, "back": back}, status=status)
+
+
+def _posted_ids(request) -> tuple[list[int] | None, str]:
+    """The code ids a revocation names, or None and why they cannot be read."""
+    form = RevokeForm({"ids": request.POST.getlist("ids")})
+    if not form.is_valid():
+        return None, next(iter(form.errors.values()))[0]
+    return form.cleaned_data["ids"], ""
+
+
+NOTHING_TO_REVOKE = gettext_lazy("Only unused codes can be revoked; this one is already used, "
+                                 "expired or revoked. Nothing changed.")
+
+
+@distributor_required
+@require_POST
+def revoke_confirm(request):
+    """The step before a bulk revocation: which of the ticked codes it revokes, and a confirm."""
+    back = _back(request, "portal:codes")
+    ids, problem = _posted_ids(request)
+    if ids is None:
+        if not any(request.POST.getlist("ids")):
+            problem = _("Tick the codes to revoke first.")
+        return _refused(request, back, problem, 400)
+    try:
+        revocable, kept = services.revocation_preview(actor=request.user, code_ids=ids)
+    except ServiceError as error:
+        return _refused(request, back, error.message, error.status)
+    if not revocable:
+        return _refused(request, back, _("Only unused codes can be revoked, and none of the ticked "
+                                         "codes is unused. Nothing changed."), 409)
+    return render(request, "portal/revoke_confirm.html", {
+        "codes": revocable, "kept": kept, "back": back})
+
+
 @distributor_required
 @require_POST
 def revoke(request):
     back = _back(request, "portal:codes")
-    form = RevokeForm({"ids": request.POST.getlist("ids")})
-    if not form.is_valid():
-        message = next(iter(form.errors.values()))[0]
-        return render(request, "portal/refused.html", {"error": message, "back": back}, status=400)
+    ids, problem = _posted_ids(request)
+    if ids is None:
+        return _refused(request, back, problem, 400)
     try:
-        revoked = services.revoke(actor=request.user, code_ids=form.cleaned_data["ids"],
-                                  ip=client_ip(request))
+        revoked = services.revoke(actor=request.user, code_ids=ids, ip=client_ip(request))
     except ServiceError as error:
-        return render(request, "portal/refused.html", {"error": error.message, "back": back},
-                      status=error.status)
+        return _refused(request, back, error.message, error.status)
     if not revoked:
-        return render(request, "portal/refused.html", {
-            "error": _("Only unused codes can be revoked; this one is already used, expired or "
-                       "revoked. Nothing changed."), "back": back}, status=409)
+        return _refused(request, back, NOTHING_TO_REVOKE, 409)
     messages.success(request, ngettext("%(n)d code revoked.", "%(n)d codes revoked.", revoked)
                      % {"n": revoked})
     return redirect(back)
@@ -266,3 +307,35 @@ def orders(request):
         order.list_price = format_fen(order.list_price_fen)
         order.discount = format_fen(order.all_discounts_fen)
     return render(request, "portal/orders.html", {"page": page})
+
+
+@distributor_required
+def order_detail(request, number: str):
+    """One order: what was bought at what price, how to pay it while pending, and the batch's codes."""
+    user = request.user
+    order = get_object_or_404(Order.objects.visible_to(user).select_related("plan"), number=number)
+    batch = ActivationCode.objects.visible_to(user).filter(order=order).select_related("plan", "user")
+    page = _page(request, batch.order_by("pk"))
+    return render(request, "portal/order.html", {
+        "order": order, "page": page, "statuses": CodeStatus.choices,
+        "is_batch": order.kind == OrderKind.CODE_BATCH,
+        "awaiting_payment": order.status == OrderStatus.PENDING,
+        "payment_instructions": settings.PAYMENT_INSTRUCTIONS,
+        "list_price": format_fen(order.list_price_fen), "discount": format_fen(order.discount_fen),
+        "coupon_discount": format_fen(order.coupon_discount_fen),
+    })
+
+
+# --- The ledger ------------------------------------------------------------------------------
+
+@distributor_required
+def ledger(request):
+    """Every movement of the balance, newest first, with the balance after each."""
+    user = request.user
+    page = _page(request, LedgerEntry.objects.visible_to(user).select_related("order"))
+    page.object_list = list(page.object_list)
+    for entry in page.object_list:
+        entry.amount = format_fen(entry.amount_fen)
+        entry.balance_after = format_fen(entry.balance_after_fen)
+    return render(request, "portal/ledger.html", {
+        "page": page, "balance": format_fen(billing.balance_of(user))})

@@ -120,7 +120,11 @@ ROUTES = [
     # Shown once, to the session that generated the batch: everyone else is sent to the list.
     row("portal/codes/generated/<order:number>/", "get", page(distributors=ANY_302), number="batch"),
     row("portal/codes/revoke/", "post", page(distributors=400)),
+    row("portal/codes/revoke/confirm/", "post", page(distributors=400)),
     row("portal/orders/", "get", page(distributors=200)),
+    # The batch is the distributor's: the rival distributor must not see it.
+    row("portal/orders/<order:number>/", "get", page(distributor=200), number="batch"),
+    row("portal/ledger/", "get", page(distributors=200)),
     row("api/distributor/serial/generate", "post", api(distributors=400)),
     row("api/distributor/serials", "get", api(distributors=200, staff=200)),
     row("api/serial/generate", "post", api(staff=400)),
