@@ -213,6 +213,7 @@ class TopUpForm(forms.Form):
         user = self.fields["user"]
         user.queryset = user.queryset.filter(pk__in=User.objects.visible_to(viewer).values("pk"))
         user.widget = AutocompleteSelect(Wallet._meta.get_field("owner"), admin_site)
+        user.widget.choices = user.choices
 
 
 @admin.register(Wallet)

@@ -1,7 +1,7 @@
 """/billing/balance/: the balance and its ledger, the customer's own entries only."""
 
 from apps.billing.models import Order, OrderKind
-from tests.billing.conftest import buy_from_page, plan, text
+from tests.billing.conftest import buy_from_page, text
 from tests.conftest import signed_in_client
 
 

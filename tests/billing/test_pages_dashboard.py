@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from apps.accounts.models import RentalState
 from apps.billing.models import Order, OrderKind
-from tests.billing.conftest import NOW, buy_from_page, plan, text
+from tests.billing.conftest import NOW, buy_from_page, text
 from tests.conftest import signed_in_client
 
 

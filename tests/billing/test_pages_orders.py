@@ -1,7 +1,7 @@
 """/billing/orders/: the customer's own orders, never anyone else's."""
 
 from apps.billing.models import CouponKind, Order, OrderKind
-from tests.billing.conftest import buy_from_page, plan, text
+from tests.billing.conftest import buy_from_page, text
 from tests.conftest import signed_in_client
 
 
