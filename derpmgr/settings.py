@@ -95,8 +95,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_otp",
-    "django_otp.plugins.otp_totp",
-    "django_otp.plugins.otp_static",
+    "derpmgr.apps.AuthenticatorAppsConfig",  # django_otp.plugins.otp_totp, named in Chinese too
+    "derpmgr.apps.BackupCodesConfig",  # django_otp.plugins.otp_static
     "django_celery_beat",
     "django_htmx",
     "csp",
@@ -178,6 +178,13 @@ DATABASE_STATEMENT_TIMEOUT = env.float("DATABASE_STATEMENT_TIMEOUT", default=20)
 WORKER_DATABASE_STATEMENT_TIMEOUT = env.float("WORKER_DATABASE_STATEMENT_TIMEOUT", default=300)
 db_timeouts.apply(DATABASES["default"], connect=DATABASE_CONNECT_TIMEOUT,
                   statement=DATABASE_STATEMENT_TIMEOUT)
+# Connections are kept for this many seconds (0: a new one per request, 7.7 ms on PostgreSQL
+# against 0.23 ms for a query) and serve request after request, task after task (derpmgr/celery.py);
+# with the health check, the first query of a request or task on a kept connection is preceded by a
+# cheap check, and a connection the database dropped is replaced instead of failing that request.
+# Each thread holds its own: gunicorn workers × threads (+ admission, + Celery) connections at most.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=600)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DATABASE_CONN_HEALTH_CHECKS", default=True)
 # What a client is told (Retry-After, seconds) when the database or Redis is unavailable.
 UNAVAILABLE_RETRY_AFTER = env.int("UNAVAILABLE_RETRY_AFTER", default=30)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -344,7 +351,13 @@ EMAIL_SEND_LEASE_SECONDS = env.int("EMAIL_SEND_LEASE_SECONDS", default=300)
 
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
+# The filesystem broker wakes an idle worker when a message arrives (inotify, derpmgr/broker.py);
+# this is how often a worker looks anyway while its pool is full (a freed slot makes no event) or
+# where inotify is missing (kombu: every second). benchmarks/queue_hop.py measures the hop.
+FILESYSTEM_BROKER_POLLING_INTERVAL = env.float("FILESYSTEM_BROKER_POLLING_INTERVAL", default=0.05)
 if CELERY_BROKER_URL.startswith("filesystem://"):
+    # kombu's transport, each message renamed into place whole (derpmgr/broker.py).
+    CELERY_BROKER_TRANSPORT = "derpmgr.broker:Transport"
     _broker_dir = DATA_DIR / "broker"
     _broker_dir.mkdir(exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -353,8 +366,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         # Broadcast (control) messages; kombu's default is a folder in the working directory.
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
-        # How often an idle worker looks for new messages (kombu waits 1 s by default).
-        "polling_interval": 0.2,
+        "polling_interval": FILESYSTEM_BROKER_POLLING_INTERVAL,
     }
 CELERY_TASK_IGNORE_RESULT = True
 # The queue tasks go to (and workers consume) unless told otherwise: panels sharing one broker
@@ -369,6 +381,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Publishing is a hint (the operation row is the record): a broker that is down must not hold
 # a request for long.
 CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
+# Celery closes the database connection after every task unless told to reuse it; with kept
+# connections, derpmgr/celery.py applies Django's rule (age, errors, health check) around each
+# task instead, so Celery's own count is set out of the way.
+CELERY_DB_REUSE_MAX = 1_000_000_000 if DATABASES["default"]["CONN_MAX_AGE"] else None
 
 # --- Operations (remote work as rows; see apps/operations) -----------------------------------
 # A worker's claim on an operation lasts this long unless renewed (a heartbeat renews it every

@@ -1,4 +1,7 @@
+import json
+
 from django.contrib import admin
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from derpmgr.admin_mixins import PolicyAdminMixin, ReadOnlyAdmin
@@ -14,10 +17,16 @@ class AuditEventAdmin(ReadOnlyAdmin, PolicyAdminMixin, admin.ModelAdmin):
     list_filter = ["action", "target_type"]
     search_fields = ["actor_label", "action", "target_label", "target_id", "ip"]
     date_hierarchy = "created_at"
-    readonly_fields = [f.name for f in AuditEvent._meta.fields]
+    fields = readonly_fields = [*(f.name for f in AuditEvent._meta.fields if f.name != "details"),
+                                "details_as_json"]
 
     def get_queryset(self, request):
         return AuditEvent.objects.visible_to(request.user)
+
+    @admin.display(description=_("details"))
+    def details_as_json(self, event):
+        # As the data it is (keys and values are codes, not words), in a block of code.
+        return format_html("<pre>{}</pre>", json.dumps(event.details, ensure_ascii=False, indent=2))
 
     @admin.display(description=_("action"), ordering="action")
     def action_in_words(self, event):

@@ -36,15 +36,17 @@ def answers(host: str, port: int) -> bool:
 
 @contextlib.contextmanager
 def serve(*, bind: str, port: int, env: dict[str, str], workers: int = 1, threads: int = 4,
-          keep_alive: int = 2, log: Path | None = None, probe_host: str = "127.0.0.1"):
-    """gunicorn serving derpmgr on bind:port with `env` over this process's environment; yields
-    the process once /api/acl/ping answers."""
+          keep_alive: int = 2, log: Path | None = None, probe_host: str = "127.0.0.1",
+          options: tuple[str, ...] = ()):
+    """gunicorn serving derpmgr on bind:port with `env` over this process's environment (and
+    further gunicorn `options`); yields the process once /api/acl/ping answers."""
     environment = {**os.environ, **env}
     output = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - closed below
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads", str(threads),
          "--bind", f"{bind}:{port}", "--chdir", str(REPO), "--access-logfile", "-",
-         "--graceful-timeout", "5", "--keep-alive", str(keep_alive), "derpmgr.wsgi:application"],
+         "--graceful-timeout", "5", "--keep-alive", str(keep_alive), *options,
+         "derpmgr.wsgi:application"],
         env=environment, stdin=subprocess.DEVNULL, stdout=output, stderr=output,
         start_new_session=True)
     try:

@@ -256,12 +256,10 @@ ROUTES = [
     row("admin/jsi18n/", "get", STAFF_PAGE),
     row("admin/r/<path:content_type_id>/<path:object_id>/", "get", page(),
         content_type_id="user_type", object_id="customer"),
-    row("admin/^(?P<app_label>django_celery_beat|audit|accounts|auth|otp_totp|otp_static|notifications"
-        "|distribution|billing|servers|containers|acl|rentals|operations|monitoring)/$", "get",
+    row("admin/^(?P<app_label>audit|accounts|auth|otp_totp|otp_static|notifications|distribution"
+        "|billing|servers|containers|acl|rentals|operations|django_celery_beat|monitoring)/$", "get",
         STAFF_PAGE, app_label="accounts"),
     row("admin/(?P<url>.*)$", "get", page(), url="no/such/page/"),
-    row("admin/otp_totp/totpdevice/<int:pk>/config/", "get", page(admins=403, superadmin=200), pk="totp"),
-    row("admin/otp_totp/totpdevice/<int:pk>/qrcode/", "get", page(admins=403, superadmin=200), pk="totp"),
     row("admin/notifications/outboundemail/test-email/", "get", page(admins=GONE, superadmin=200)),
     row("admin/distribution/activationcode/generate/", "get", STAFF_PAGE),
     row("admin/billing/wallet/top-up/", "get", page(admins=403, superadmin=200)),
@@ -297,8 +295,9 @@ ADMIN_MODELS = {
     "accounts.apitoken": admin_model("customer_token", base=SUPERADMIN_READS, delete=(403, 403, 200),
                                      history=(GONE, GONE, 200)),
     "auth.group": admin_model(base=SUPERADMIN_ONLY, delete=(403, 403, 403)),
-    "otp_totp.totpdevice": admin_model("superadmin_totp", base=SUPERADMIN_ONLY),
-    "otp_static.staticdevice": admin_model(base=SUPERADMIN_ONLY),
+    # Nobody adds a second factor for someone else: enrolment is the member's own.
+    "otp_totp.totpdevice": admin_model("superadmin_totp", base=SUPERADMIN_ONLY, add=(403, 403, 403)),
+    "otp_static.staticdevice": admin_model(base=SUPERADMIN_ONLY, add=(403, 403, 403)),
     # The super admin's password-reset mail: its link must show to nobody, anywhere.
     "notifications.outboundemail": admin_model("reset_mail"),
     "distribution.distributortier": admin_model(base=SUPERADMIN_ONLY, delete=(403, 403, 403)),
