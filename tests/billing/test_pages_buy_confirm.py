@@ -11,6 +11,7 @@ from apps.billing.models import LedgerEntry, Order, OrderKind, Plan
 from apps.billing.services import balance_of
 from tests.billing.conftest import plan, review_purchase, review_token, text
 from tests.conftest import signed_in_client
+from tests.project.csp import assert_csp_clean
 
 
 def confirm(client, token: str, days: int = 30):
@@ -118,3 +119,8 @@ def test_a_review_left_for_over_half_an_hour_expires(page, customer, reviewed):
 
 def test_the_confirmation_takes_only_a_post(page, reviewed):
     assert page.get("/billing/buy/confirm/", {"review": reviewed}).status_code == 405
+
+
+def test_the_review_page_keeps_the_content_security_policy(page, customer, fund):
+    fund(customer, 100_00)
+    assert_csp_clean(review_purchase(page, 30))

@@ -7,6 +7,7 @@ from apps.billing import services as billing
 from apps.billing.models import LedgerEntry, Order, Plan
 from apps.distribution.models import ActivationCode
 from tests.conftest import signed_in_client
+from tests.project.csp import assert_csp_clean
 
 from .conftest import FUNDS_FEN, review_token
 
@@ -112,3 +113,7 @@ def test_the_confirmation_takes_only_a_post(portal, funded, month):
     token = review_token(review(portal, month))
     assert portal.get("/portal/codes/generate/confirm/", {"review": token}).status_code == 405
     assert not batches(funded).exists()
+
+
+def test_the_review_page_keeps_the_content_security_policy(portal, funded, month):
+    assert_csp_clean(review(portal, month))
