@@ -2,6 +2,7 @@
 // script or event handler): data-autosubmit submits its form on change, data-confirm asks before
 // its form is sent, data-copy="<id>" copies that element's text, data-yuan="<id>" shows in that
 // element the amount its box books (derpmgr/money.py parses the same way on the server).
+// Escape folds the phone menu (base.html; it opens and folds without JavaScript too).
 document.addEventListener("change", function (event) {
   if (event.target.matches("[data-autosubmit]")) {
     event.target.form.submit();
@@ -37,6 +38,14 @@ document.addEventListener("click", function (event) {
   document.execCommand("copy");
   document.body.removeChild(area);
   done();
+});
+
+document.addEventListener("keydown", function (event) {
+  var toggle = document.getElementById("menu-toggle");
+  if (event.key === "Escape" && toggle && toggle.checked) {
+    toggle.checked = false;
+    toggle.focus();
+  }
 });
 
 function yuanToFen(text) {

@@ -111,7 +111,10 @@ ROUTES = [
     # --- The distributor's portal ---------------------------------------------------------------
     row("portal/", "get", page(distributors=200)),
     row("portal/codes/", "get", page(distributors=200)),
-    row("portal/codes.csv", "get", page(distributors=200)),
+    row("portal/codes/export/", "post", page(distributors=ANY_302)),
+    # An export is seen and downloaded by the distributor who asked for it, by nobody else.
+    row("portal/exports/<int:pk>/", "get", page(distributor=200), pk="export"),
+    row("portal/exports/<int:pk>/download/", "get", page(distributor=200), pk="export"),
     row("portal/codes/generate/", "get", page(distributors=200)),
     row("portal/codes/generate/", "post", page(distributors=400)),
     row("portal/codes/generate/confirm/", "post", page(distributors=400)),  # no review: refused
