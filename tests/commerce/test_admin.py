@@ -212,6 +212,18 @@ def test_a_super_admin_opens_the_page_of_each_commerce_object(superadmin, sales,
     obj = apps.get_model(app_label, model_name).objects.order_by("pk").first()
     response = signed_in_client(superadmin).get(reverse(f"admin:{model}_change", args=[obj.pk]))
     assert response.status_code == 200
+    assert "(fen)" not in response.content.decode()  # money is shown and typed in yuan
+
+
+def test_the_commerce_pages_show_money_in_yuan(superadmin, sales):
+    client = signed_in_client(superadmin)
+    order = client.get(reverse("admin:billing_order_change", args=[sales.pk])).content.decode()
+    assert "¥39.00" in order and "¥35.10" in order  # list price, paid after the SPRING coupon
+    wallet = services.balance_of(sales.buyer)
+    wallets = client.get(reverse("admin:billing_wallet_changelist")).content.decode()
+    assert services.format_fen(wallet) in wallets
+    for model in CHANGELISTS:
+        assert "(fen)" not in client.get(reverse(f"admin:{model}_changelist")).content.decode()
 
 
 def test_a_super_admin_adds_a_coupon_for_one_plan(superadmin):
