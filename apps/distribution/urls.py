@@ -11,6 +11,7 @@ urlpatterns = [
     path("exports/<int:pk>/", views.export_detail, name="export"),
     path("exports/<int:pk>/download/", views.export_download, name="export-download"),
     path("codes/generate/", views.generate, name="generate"),
+    path("codes/generate/confirm/", views.confirm_generate, name="generate-confirm"),
     path("codes/generated/<order:number>/", views.generated, name="generated"),
     path("codes/revoke/", views.revoke, name="revoke"),
     path("codes/revoke/confirm/", views.revoke_confirm, name="revoke-confirm"),

@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from apps.accounts import policy
+from apps.billing import reviews
 from apps.billing import services as billing
 from apps.billing.models import (
     Commission,
@@ -31,7 +32,7 @@ from apps.billing.models import (
     format_fen,
 )
 from apps.operations import exports
-from derpmgr.errors import ServiceError
+from derpmgr.errors import NotFound, ServiceError
 from derpmgr.net import client_ip
 
 from . import dashboard as figures
@@ -142,22 +143,89 @@ def _refuse(request, template: str, context: dict, error: ServiceError):
     return render(request, template, context, status=error.status)
 
 
+REVIEW_KIND = "code_batch"
+
+
+def _generate_page(request, form, *, status: int = 200):
+    user = request.user
+    return render(request, "portal/generate.html", {
+        "form": form, "profile": _profile(user), "balance": format_fen(billing.balance_of(user)),
+        "plans": Plan.objects.filter(active=True)}, status=status)
+
+
+def _refuse_generate(request, form, error: ServiceError):
+    user = request.user
+    return _refuse(request, "portal/generate.html", {
+        "form": form, "profile": _profile(user), "balance": format_fen(billing.balance_of(user)),
+        "plans": Plan.objects.filter(active=True)}, error)
+
+
+def _review(request, priced: dict, *, pay_with_balance: bool, status: int = 200, error: str = ""):
+    """The review page of a batch: plan, quantity, prices, the total, the balance now and after
+    (when paid from it); Confirm or Back. Nothing is bought until Confirm."""
+    user = request.user
+    balance_fen = billing.balance_of(user)
+    after_fen = balance_fen - priced["amount_fen"]
+    covered = not pay_with_balance or after_fen >= 0
+    review = reviews.sign(buyer=user, kind=REVIEW_KIND, total_fen=priced["amount_fen"],
+                          plan=priced["plan"].pk, quantity=priced["quantity"],
+                          pay_with_balance=pay_with_balance)
+    return render(request, "portal/generate_review.html", {
+        "plan": priced["plan"], "quantity": priced["quantity"],
+        "unit_price": format_fen(priced["plan"].price_fen),
+        "list_price": format_fen(priced["list_price_fen"]),
+        "discount_percent": priced["discount_percent"], "discount": format_fen(priced["discount_fen"]),
+        "total": format_fen(priced["amount_fen"]), "pay_with_balance": pay_with_balance,
+        "balance": format_fen(balance_fen), "balance_after": format_fen(after_fen),
+        "covered": covered, "review": review, "error": error,
+    }, status=status if covered or status != 200 else 402)
+
+
 @distributor_required
 def generate(request):
-    user = request.user
-    profile = _profile(user)
+    """The batch form; sending it shows the review (nothing bought). A blank or bad quantity is
+    the form again with its message (400), never a batch of one."""
+    if request.method == "POST" and request.POST.get("action") == "edit":
+        initial = {"plan": request.POST.get("plan"), "quantity": request.POST.get("quantity"),
+                   "pay_with_balance": bool(request.POST.get("pay_with_balance"))}
+        return _generate_page(request, PortalGenerateCodesForm(initial=initial))
     form = PortalGenerateCodesForm(_posted(request))
-    context = {"form": form, "profile": profile, "balance": format_fen(billing.balance_of(user)),
-               "plans": Plan.objects.filter(active=True)}
     if request.method != "POST" or not form.is_valid():
-        return render(request, "portal/generate.html", context, status=400 if form.errors else 200)
+        return _generate_page(request, form, status=400 if form.errors else 200)
     data = form.cleaned_data
     try:
-        _batch, order = services.generate_codes(
-            actor=user, plan=data["plan"], quantity=data["quantity"],
-            pay_with_balance=data["pay_with_balance"], ip=client_ip(request))
+        priced = services.quote_batch(actor=request.user, plan=data["plan"],
+                                      quantity=data["quantity"])
     except ServiceError as error:
-        return _refuse(request, "portal/generate.html", context, error)
+        return _refuse_generate(request, form, error)
+    return _review(request, priced, pay_with_balance=data["pay_with_balance"])
+
+
+@distributor_required
+@require_POST
+def confirm_generate(request):
+    """Buy exactly the reviewed batch, for the reviewed total, once (apps/billing/reviews.py)."""
+    user = request.user
+    form = PortalGenerateCodesForm(request.POST)  # the choice again, for the page errors go to
+    form.is_valid()
+    try:
+        reviewed = reviews.read(request.POST.get("review", ""), buyer=user, kind=REVIEW_KIND)
+        plan = Plan.objects.filter(pk=reviewed["plan"], active=True).first()
+        if plan is None:
+            raise NotFound(_("This plan is not on sale."), code="plan_unknown")
+        _batch, order = services.generate_codes(
+            actor=user, plan=plan, quantity=reviewed["quantity"],
+            pay_with_balance=reviewed["pay_with_balance"], ip=client_ip(request),
+            expected_amount_fen=reviewed["total_fen"], request_key=reviewed["key"])
+    except billing.PriceChanged as error:
+        try:
+            priced = services.quote_batch(actor=user, plan=plan, quantity=reviewed["quantity"])
+        except ServiceError as refusal:
+            return _refuse_generate(request, form, refusal)
+        return _review(request, priced, pay_with_balance=reviewed["pay_with_balance"],
+                       status=error.status, error=error.message)
+    except ServiceError as error:
+        return _refuse_generate(request, form, error)
     fresh = request.session.get(FRESH_BATCHES, [])
     request.session[FRESH_BATCHES] = [*fresh, order.number][-FRESH_BATCHES_KEPT:]
     return redirect("portal:generated", number=order.number)

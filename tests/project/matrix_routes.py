@@ -117,6 +117,7 @@ ROUTES = [
     row("portal/exports/<int:pk>/download/", "get", page(distributor=200), pk="export"),
     row("portal/codes/generate/", "get", page(distributors=200)),
     row("portal/codes/generate/", "post", page(distributors=400)),
+    row("portal/codes/generate/confirm/", "post", page(distributors=400)),  # no review: refused
     # Shown once, to the session that generated the batch: everyone else is sent to the list.
     row("portal/codes/generated/<order:number>/", "get", page(distributors=ANY_302), number="batch"),
     row("portal/codes/revoke/", "post", page(distributors=400)),
@@ -135,6 +136,7 @@ ROUTES = [
     row("billing/activate/", "post", page(customers=400)),
     row("billing/buy/", "get", page(customers=200)),
     row("billing/buy/", "post", page(customers=400)),
+    row("billing/buy/confirm/", "post", page(customers=400)),  # no review: refused
     row("billing/orders/", "get", page(customers=200)),
     row("billing/balance/", "get", page(customers=200)),
     row("billing/summary/", "get", page(customers=200)),
