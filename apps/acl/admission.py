@@ -247,10 +247,15 @@ class _MissQuery:
         self._compiled[vendor] = compiled
         return compiled
 
-    def rows(self, token: str) -> list:
+    def statement(self, token: str) -> tuple[str, list, object]:
+        """(SQL, its parameters for `token`, the compiler that converts its rows)."""
         sql, params, at, compiler = self._compiled.get(connection.vendor) or self._compile(connection.vendor)
         params = params.copy()
         params[at] = token
+        return sql, params, compiler
+
+    def rows(self, token: str) -> list:
+        sql, params, compiler = self.statement(token)
         limited = connection.vendor == "postgresql" and not connection.in_atomic_block
         with connection.cursor() as cursor:
             if limited:  # psycopg binds on the client: both statements go in one message
