@@ -215,7 +215,8 @@ class _MissQuery:
     """The miss path's one statement: the live relay by its token (unique index), its user (primary
     key), the expiry of the user's newest derpMap version ((user, version) unique index) and the
     user's devices (user index), one row per device. Built with the ORM once per process and
-    database vendor, then only executed: a miss costs one round trip, not a query compilation.
+    database vendor, then only executed: a miss costs one round trip, not a query compilation, and
+    only the first row's values need converting (the rest differ only in the device columns).
 
     On PostgreSQL outside a caller's transaction, `SET LOCAL statement_timeout` rides in the same
     message (an implicit transaction of its own), so a frozen database costs a miss at most
@@ -243,28 +244,35 @@ class _MissQuery:
                              "acl_until", "user__devices__node_key", "user__devices__pk"))
         compiler = rows.query.get_compiler(using=rows.db)
         sql, params = compiler.as_sql()
-        compiled = (sql, list(params), params.index(self._TOKEN), compiler)
+        converters = compiler.get_converters([column[0] for column in compiler.select])
+        compiled = (sql, list(params), params.index(self._TOKEN), compiler, converters)
         self._compiled[vendor] = compiled
         return compiled
 
-    def statement(self, token: str) -> tuple[str, list, object]:
-        """(SQL, its parameters for `token`, the compiler that converts its rows)."""
-        sql, params, at, compiler = self._compiled.get(connection.vendor) or self._compile(connection.vendor)
+    def statement(self, token: str) -> tuple[str, list]:
+        """The SQL and its parameters for `token`."""
+        sql, params, at, *_ = self._compiled.get(connection.vendor) or self._compile(connection.vendor)
         params = params.copy()
         params[at] = token
-        return sql, params, compiler
+        return sql, params
 
-    def rows(self, token: str) -> list:
-        sql, params, compiler = self.statement(token)
-        limited = connection.vendor == "postgresql" and not connection.in_atomic_block
+    def read(self, token: str) -> tuple[list | None, dict[str, int]]:
+        """([relay id, user active, rental state, rental expiry, newest derpMap's expiry], or None
+        without a live relay; the user's {node key: device id})."""
+        sql, params = self.statement(token)
+        _sql, _params, _at, compiler, converters = self._compiled[connection.vendor]
         with connection.cursor() as cursor:
-            if limited:  # psycopg binds on the client: both statements go in one message
+            if connection.vendor == "postgresql" and not connection.in_atomic_block:
+                # psycopg binds on the client: both statements go in one message.
                 cursor.execute(f"SET LOCAL statement_timeout = {LOAD_TIMEOUT_MS:d}; {sql}", params)
                 cursor.nextset()
             else:
                 cursor.execute(sql, params)
             found = cursor.fetchall()
-        return list(compiler.results_iter(results=[found])) if found else []
+        if not found:
+            return None, {}
+        first = next(compiler.apply_converters(found[:1], converters)) if converters else found[0]
+        return list(first[:5]), {row[5]: row[6] for row in found if row[5] is not None}
 
 
 _miss_query = _MissQuery()
@@ -274,14 +282,13 @@ def _load(token: str) -> dict:
     """What the database says about one token (the cache miss path): one statement."""
     from apps.accounts.models import RentalState
 
-    rows = _miss_query.rows(token)
-    if not rows:
+    relay, devices = _miss_query.read(token)
+    if relay is None:
         return {"allow": {}, "until": 0, "instance": None}
-    instance, is_active, rental_state, rental_expiry, acl_until = rows[0][:5]
+    instance, is_active, rental_state, rental_expiry, acl_until = relay
     if not is_active or rental_state != RentalState.ACTIVE or not rental_expiry or acl_until is None:
         return {"allow": {}, "until": 0, "instance": instance}
-    return {"allow": {key: pk for *_, key, pk in rows if key is not None},
-            "until": min(acl_until, rental_expiry).timestamp(), "instance": instance}
+    return {"allow": devices, "until": min(acl_until, rental_expiry).timestamp(), "instance": instance}
 
 
 class _UnknownTokens:

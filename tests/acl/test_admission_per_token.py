@@ -160,7 +160,7 @@ def test_a_miss_is_one_statement(renter, relays, laptop, django_assert_num_queri
 
 
 def test_the_miss_statement_reads_through_indexes_only(renter, relays, laptop):
-    sql, params, _compiler = admission._miss_query.statement(relays[0].admission_token)
+    sql, params = admission._miss_query.statement(relays[0].admission_token)
     with transaction.atomic(), connection.cursor() as cursor:
         if parts.on_postgres():
             cursor.execute("SET LOCAL enable_seqscan = off")  # a missing index shows as a Seq Scan
