@@ -21,10 +21,11 @@ devices of the token's user, half unknown) over the relays of the first 500 cust
   cold     the same, but each request's token invalidated from the client
            (admission.invalidate_tokens) just before it is sent: every request a miss.
 
-Rounds alternate the four; prints requests/s, p50 and p99 (medians of the rounds) and the ratios
-(medians of the rounds'): warm / no-op (target >= 0.9), cold / no-op (target >= 0.5), changed /
-warm (target >= 0.9: the warm rate kept). Exit status 1 below a target. The machine's other load
-shows in the numbers: run it on a quiet machine.
+Each round runs no-op, warm and cold in `--slices` interleaved slices (the machine's changing load
+falls on all three alike), then the 500 changes and the changed load. Prints requests/s, p50 and
+p99 (medians of the rounds) and the ratios (medians of the rounds'): warm / no-op (target >= 0.9),
+cold / no-op (target >= 0.5), changed / warm (target >= 0.9: the warm rate kept). Exit status 1
+below a target. The machine's other load shows in the numbers: run it on a quiet machine.
 REDIS_URL set: the admission cache is Redis, as in production; else per-process memory.
 """
 
@@ -213,20 +214,45 @@ def _no_op_path(token: str) -> str:
 
 
 def _drive(pool, path_of, shares, *, cold: bool = False, expected: bytes | None = None) -> dict:
+    """Each client sends its share; the seconds it took and every request's latency."""
     started = time.perf_counter()
     per_client = pool.map(_client, [(path_of, share, expected, cold) for share in shares], chunksize=1)
-    elapsed = time.perf_counter() - started
-    latencies = sorted(value for client in per_client for value in client)
-    return {"rate": len(latencies) / elapsed, "p50": latencies[len(latencies) // 2],
-            "p99": latencies[int(len(latencies) * 0.99)]}
+    return {"seconds": time.perf_counter() - started,
+            "latencies": [value for client in per_client for value in client]}
 
 
 def _warm_up(pool, relays, clients: int) -> None:
-    """Every connection asks about every relay once (a registered device: all admitted), so the
-    worker behind it has every answer cached."""
+    """Every connection asks about each of `relays` once (a registered device: all admitted), so
+    the worker behind it has their answers cached."""
     every = [(token, json.dumps({"NodePublic": keys[0], "Source": "203.0.113.9"}).encode())
              for token, keys in relays]
     _drive(pool, _admit_path, [every] * clients, expected=b'{"Allow":true}')
+
+
+def _total(runs: list[dict]) -> dict:
+    """One load's figures over its slices: requests/s, p50, p99."""
+    latencies = sorted(value for run in runs for value in run["latencies"])
+    return {"rate": len(latencies) / sum(run["seconds"] for run in runs),
+            "p50": latencies[len(latencies) // 2], "p99": latencies[int(len(latencies) * 0.99)]}
+
+
+def _round(pool, args, asked: list, other_users: list[int], seed: int) -> dict[str, dict]:
+    """No-op, warm and cold in `args.slices` interleaved slices (so that the machine's changing
+    load falls on all three alike), then 500 changes and the warm load again at once."""
+    keys_of = dict(asked)
+    shares = [_requests(asked, args.requests // args.clients, seed=seed + c) for c in range(args.clients)]
+    runs: dict[str, list] = {"no-op": [], "warm": [], "cold": []}
+    for i in range(args.slices):
+        part = [share[i::args.slices] for share in shares]
+        runs["no-op"].append(_drive(pool, _no_op_path, part))
+        runs["warm"].append(_drive(pool, _admit_path, part))
+        cold = [share[i::args.slices][:args.cold_requests // args.clients // args.slices] for share in shares]
+        runs["cold"].append(_drive(pool, _admit_path, cold, cold=True))
+        _warm_up(pool, [(token, keys_of[token]) for share in cold for token, _body in share],
+                 args.clients)  # what the cold slice dropped in the other workers
+    _change(other_users)
+    runs["changed"] = [_drive(pool, _admit_path, shares)]
+    return {name: _total(load) for name, load in runs.items()}
 
 
 def _summary(name: str, rounds: list[dict]) -> None:
@@ -243,6 +269,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=2, help="gunicorn threads per worker")
     parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--slices", type=int, default=10, help="no-op, warm, cold interleaved")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="derpmgr-admission-") as tmp:
@@ -264,15 +291,9 @@ def main() -> int:
                     context.Pool(args.clients, initializer=_connect, initargs=(port, env)) as pool:
                 _warm_up(pool, asked + others, args.clients)
                 for number in range(args.rounds):
-                    shares = [_requests(asked, args.requests // args.clients, seed=number * 100 + c)
-                              for c in range(args.clients)]
-                    loads["no-op"].append(_drive(pool, _no_op_path, shares))
-                    loads["warm"].append(_drive(pool, _admit_path, shares))
-                    _change(other_users)
-                    loads["changed"].append(_drive(pool, _admit_path, shares))
-                    cold = [share[:args.cold_requests // args.clients] for share in shares]
-                    loads["cold"].append(_drive(pool, _admit_path, cold, cold=True))
-                    _warm_up(pool, asked, args.clients)  # what the cold load dropped
+                    figures = _round(pool, args, asked, other_users, seed=number * 100)
+                    for name, rounds in loads.items():
+                        rounds.append(figures[name])
                     print(f"round {number + 1}: " + ", ".join(
                         f"{name} {rounds[-1]['rate']:.0f}" for name, rounds in loads.items())
                         + " req/s", flush=True)

@@ -40,6 +40,7 @@ import time
 
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
+from django.db.models import Aggregate, OuterRef, Subquery, TextField
 from django.utils import timezone
 
 from derpmgr import unavailable
@@ -168,7 +169,7 @@ class _LocalEntries:
 
     def _generations(self) -> mmap.mmap:
         data_dir = settings.DATA_DIR
-        if self._map is None or self._map_dir != data_dir:
+        if self._map_dir is not data_dir:  # (settings.DATA_DIR is one object until changed)
             fd = os.open(os.path.join(data_dir, "admission.generations"), os.O_RDWR | os.O_CREAT, 0o644)
             try:
                 if os.fstat(fd).st_size < self.BUCKETS * 8:
@@ -211,12 +212,24 @@ def _entries():
     return _shared if settings.REDIS_URL else _local
 
 
+class _KeysToIds(Aggregate):
+    """The rows' {node key: device id} as JSON text: SQLite's json_group_object, PostgreSQL's
+    json_object_agg (as text, so both hand back the same thing)."""
+
+    function = "JSON_GROUP_OBJECT"
+    output_field = TextField()
+
+    def as_postgresql(self, compiler, connection, **extra):
+        return self.as_sql(compiler, connection, function="JSON_OBJECT_AGG",
+                           template="%(function)s(%(expressions)s)::text", **extra)
+
+
 class _MissQuery:
-    """The miss path's one statement: the live relay by its token (unique index), its user (primary
-    key), the expiry of the user's newest derpMap version ((user, version) unique index) and the
-    user's devices (user index), one row per device. Built with the ORM once per process and
-    database vendor, then only executed: a miss costs one round trip, not a query compilation, and
-    only the first row's values need converting (the rest differ only in the device columns).
+    """The miss path's one statement, one row: the live relay by its token (unique index), its
+    user (primary key), the expiry of the user's newest derpMap version ((user, version) unique
+    index) and the user's devices as one JSON object (user index). Built with the ORM once per
+    process and database vendor, then only executed: a miss costs one round trip, not a query
+    compilation.
 
     On PostgreSQL outside a caller's transaction, `SET LOCAL statement_timeout` rides in the same
     message (an implicit transaction of its own), so a frozen database costs a miss at most
@@ -228,21 +241,21 @@ class _MissQuery:
         self._compiled: dict[str, tuple] = {}
 
     def _compile(self, vendor: str) -> tuple:
-        from django.db.models import OuterRef, Subquery
-
         from apps.containers.models import DerpInstance, InstanceStatus
 
-        from .models import AclConfig
+        from .models import AclConfig, Device
 
         newest = (AclConfig.objects.filter(user=OuterRef("user")).order_by("-version")
                   .values("expires_at")[:1])
-        rows = (DerpInstance.objects.order_by()
-                .filter(admission_token=self._TOKEN,
-                        status__in=(InstanceStatus.RUNNING, InstanceStatus.MIGRATING))
-                .annotate(acl_until=Subquery(newest))
-                .values_list("pk", "user__is_active", "user__rental_state", "user__rental_expiry",
-                             "acl_until", "user__devices__node_key", "user__devices__pk"))
-        compiler = rows.query.get_compiler(using=rows.db)
+        devices = (Device.objects.filter(user=OuterRef("user")).order_by().values("user")
+                   .annotate(keys=_KeysToIds("node_key", "pk")).values("keys"))
+        row = (DerpInstance.objects.order_by()
+               .filter(admission_token=self._TOKEN,
+                       status__in=(InstanceStatus.RUNNING, InstanceStatus.MIGRATING))
+               .annotate(acl_until=Subquery(newest), devices=Subquery(devices))
+               .values_list("pk", "user__is_active", "user__rental_state", "user__rental_expiry",
+                            "acl_until", "devices"))
+        compiler = row.query.get_compiler(using=row.db)
         sql, params = compiler.as_sql()
         converters = compiler.get_converters([column[0] for column in compiler.select])
         compiled = (sql, list(params), params.index(self._TOKEN), compiler, converters)
@@ -256,9 +269,9 @@ class _MissQuery:
         params[at] = token
         return sql, params
 
-    def read(self, token: str) -> tuple[list | None, dict[str, int]]:
-        """([relay id, user active, rental state, rental expiry, newest derpMap's expiry], or None
-        without a live relay; the user's {node key: device id})."""
+    def read(self, token: str) -> tuple | None:
+        """(relay id, user active, rental state, rental expiry, newest derpMap's expiry, the user's
+        {node key: device id}), or None without a live relay."""
         sql, params = self.statement(token)
         _sql, _params, _at, compiler, converters = self._compiled[connection.vendor]
         with connection.cursor() as cursor:
@@ -268,11 +281,11 @@ class _MissQuery:
                 cursor.nextset()
             else:
                 cursor.execute(sql, params)
-            found = cursor.fetchall()
-        if not found:
-            return None, {}
-        first = next(compiler.apply_converters(found[:1], converters)) if converters else found[0]
-        return list(first[:5]), {row[5]: row[6] for row in found if row[5] is not None}
+            found = cursor.fetchone()
+        if found is None:
+            return None
+        *head, devices = next(compiler.apply_converters([found], converters)) if converters else found
+        return (*head, json.loads(devices) if devices else {})
 
 
 _miss_query = _MissQuery()
@@ -282,10 +295,10 @@ def _load(token: str) -> dict:
     """What the database says about one token (the cache miss path): one statement."""
     from apps.accounts.models import RentalState
 
-    relay, devices = _miss_query.read(token)
-    if relay is None:
+    found = _miss_query.read(token)
+    if found is None:
         return {"allow": {}, "until": 0, "instance": None}
-    instance, is_active, rental_state, rental_expiry, acl_until = relay
+    instance, is_active, rental_state, rental_expiry, acl_until, devices = found
     if not is_active or rental_state != RentalState.ACTIVE or not rental_expiry or acl_until is None:
         return {"allow": {}, "until": 0, "instance": instance}
     return {"allow": devices, "until": min(acl_until, rental_expiry).timestamp(), "instance": instance}
