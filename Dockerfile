@@ -13,4 +13,7 @@ RUN SECRET_KEY=collectstatic-only DERPMGR_DATA_DIR=/tmp/build python manage.py c
     && mkdir -p /data && chown derpmgr /data
 USER derpmgr
 EXPOSE 8000 8001
-CMD ["gunicorn", "derpmgr.wsgi", "--bind", "0.0.0.0:8000", "--workers", "4", "--access-logfile", "-"]
+# Preloaded, gthread workers (derpmgr/gunicorn_conf.py; chosen with benchmarks/serving.py). Each
+# thread keeps a database connection (DATABASE_CONN_MAX_AGE): 4 × 4 here.
+CMD ["gunicorn", "-c", "python:derpmgr.gunicorn_conf", "derpmgr.wsgi", "--bind", "0.0.0.0:8000", \
+     "--workers", "4", "--threads", "4", "--access-logfile", "-"]

@@ -96,3 +96,16 @@ class StrictModelSerializer(serializers.ModelSerializer):
         serializers.models.GenericIPAddressField: StrictIPAddressField,
     }
     serializer_choice_field = StrictChoiceField
+
+
+class ChoiceLabelField(serializers.CharField):
+    """The label of a choice (`source` is the field holding the value), in the request's
+    language. Model.get_FOO_display translates every label of the field to find one, for every
+    row; this translates the one shown."""
+
+    def __init__(self, choices, **kwargs):
+        self.labels = dict(choices)
+        super().__init__(read_only=True, **kwargs)
+
+    def to_representation(self, value):
+        return str(self.labels.get(value, value))

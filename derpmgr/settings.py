@@ -70,8 +70,34 @@ if PRODUCTION and DEBUG:
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Where scripts/run.sh serves the panel (gunicorn's --bind): HOST, HOST:PORT or [IPV6]:PORT.
+DERPMGR_BIND = env.str("DERPMGR_BIND", default="127.0.0.1:8000")
+
+
+def _served_url(bind: str) -> str:
+    """The panel's address when it is served on `bind`: a wildcard host (0.0.0.0, ::) is reached
+    on this machine at 127.0.0.1, and a unix socket or fd (behind a proxy) says nothing, so
+    PANEL_URL must then be set to the public address."""
+    bind = bind.strip()
+    if bind.startswith(("unix:", "fd://")):
+        return "http://127.0.0.1:8000"
+    if bind.startswith("["):  # [IPv6] or [IPv6]:PORT
+        host, _bracket, port = bind.partition("]")
+        host, port = host + "]", port.lstrip(":")
+    elif bind.count(":") == 1:
+        host, port = bind.split(":")
+    elif ":" in bind:  # a bare IPv6 address
+        host, port = f"[{bind}]", ""
+    else:
+        host, port = bind, ""
+    if host in ("", "0.0.0.0", "[::]"):  # noqa: S104 - a bind read, not made
+        host = "127.0.0.1"
+    return f"http://{host}:{port or 8000}"
+
+
 # Public base URL of the panel: links in e-mails and the relays' admission URL are built on it.
-PANEL_URL = env.str("PANEL_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Unset, it follows DERPMGR_BIND, so the links point at the port run.sh serves.
+PANEL_URL = env.str("PANEL_URL", default=_served_url(DERPMGR_BIND)).rstrip("/")
 # Base URL the relays call for admission (derper's --verify-client-url); empty: PANEL_URL. Point
 # it at the admission process (ADMISSION_BIND, behind the same proxy) so slow pages cannot starve it.
 ADMISSION_URL = env.str("ADMISSION_URL", default="").rstrip("/")
@@ -95,8 +121,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_otp",
-    "django_otp.plugins.otp_totp",
-    "django_otp.plugins.otp_static",
+    "derpmgr.apps.AuthenticatorAppsConfig",  # django_otp.plugins.otp_totp, named in Chinese too
+    "derpmgr.apps.BackupCodesConfig",  # django_otp.plugins.otp_static
     "django_celery_beat",
     "django_htmx",
     "csp",
@@ -154,6 +180,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "apps.accounts.context_processors.navigation",
             ],
+            "libraries": {"bounded_dates": "derpmgr.admin_lists"},
         },
     },
 ]
@@ -178,6 +205,13 @@ DATABASE_STATEMENT_TIMEOUT = env.float("DATABASE_STATEMENT_TIMEOUT", default=20)
 WORKER_DATABASE_STATEMENT_TIMEOUT = env.float("WORKER_DATABASE_STATEMENT_TIMEOUT", default=300)
 db_timeouts.apply(DATABASES["default"], connect=DATABASE_CONNECT_TIMEOUT,
                   statement=DATABASE_STATEMENT_TIMEOUT)
+# Connections are kept for this many seconds (0: a new one per request, 7.7 ms on PostgreSQL
+# against 0.23 ms for a query) and serve request after request, task after task (derpmgr/celery.py);
+# with the health check, the first query of a request or task on a kept connection is preceded by a
+# cheap check, and a connection the database dropped is replaced instead of failing that request.
+# Each thread holds its own: gunicorn workers × threads (+ admission, + Celery) connections at most.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=600)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DATABASE_CONN_HEALTH_CHECKS", default=True)
 # What a client is told (Retry-After, seconds) when the database or Redis is unavailable.
 UNAVAILABLE_RETRY_AFTER = env.int("UNAVAILABLE_RETRY_AFTER", default=30)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -212,6 +246,8 @@ SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=PRODUCTION)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# A refused form gets the branded 403 page in the visitor's language (JSON under /api/).
+CSRF_FAILURE_VIEW = "derpmgr.error_pages.csrf_failure"
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=14 * 24 * 3600)
 
 # --- Accounts -------------------------------------------------------------------------------
@@ -344,7 +380,13 @@ EMAIL_SEND_LEASE_SECONDS = env.int("EMAIL_SEND_LEASE_SECONDS", default=300)
 
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
+# The filesystem broker wakes an idle worker when a message arrives (inotify, derpmgr/broker.py);
+# this is how often a worker looks anyway while its pool is full (a freed slot makes no event) or
+# where inotify is missing (kombu: every second). benchmarks/queue_hop.py measures the hop.
+FILESYSTEM_BROKER_POLLING_INTERVAL = env.float("FILESYSTEM_BROKER_POLLING_INTERVAL", default=0.05)
 if CELERY_BROKER_URL.startswith("filesystem://"):
+    # kombu's transport, each message renamed into place whole (derpmgr/broker.py).
+    CELERY_BROKER_TRANSPORT = "derpmgr.broker:Transport"
     _broker_dir = DATA_DIR / "broker"
     _broker_dir.mkdir(exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -353,8 +395,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         # Broadcast (control) messages; kombu's default is a folder in the working directory.
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
-        # How often an idle worker looks for new messages (kombu waits 1 s by default).
-        "polling_interval": 0.2,
+        "polling_interval": FILESYSTEM_BROKER_POLLING_INTERVAL,
     }
 CELERY_TASK_IGNORE_RESULT = True
 # The queue tasks go to (and workers consume) unless told otherwise: panels sharing one broker
@@ -369,6 +410,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Publishing is a hint (the operation row is the record): a broker that is down must not hold
 # a request for long.
 CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
+# Celery closes the database connection after every task unless told to reuse it; with kept
+# connections, derpmgr/celery.py applies Django's rule (age, errors, health check) around each
+# task instead, so Celery's own count is set out of the way.
+CELERY_DB_REUSE_MAX = 1_000_000_000 if DATABASES["default"]["CONN_MAX_AGE"] else None
 
 # --- Operations (remote work as rows; see apps/operations) -----------------------------------
 # A worker's claim on an operation lasts this long unless renewed (a heartbeat renews it every
@@ -379,6 +424,10 @@ OPERATION_REQUEUE_SECONDS = env.int("OPERATION_REQUEUE_SECONDS", default=60)
 # Attempts per operation (transient failures are retried after 10, 20, 40 … seconds).
 OPERATION_MAX_ATTEMPTS = env.int("OPERATION_MAX_ATTEMPTS", default=4)
 OPERATION_RETRY_BASE_SECONDS = env.int("OPERATION_RETRY_BASE_SECONDS", default=10)
+# Large lists (the codes' CSV) are written here by a worker and offered to whoever asked for
+# them for EXPORT_KEEP_HOURS; the sweeper deletes older files. Web and workers must share it.
+EXPORT_DIR = env.str("EXPORT_DIR", default=str(DATA_DIR / "exports"))
+EXPORT_KEEP_HOURS = env.int("EXPORT_KEEP_HOURS", default=24)
 
 # --- Fleet health (see apps/monitoring) -------------------------------------------------------
 # One server's probe (SSH round trip and engine check) gives up after this many seconds, so a

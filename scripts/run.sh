@@ -31,12 +31,15 @@ stop() {
 trap stop INT TERM EXIT
 
 say "Starting the web server on http://$BIND, relay admission on http://$ADMISSION_BIND and a Celery worker with embedded beat"
-"$VENV/bin/gunicorn" derpmgr.wsgi --bind "$BIND" --workers "${WEB_WORKERS:-2}" \
+# derpmgr/gunicorn_conf.py: the app preloaded once and forked, gthread workers (benchmarks/serving.py).
+"$VENV/bin/gunicorn" derpmgr.wsgi -c python:derpmgr.gunicorn_conf --bind "$BIND" \
+  --workers "${WEB_WORKERS:-2}" --threads "${WEB_THREADS:-4}" \
   --access-logfile - --log-level info --no-control-socket &
 pids+=($!)
 # Relay admission in its own processes: slow pages cannot take its workers (README, "When parts
 # fail"). Threads: a cache miss waiting on the database does not hold up the cached answers.
-"$VENV/bin/gunicorn" derpmgr.admission_wsgi --bind "$ADMISSION_BIND" --workers 1 --threads 8 \
+"$VENV/bin/gunicorn" derpmgr.admission_wsgi -c python:derpmgr.gunicorn_conf --bind "$ADMISSION_BIND" \
+  --workers 1 --threads 8 \
   --log-level info --no-control-socket &
 pids+=($!)
 "$VENV/bin/celery" -A derpmgr worker -B --loglevel=INFO --concurrency "${CELERY_CONCURRENCY:-2}" \

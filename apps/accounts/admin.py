@@ -3,13 +3,12 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import AdminPasswordChangeForm
 from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
-from django_otp.plugins.otp_static import admin as otp_static_admin
 from django_otp.plugins.otp_static.models import StaticDevice
-from django_otp.plugins.otp_totp import admin as otp_totp_admin
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from derpmgr.admin_mixins import PolicyAdminMixin
@@ -18,6 +17,7 @@ from derpmgr.net import client_ip
 
 from . import policy, services
 from .models import ApiToken, Role, User
+from .permission_names import NamedPermissionPickers, group_label, permission_label
 from .roles import forbidden_for_admin_role
 
 
@@ -56,8 +56,15 @@ class PermissionAuditMixin:
                                           after=self.held_permissions(obj), ip=client_ip(request))
 
 
+class StaffPasswordForm(AdminPasswordChangeForm):
+    # Django appends its warning to the translated help text as an English string: one message.
+    usable_password_help_text = _("Whether the user will be able to sign in with a password. If "
+                                  "disabled, their current password is lost.")
+
+
 @admin.register(User)
-class UserAdmin(PermissionAuditMixin, PolicyAdminMixin, DjangoUserAdmin):
+class UserAdmin(NamedPermissionPickers, PermissionAuditMixin, PolicyAdminMixin, DjangoUserAdmin):
+    change_password_form = StaffPasswordForm
     list_display = ["email", "username", "role", "email_verified", "rental_state",
                     "rental_expiry", "is_active", "created_at"]
     list_filter = ["role", "rental_state", "email_verified", "is_active"]
@@ -172,14 +179,20 @@ def _admin_role_group_form(base):
                 raise forms.ValidationError(
                     _("The admin role cannot hold system-settings or finance permissions (%(perms)s). "
                       "Grant them to one admin on their user page instead.")
-                    % {"perms": ", ".join(sorted(str(p) for p in forbidden))})
+                    % {"perms": ", ".join(sorted(permission_label(p) for p in forbidden))})
             return permissions
 
     return AdminRoleGroupForm
 
 
 @admin.register(Group)
-class GroupAdmin(SuperAdminOnly, PermissionAuditMixin, DjangoGroupAdmin):
+class GroupAdmin(SuperAdminOnly, NamedPermissionPickers, PermissionAuditMixin, DjangoGroupAdmin):
+    list_display = ["group_name"]
+
+    @admin.display(description=_("name"), ordering="name")
+    def group_name(self, group):
+        return group_label(group)
+
     def held_permissions(self, group) -> set[str]:
         return services.permission_labels(group.permissions)
 
@@ -200,15 +213,47 @@ class GroupAdmin(SuperAdminOnly, PermissionAuditMixin, DjangoGroupAdmin):
         return super().has_delete_permission(request, obj)
 
 
-# django-otp's own device admins, for the super admin only.
+# The members' second factors (django-otp's models), for the super admin only.
 admin.site.unregister([TOTPDevice, StaticDevice])
 
 
-@admin.register(TOTPDevice)
-class TOTPDeviceAdmin(SuperAdminOnly, otp_totp_admin.TOTPDeviceAdmin):
-    pass
+class SecondFactorAdmin(SuperAdminOnly, admin.ModelAdmin):
+    """A member's authenticator app or backup codes: the super admin sees, renames, disables or
+    deletes one (a lost phone). Enrolment is the member's own, on their MFA page: nobody adds a
+    device here, and no secret is ever shown (django-otp's own admin shows the key and its QR)."""
+
+    list_display = ["name", "owner", "is_confirmed", "created", "last_used"]
+    search_fields = ["user__email", "user__username", "name"]
+    fields = ["owner", "name", "confirmed", "created", "last_used"]
+    readonly_fields = ["owner", "created", "last_used"]
+    _labels = {"name": (_("name"), _("What the member calls it, e.g. their phone.")),
+               "confirmed": (_("in use"), _("Only a device in use is asked for codes."))}
+
+    def has_add_permission(self, request, *args):
+        return False
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if field is not None and db_field.name in self._labels:
+            field.label, field.help_text = self._labels[db_field.name]
+        return field
+
+    @admin.display(description=_("member"), ordering="user__email")
+    def owner(self, device):
+        return device.user.email
+
+    @admin.display(description=_("in use"), boolean=True, ordering="confirmed")
+    def is_confirmed(self, device):
+        return device.confirmed
+
+    @admin.display(description=_("added"), ordering="created_at")
+    def created(self, device):
+        return device.created_at
+
+    @admin.display(description=_("last used"), ordering="last_used_at")
+    def last_used(self, device):
+        return device.last_used_at
 
 
-@admin.register(StaticDevice)
-class StaticDeviceAdmin(SuperAdminOnly, otp_static_admin.StaticDeviceAdmin):
-    pass
+admin.site.register(TOTPDevice, SecondFactorAdmin)
+admin.site.register(StaticDevice, SecondFactorAdmin)

@@ -69,12 +69,20 @@ def _refuse(request, template: str, context: dict, error: ServiceError):
 
 def home(request):
     if not request.user.is_authenticated:
-        return redirect("accounts:login")
+        return landing(request)
     if policy.can(request.user, policy.STAFF):
         return redirect("ops-dashboard")
     if policy.can(request.user, policy.DISTRIBUTOR):
         return redirect("portal:dashboard")
     return redirect("accounts:dashboard")
+
+
+def landing(request):
+    """What a visitor sees first: what is rented, the plans on sale and their prices, how to start."""
+    from apps.billing.models import Plan
+
+    plans = Plan.objects.visible_to(request.user).order_by("duration_days", "price_fen", "pk")
+    return render(request, "landing.html", {"plans": plans})
 
 
 # --- Registration ----------------------------------------------------------------------------

@@ -42,11 +42,16 @@ def rental_active(user: User) -> bool:
 # --- Devices ---------------------------------------------------------------------------------
 
 def max_devices_for(user: User) -> int:
-    """The most devices any plan the user rents allows (codes used, plans bought)."""
-    from apps.billing.models import EARNED_STATUSES, Plan
+    """The most devices any plan the user rents allows (codes activated, plans bought).
 
-    most = Plan.objects.filter(Q(codes__user=user) | Q(orders__buyer=user,
-                                                       orders__status__in=EARNED_STATUSES)) \
+    One query over the few plans, each tested by an indexed semi-join on the user's codes and on
+    their orders: never a join of the codes with the orders, which multiplies them."""
+    from apps.billing.models import EARNED_STATUSES, Order, Plan
+    from apps.distribution.models import ActivationCode
+
+    activated = ActivationCode.objects.filter(user=user).values("plan_id")
+    bought = Order.objects.filter(buyer=user, status__in=EARNED_STATUSES).values("plan_id")
+    most = Plan.objects.filter(Q(pk__in=activated) | Q(pk__in=bought)) \
         .aggregate(most=Max("max_devices"))["most"]
     return most or settings.DEFAULT_MAX_DEVICES
 
@@ -92,9 +97,11 @@ def add_device(*, user: User, name: str, node_key: str, ip: str | None = None) -
     if not policy.can(user, policy.CUSTOMER):
         raise PermissionDenied(_("Only customer accounts register devices."), code="not_a_customer")
     key, name = _node_key(node_key), _name(name)
+    # Read before the lock: a plan bought meanwhile only raises it, and the lock is held (on
+    # SQLite: the database's write lock) for the count and the insert alone.
+    limit = max_devices_for(user)
     with transaction.atomic():
         User.objects.select_for_update().filter(pk=user.pk).first()  # one add at a time per user
-        limit = max_devices_for(user)
         if Device.objects.filter(user=user).count() >= limit:
             raise Conflict(ngettext("Your plan allows %(n)d device; remove it before adding another.",
                                     "Your plan allows %(n)d devices; remove one before adding another.",

@@ -11,10 +11,11 @@ from .models import AuditEvent
 class AuditEventSerializer(serializers.ModelSerializer):
     actor = serializers.CharField(source="actor_label")
     target = serializers.CharField(source="target_label")
+    action_label = serializers.CharField(help_text="The action in words, in the request's language.")
 
     class Meta:
         model = AuditEvent
-        fields = ["id", "created_at", "actor", "actor_id", "action", "target", "target_type",
+        fields = ["id", "created_at", "actor", "actor_id", "action", "action_label", "target", "target_type",
                   "target_id", "ip", "details"]
         read_only_fields = fields
 

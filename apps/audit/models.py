@@ -70,3 +70,9 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("audit events cannot be deleted")
+
+    @property
+    def action_label(self) -> str:
+        from .labels import action_label
+
+        return action_label(self.action)

@@ -152,6 +152,8 @@ class Order(models.Model):
                             - models.F("coupon_discount_fen")),
                 name="billing_order_amount_adds_up"),
         ]
+        # One buyer's orders newest first (the customer's and the portal's order lists, /api/orders).
+        indexes = [models.Index(fields=["buyer", "-created_at", "-id"], name="billing_order_buyer_new")]
 
     def __str__(self):
         return f"{self.number} {self.get_kind_display()} {format_fen(self.amount_fen)}"
@@ -287,12 +289,17 @@ class Coupon(models.Model):
 
 
 class CouponRedemption(models.Model):
-    coupon = models.ForeignKey(Coupon, on_delete=models.PROTECT, related_name="redemptions")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="coupon_redemption")
-    created_at = models.DateTimeField(default=timezone.now)
+    coupon = models.ForeignKey(Coupon, on_delete=models.PROTECT, related_name="redemptions",
+                               verbose_name=_("coupon"))
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                             verbose_name=_("customer"))
+    order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="coupon_redemption",
+                                 verbose_name=_("order"))
+    created_at = models.DateTimeField(_("redeemed at"), default=timezone.now)
 
     class Meta:
+        verbose_name = _("coupon redemption")
+        verbose_name_plural = _("coupon redemptions")
         constraints = [models.UniqueConstraint(fields=["coupon", "user"],
                                                name="billing_coupon_once_per_user")]
 

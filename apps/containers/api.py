@@ -15,7 +15,7 @@ from apps.operations.api import ACCEPTED, OperationSerializer, accepted
 from apps.operations.models import OperationKind
 from apps.servers.models import Server
 from derpmgr.api import allowed, envelope, ok, validated, validated_query
-from derpmgr.api_fields import StrictChoiceField, StrictIntegerField
+from derpmgr.api_fields import ChoiceLabelField, StrictChoiceField, StrictIntegerField
 from derpmgr.errors import NotFound, ServiceError
 from derpmgr.net import client_ip
 
@@ -299,7 +299,7 @@ class MyRelaySerializer(serializers.Serializer):
     hostname = serializers.CharField(source="server.hostname")
     port = serializers.IntegerField()
     status = serializers.ChoiceField(choices=InstanceStatus.choices)
-    status_display = serializers.CharField(source="get_status_display")
+    status_display = ChoiceLabelField(InstanceStatus.choices, source="status")
     message = serializers.SerializerMethodField(help_text="Why a failed relay failed, in words "
                                                           "for its customer; otherwise empty.")
 

@@ -89,6 +89,8 @@ class DerpInstance(models.Model):
             models.UniqueConstraint(fields=["server", "user"], condition=_LIVE,
                                     name="containers_one_live_instance_per_user_and_server"),
         ]
+        # The ordering of GET /api/container/list and the admin's list: a page is an index scan.
+        indexes = [models.Index(fields=["-created_at", "-id"], name="containers_instance_newest")]
 
     def __str__(self):
         return f"{self.user} @ {self.server.name}:{self.port}"

@@ -132,6 +132,9 @@ class ActivationCode(models.Model):
                                    | (~Q(status="used") & Q(user__isnull=True)),
                                    name="distribution_code_used_iff_user"),
         ]
+        # A distributor's codes newest first (the portal and GET /api/distributor/serials).
+        indexes = [models.Index(fields=["created_by", "-created_at", "-id"],
+                                name="distribution_code_creator_new")]
 
     def __str__(self):
         return codes.display(self.code)
@@ -155,8 +158,9 @@ class Referral(models.Model):
                                 related_name="referral", verbose_name=_("customer"))
     distributor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                                     related_name="referrals", verbose_name=_("distributor"))
-    code = models.ForeignKey(ActivationCode, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(default=timezone.now)
+    code = models.ForeignKey(ActivationCode, on_delete=models.PROTECT, related_name="+",
+                             verbose_name=_("activation code"))
+    created_at = models.DateTimeField(_("referred at"), default=timezone.now)
 
     class Meta:
         verbose_name = _("referral")

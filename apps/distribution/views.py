@@ -1,16 +1,15 @@
-"""The distributor portal: dashboard, code batches, the codes list (with CSV) and orders.
+"""The distributor portal: dashboard, code batches, the codes list (exported as CSV by a worker)
+and orders.
 
 Every page is the distributor's own: anyone else gets 404, anonymous visitors the sign-in page.
 Views parse, call one service, render; the rules live in services.py.
 """
 
-import csv
-
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Count, F, Q, Sum
-from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -22,18 +21,19 @@ from django.views.decorators.http import require_POST
 from apps.accounts import policy
 from apps.billing import services as billing
 from apps.billing.models import Commission, CommissionStatus, Order, Plan, format_fen
+from apps.operations import exports
 from derpmgr.errors import ServiceError
 from derpmgr.net import client_ip
 
 from . import services
 from .forms import CodeFilterForm, GenerateCodesForm, RevokeForm
 from .models import ActivationCode, CodeStatus, DistributorProfile, Referral
+from .operations import CODES, filtered_codes
 
 PAGE_SIZE = 50
 LATEST_REFERRALS = 10
 FRESH_BATCHES = "portal_fresh_batches"  # session: order numbers whose codes are yet to be shown
 FRESH_BATCHES_KEPT = 10
-CSV_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 # Signed in (else the sign-in page) and a distributor (else 404, as if the page did not exist).
@@ -197,50 +197,37 @@ def _without_page(query) -> str:
     return query.urlencode()
 
 
-class _Echo:
-    """csv.writer writes into this and gets the line back, so rows can be streamed."""
+# --- Exports: the codes list as a CSV file, written by a worker --------------------------------
 
-    def write(self, value):
-        return value
-
-
-def csv_safe(value) -> str:
-    """A spreadsheet must not run a cell as a formula: quote cells that would start one."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(CSV_FORMULA_STARTS) else text
-
-
-def _when(value) -> str:
-    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else ""
+@distributor_required
+@require_POST
+def codes_export(request):
+    """Ask for the filtered codes (the query string's filters) as a file; follow it on its page."""
+    params = {key: value for key, value in request.GET.items() if key != "page"}
+    try:
+        filtered_codes(request.user, params)  # refuse bad filters now, not in the worker
+        operation = exports.request(actor=request.user, name=CODES, params=params,
+                                    ip=client_ip(request))
+    except ServiceError as error:
+        return render(request, "portal/refused.html", {
+            "error": error.message, "back": reverse("portal:codes")}, status=error.status)
+    return redirect("portal:export", pk=operation.pk)
 
 
 @distributor_required
-def codes_csv(request):
-    form, codes = _filtered_codes(request)
-    if form.errors:
-        problems = "; ".join(f"{form.fields[name].label if name in form.fields else name}: {' '.join(errs)}"
-                             for name, errs in form.errors.items())
-        return HttpResponse(_("The filters are not valid: %(problems)s") % {"problems": problems},
-                            status=400, content_type="text/plain; charset=utf-8")
-    # Everything translated is resolved here: the rows stream after the view has returned.
-    header = [_("Code"), _("Plan"), _("Status"), _("Paid"), _("Created"), _("Use before"),
-              _("Activated by"), _("Activated"), _("Order")]
-    labels = {value: str(label) for value, label in CodeStatus.choices}
-    yes, no = _("yes"), _("no")
-    writer = csv.writer(_Echo())
+def export_detail(request, pk: int):
+    """The export's progress (the part polls itself while a worker writes the file), then the
+    link to the file."""
+    operation = exports.own_export(request.user, pk)
+    template = "portal/_export.html" if request.htmx else "portal/export.html"
+    return render(request, template, {"operation": operation,
+                                      "ready": exports.file_of(operation) is not None,
+                                      "keep_hours": settings.EXPORT_KEEP_HOURS})
 
-    def lines():
-        yield "\ufeff" + writer.writerow(header)  # the BOM lets spreadsheet programs see UTF-8
-        for code in codes.select_related("order").iterator(chunk_size=500):
-            yield writer.writerow([csv_safe(cell) for cell in (
-                code.display, code.plan.name, labels[code.effective_status], yes if code.paid else no,
-                _when(code.created_at), _when(code.expires_at), code.user.email if code.user else "",
-                _when(code.used_at), code.order.number if code.order else "")])
 
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    filename = f"derpmgr-codes-{timezone.localdate():%Y-%m-%d}.csv"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+@distributor_required
+def export_download(request, pk: int):
+    return exports.download(exports.own_export(request.user, pk))
 
 
 @distributor_required

@@ -13,7 +13,7 @@ from apps.containers.models import DerpInstance
 from apps.operations.api import ACCEPTED, accepted
 from apps.servers.models import Server
 from derpmgr.api import EnvelopePagination, allowed, envelope, filter_form, ok, validated
-from derpmgr.api_fields import StrictCharField
+from derpmgr.api_fields import ChoiceLabelField, StrictCharField
 from derpmgr.errors import NotFound
 from derpmgr.net import client_ip
 
@@ -25,8 +25,8 @@ from .series import RANGES, series
 
 
 class AlertSerializer(serializers.ModelSerializer):
-    type_display = serializers.CharField(source="get_type_display")
-    severity_display = serializers.CharField(source="get_severity_display")
+    type_display = ChoiceLabelField(AlertType.choices, source="type")
+    severity_display = ChoiceLabelField(Severity.choices, source="severity")
     is_open = serializers.BooleanField()
     acknowledged_by = serializers.SerializerMethodField()
 

@@ -48,3 +48,4 @@ class OperationAdmin(ReadOnlyAdmin, admin.ModelAdmin):
 class JobLockAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     list_display = ["name", "last_started_at", "last_finished_at", "runs", "skipped",
                     "locked_until"]
+from . import beat_admin  # noqa: E402, F401 - django-celery-beat's admin, translated

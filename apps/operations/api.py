@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from apps.accounts.policy import can
 from derpmgr.api import allowed, envelope, filter_form, ok
+from derpmgr.api_fields import ChoiceLabelField
 from derpmgr.errors import NotFound
 from derpmgr.fields import StrictIntegerField
 from derpmgr.net import client_ip
@@ -24,8 +25,8 @@ MAX_ID = 2**63 - 1
 class OperationSerializer(serializers.ModelSerializer):
     """An operation as its requester sees it; customers never see the operators' error text."""
 
-    kind_display = serializers.CharField(source="get_kind_display")
-    state_display = serializers.CharField(source="get_state_display")
+    kind_display = ChoiceLabelField(OperationKind.choices, source="kind")
+    state_display = ChoiceLabelField(OperationState.choices, source="state")
     requested_by = serializers.SerializerMethodField()
     error = serializers.SerializerMethodField()
     url = serializers.SerializerMethodField()

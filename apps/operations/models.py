@@ -31,6 +31,7 @@ class OperationKind(models.TextChoices):
     SPEED_TEST = "speed_test", _("Measure a server's download rate")
     RENTAL = "rental", _("Bring a customer's relays in line with their rental")
     QUOTA = "quota", _("Pause or resume a server's relays for its traffic quota")
+    EXPORT = "export", _("Export a list as a file")
 
 
 class OperationState(models.TextChoices):
@@ -113,6 +114,8 @@ class Operation(models.Model):
                 condition=Q(state__in=ACTIVE_STATES) & ~Q(dedupe_key="")),
         ]
         indexes = [models.Index(fields=["state", "not_before"], name="operations_due"),
+                   # The ordering of the lists (GET /api/operations, /ops/operations/).
+                   models.Index(fields=["-created_at", "-id"], name="operations_newest"),
                    models.Index(fields=["state", "lease_until"], name="operations_leases")]
 
     def __str__(self):

@@ -6,18 +6,29 @@ import datetime
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+from rest_framework.generics import ListAPIView
 from rest_framework.views import APIView
 
 from apps.containers import requests as relay_requests
 from apps.operations.api import ACCEPTED, OperationSerializer, accepted
 from apps.traffic import series as traffic_series
-from derpmgr.api import allowed, envelope, ok, validated, validated_query
+from derpmgr.api import (
+    allowed,
+    envelope,
+    filter_form,
+    ok,
+    paginated_as,
+    query_parameters,
+    validated,
+    validated_query,
+)
 from derpmgr.api_fields import StrictIntegerField
 from derpmgr.api_forms import MAX_ID, form_serializer
 from derpmgr.errors import NotFound
 from derpmgr.net import client_ip
 
 from . import drivers, requests, services
+from .filters import ServerFilterForm
 from .forms import AddServerForm, RepinForm, StatusForm
 from .models import Server, ServerStatus
 
@@ -86,8 +97,6 @@ SERVER = envelope("ServerEnvelope", server=ServerSerializer())
 ADDED = envelope("ServerAddAccepted", operation=OperationSerializer(), server=ServerSerializer(),
                  server_id=serializers.IntegerField(help_text="The new server's id (the seed's "
                                                               "key; also server.id)."))
-SERVER_LIST = envelope("ServerList", count=serializers.IntegerField(),
-                       servers=ServerSerializer(many=True))
 _STATUS = serializers.ChoiceField(choices=FLEET_HEALTH, help_text=(
     "The servers' health as last recorded: healthy (all), degraded (some), unhealthy (none)."))
 HEALTH_CHECKING = envelope("HealthCheckAccepted", operation=OperationSerializer(), status=_STATUS)
@@ -127,16 +136,22 @@ class AddServerView(APIView):
         return accepted(request, operation, server=_fresh(server), server_id=server.pk)
 
 
-class ServerListView(APIView):
-    """GET /api/server/list — every server with its relay count and traffic."""
+class ServerListView(ListAPIView):
+    """GET /api/server/list — the servers by name, a page at a time (?page=, ?page_size=; the
+    seed's "servers" and "count", the number of servers that match), each with its relay count
+    and traffic; ?status=, ?region=, ?q= (part of the name, address or location) filter."""
 
     permission_classes = [CAN_VIEW]
+    serializer_class = ServerSerializer
+    pagination_class = paginated_as("servers")
 
-    @extend_schema(responses=SERVER_LIST)
-    def get(self, request):
-        servers = services.with_relay_counts(Server.objects.visible_to(request.user))
-        data = ServerSerializer(servers, many=True).data
-        return ok({"count": len(data), "servers": data})
+    def get_queryset(self):
+        filters = filter_form(ServerFilterForm, self.request)
+        return services.with_relay_counts(filters.apply(Server.objects.visible_to(self.request.user)))
+
+    @extend_schema(parameters=query_parameters(ServerFilterForm))
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
 
 
 class HealthCheckView(APIView):

@@ -7,7 +7,8 @@ import logging
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -406,11 +407,14 @@ def _capacity_may_have_appeared() -> None:
 
 
 def with_relay_counts(queryset):
-    """Servers annotated with `relays`: their live relay instances."""
-    from apps.containers.models import LIVE_STATUSES
+    """Servers annotated with `relays`: their live relay instances. Counted per server listed (a
+    subquery on the live-relay index), so a page of servers counts its own relays only, not the
+    whole fleet's before it is cut to the page."""
+    from apps.containers.models import LIVE_STATUSES, DerpInstance
 
-    return queryset.annotate(relays=Count("instances",
-                                          filter=Q(instances__status__in=LIVE_STATUSES)))
+    live = (DerpInstance.objects.filter(server=OuterRef("pk"), status__in=LIVE_STATUSES)
+            .order_by().values("server").annotate(n=Count("pk")).values("n"))
+    return queryset.annotate(relays=Coalesce(Subquery(live), 0))
 
 
 def mark_health(*, server: Server, healthy: bool, reason: str = "") -> bool:

@@ -2,6 +2,7 @@
 
 import pytest
 
+from apps.billing.models import Plan
 from tests.conftest import signed_in_client, token_client
 
 pytestmark = pytest.mark.django_db
@@ -35,8 +36,17 @@ def test_a_visitor_posting_to_mfa_actions_is_sent_to_sign_in(anon_client, path):
     assert response["Location"].startswith("/accounts/login/")
 
 
-def test_the_start_page_sends_a_visitor_to_sign_in(anon_client):
-    assert anon_client.get("/")["Location"] == "/accounts/login/"
+def test_the_start_page_shows_a_visitor_the_plans_and_the_way_in(anon_client, db):
+    Plan.objects.create(name="Month", duration_days=30, price_fen=1990, max_devices=5)
+    Plan.objects.create(name="Retired", duration_days=60, price_fen=1, active=False)
+
+    response = anon_client.get("/")
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Month" in page and "¥19.90" in page and "5 devices" in page
+    assert "Retired" not in page  # only what is on sale
+    assert 'href="/accounts/register/"' in page and 'href="/accounts/login/"' in page
 
 
 @pytest.mark.parametrize("path", ["/api/user/me", "/api/user/logout"])

@@ -37,15 +37,16 @@ def answers(host: str, port: int, path: str = "/api/acl/ping") -> bool:
 @contextlib.contextmanager
 def serve(*, bind: str, port: int, env: dict[str, str], workers: int = 1, threads: int = 4,
           keep_alive: int = 2, log: Path | None = None, probe_host: str = "127.0.0.1",
-          app: str = "derpmgr.wsgi:application", probe: str = "/api/acl/ping"):
-    """gunicorn serving `app` on bind:port with `env` over this process's environment; yields
-    the process once GET `probe` answers 200."""
+          options: tuple[str, ...] = (), app: str = "derpmgr.wsgi:application",
+          probe: str = "/api/acl/ping"):
+    """gunicorn serving `app` on bind:port with `env` over this process's environment (and
+    further gunicorn `options`); yields the process once GET `probe` answers 200."""
     environment = {**os.environ, **env}
     output = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - closed below
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads", str(threads),
          "--bind", f"{bind}:{port}", "--chdir", str(REPO), "--access-logfile", "-",
-         "--graceful-timeout", "5", "--keep-alive", str(keep_alive), app],
+         "--graceful-timeout", "5", "--keep-alive", str(keep_alive), *options, app],
         env=environment, stdin=subprocess.DEVNULL, stdout=output, stderr=output,
         start_new_session=True)
     try:

@@ -6,7 +6,7 @@ from apps.billing.models import Order
 from apps.distribution.models import ActivationCode
 from tests.conftest import signed_in_client
 
-PAGES = ["/portal/", "/portal/codes/", "/portal/codes.csv", "/portal/codes/generate/",
+PAGES = ["/portal/", "/portal/codes/", "/portal/codes/generate/",
          "/portal/orders/", "/portal/codes/generated/20240501-ABCDEF12/"]
 
 

@@ -74,7 +74,7 @@ STAFF_API = api(staff=200)
 
 ROUTES = [
     # --- Accounts: public pages and each member's own -------------------------------------------
-    row("", "get", page(ANY_302)),
+    row("", "get", expect(200, ANY_302)),
     row("accounts/register/", "get", PUBLIC_200),
     row("accounts/register/", "post", expect(400, 400)),
     row("accounts/verify/resend/", "get", PUBLIC_200),
@@ -111,7 +111,10 @@ ROUTES = [
     # --- The distributor's portal ---------------------------------------------------------------
     row("portal/", "get", page(distributors=200)),
     row("portal/codes/", "get", page(distributors=200)),
-    row("portal/codes.csv", "get", page(distributors=200)),
+    row("portal/codes/export/", "post", page(distributors=ANY_302)),
+    # An export is seen and downloaded by the distributor who asked for it, by nobody else.
+    row("portal/exports/<int:pk>/", "get", page(distributor=200), pk="export"),
+    row("portal/exports/<int:pk>/download/", "get", page(distributor=200), pk="export"),
     row("portal/codes/generate/", "get", page(distributors=200)),
     row("portal/codes/generate/", "post", page(distributors=400)),
     # Shown once, to the session that generated the batch: everyone else is sent to the list.
@@ -254,12 +257,10 @@ ROUTES = [
     row("admin/jsi18n/", "get", STAFF_PAGE),
     row("admin/r/<path:content_type_id>/<path:object_id>/", "get", page(),
         content_type_id="user_type", object_id="customer"),
-    row("admin/^(?P<app_label>django_celery_beat|audit|accounts|auth|otp_totp|otp_static|notifications"
-        "|distribution|billing|servers|containers|acl|rentals|operations|monitoring)/$", "get",
+    row("admin/^(?P<app_label>audit|accounts|auth|otp_totp|otp_static|notifications|distribution"
+        "|billing|servers|containers|acl|rentals|operations|django_celery_beat|monitoring)/$", "get",
         STAFF_PAGE, app_label="accounts"),
     row("admin/(?P<url>.*)$", "get", page(), url="no/such/page/"),
-    row("admin/otp_totp/totpdevice/<int:pk>/config/", "get", page(admins=403, superadmin=200), pk="totp"),
-    row("admin/otp_totp/totpdevice/<int:pk>/qrcode/", "get", page(admins=403, superadmin=200), pk="totp"),
     row("admin/notifications/outboundemail/test-email/", "get", page(admins=GONE, superadmin=200)),
     row("admin/distribution/activationcode/generate/", "get", STAFF_PAGE),
     row("admin/billing/wallet/top-up/", "get", page(admins=403, superadmin=200)),
@@ -295,8 +296,9 @@ ADMIN_MODELS = {
     "accounts.apitoken": admin_model("customer_token", base=SUPERADMIN_READS, delete=(403, 403, 200),
                                      history=(GONE, GONE, 200)),
     "auth.group": admin_model(base=SUPERADMIN_ONLY, delete=(403, 403, 403)),
-    "otp_totp.totpdevice": admin_model("superadmin_totp", base=SUPERADMIN_ONLY),
-    "otp_static.staticdevice": admin_model(base=SUPERADMIN_ONLY),
+    # Nobody adds a second factor for someone else: enrolment is the member's own.
+    "otp_totp.totpdevice": admin_model("superadmin_totp", base=SUPERADMIN_ONLY, add=(403, 403, 403)),
+    "otp_static.staticdevice": admin_model(base=SUPERADMIN_ONLY, add=(403, 403, 403)),
     # The super admin's password-reset mail: its link must show to nobody, anywhere.
     "notifications.outboundemail": admin_model("reset_mail"),
     "distribution.distributortier": admin_model(base=SUPERADMIN_ONLY, delete=(403, 403, 403)),

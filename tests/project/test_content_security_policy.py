@@ -10,7 +10,7 @@ from tests.project.csp import assert_csp_clean
 
 pytestmark = pytest.mark.django_db
 
-ANONYMOUS = ["/accounts/login/", "/accounts/register/", "/accounts/password/reset/",
+ANONYMOUS = ["/", "/accounts/login/", "/accounts/register/", "/accounts/password/reset/",
              "/accounts/verify/resend/"]
 CUSTOMER = ["/accounts/me/", "/accounts/profile/", "/accounts/mfa/", "/acl/", "/acl/devices/",
             "/billing/activate/", "/billing/buy/", "/billing/orders/", "/billing/balance/",

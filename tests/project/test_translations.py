@@ -46,3 +46,21 @@ def test_pages_speak_chinese_by_default_and_english_on_request(db):
     assert "Sign in" in english.content.decode()
     with translation.override("zh-hans"):
         assert translation.gettext("Sign in") != "Sign in"
+
+
+def test_messages_of_django_and_third_party_apps_are_chinese_too():
+    """Upstream catalogues lag their code (Django's minimum-length message changed wording) or
+    are missing (django-otp ships none): derpmgr/catalogue_gaps.py carries them into ours."""
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError
+    from django_otp.forms import OTPAuthenticationFormMixin
+
+    with translation.override("zh-hans"):
+        try:
+            validate_password("1234")
+        except ValidationError as exc:
+            messages = exc.messages
+        assert "密码太短，至少需要 10 个字符。" in messages
+        assert not any(re.search(r"[A-Za-z]{4,}", message) for message in messages)
+        assert str(OTPAuthenticationFormMixin.otp_error_messages["invalid_token"]) \
+            == "验证码无效，请确认输入无误。"
