@@ -389,8 +389,6 @@ def invalidate_user_on_commit(user_id: int) -> None:
     transaction.on_commit(lambda: invalidate_user(user_id))
 
 
-
-
 def invalidate_users_on_commit(user_ids) -> None:
     ids = list(user_ids)
     transaction.on_commit(lambda: invalidate_users(ids))
