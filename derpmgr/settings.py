@@ -224,6 +224,12 @@ REDIS_URL = env.str("REDIS_URL", default="")
 # and rate limits, and (shorter, they answer relays) for the admission answers.
 REDIS_TIMEOUT = env.float("REDIS_TIMEOUT", default=2)
 ADMISSION_REDIS_TIMEOUT = env.float("ADMISSION_REDIS_TIMEOUT", default=0.3)
+# Where admission answers are cached: "auto" (Redis when REDIS_URL is set, else memory with
+# generations in DATA_DIR) or "local" (memory, also with Redis: only when every process that
+# changes rentals or answers relays runs on this host with the same DATA_DIR).
+ADMISSION_CACHE = env.str("ADMISSION_CACHE", default="auto")
+if ADMISSION_CACHE not in ("auto", "local"):
+    raise ImproperlyConfigured("ADMISSION_CACHE must be auto or local")
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
                           "LOCATION": REDIS_URL, "KEY_PREFIX": "derpmgr",

@@ -209,7 +209,11 @@ _shared, _local = _SharedEntries(), _LocalEntries()
 
 
 def _entries():
-    return _shared if settings.REDIS_URL else _local
+    """Redis when there is one, unless ADMISSION_CACHE says "local": on a single host whose
+    processes share DATA_DIR, the memory-mapped generations need no round trip per decision."""
+    if settings.ADMISSION_CACHE == "local" or not settings.REDIS_URL:
+        return _local
+    return _shared
 
 
 class _KeysToIds(Aggregate):

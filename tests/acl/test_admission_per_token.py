@@ -171,3 +171,18 @@ def test_the_miss_statement_reads_through_indexes_only(renter, relays, laptop):
             cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
             plan = [row[-1] for row in cursor.fetchall()]
             assert not [step for step in plan if step.startswith("SCAN")], plan
+
+
+def test_with_the_local_cache_chosen_redis_is_never_asked(renter, relays, laptop, settings,
+                                                          django_assert_num_queries):
+    """ADMISSION_CACHE=local (one host, shared DATA_DIR): answers and invalidation go through the
+    memory-mapped generations even with REDIS_URL set — here to a port nobody listens on."""
+    settings.REDIS_URL, settings.ADMISSION_CACHE = "redis://127.0.0.1:1/0", "local"
+    client = Client()
+    assert ask(client, relays[0], node_key(1)) is True
+    with django_assert_num_queries(0):
+        assert ask(client, relays[0], node_key(1)) is True  # from memory, no Redis, no query
+
+    services.remove_device(actor=renter, device=laptop)
+
+    assert ask(client, relays[0], node_key(1)) is False
