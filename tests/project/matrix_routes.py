@@ -96,6 +96,7 @@ ROUTES = [
     row("accounts/password/reset/", "post", expect(400, 400)),
     row("accounts/password/reset/sent/", "get", PUBLIC_200),
     row("accounts/password/reset/<uidb64>/<token>/", "get", PUBLIC_200, uidb64="MQ", token="nonsense"),
+    row("accounts/invitation/<uidb64>/<token>/", "get", PUBLIC_200, uidb64="MQ", token="nonsense"),
     row("i18n/setlang/", "post", expect(ANY_302, ANY_302)),
     row("api/user/register", "post", expect(400, 400)),
     row("api/user/verify", "post", expect(400, 400)),
