@@ -148,3 +148,31 @@ class SafeChangeListMixin:
                 **self.admin_site.each_context(request), "opts": self.model._meta,
                 "title": _("These filters cannot be shown"),
             }, status=400)
+
+
+def yuan_column(model, field_name: str):
+    """An admin column or read-only field showing a stored fen amount as ¥, under the field's
+    name: `amount = yuan_column(Order, "amount_fen")`, then "amount" in list_display/fields."""
+    from django.contrib import admin
+
+    from derpmgr.money import format_fen
+
+    @admin.display(description=model._meta.get_field(field_name).verbose_name, ordering=field_name)
+    def column(self, obj):
+        return format_fen(getattr(obj, field_name))
+
+    return column
+
+
+class YuanFieldsMixin:
+    """The admin's forms take every `*_fen` model field in yuan (derpmgr.money.YuanField)."""
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name.endswith("_fen") and db_field.editable:
+            from django.utils.text import capfirst
+
+            from derpmgr.money import YuanField
+
+            return YuanField(label=capfirst(db_field.verbose_name), min_fen=0,
+                             required=not db_field.blank, initial=db_field.get_default() or None)
+        return super().formfield_for_dbfield(db_field, request, **kwargs)

@@ -27,16 +27,18 @@ class DerpAdminSite(OTPAdminSite):
         super().__init__(name)
 
     def register(self, model_or_iterable, admin_class=None, **options):
-        """Every ModelAdmin, ours and the libraries', writes its changes to the audit log and
-        answers bad list parameters with 400 (admin_mixins)."""
+        """Every ModelAdmin, ours and the libraries', writes its changes to the audit log,
+        answers bad list parameters with 400 (admin_mixins) and lists at a cost that does not
+        grow with the table (admin_lists)."""
         from django.contrib.admin import ModelAdmin
 
+        from .admin_lists import BoundedChangeListMixin
         from .admin_mixins import AuditedChangesMixin, SafeChangeListMixin
 
         admin_class = admin_class or ModelAdmin
         if not issubclass(admin_class, AuditedChangesMixin):
             admin_class = type(admin_class.__name__, (SafeChangeListMixin, AuditedChangesMixin,
-                                                      admin_class),
+                                                      BoundedChangeListMixin, admin_class),
                                {"__module__": admin_class.__module__,
                                 "__doc__": admin_class.__doc__})
         super().register(model_or_iterable, admin_class, **options)

@@ -7,7 +7,6 @@ from django import forms
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
-from django.views import defaults as default_views
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, inline_serializer
@@ -101,10 +100,12 @@ def json_server_error(request):
 
 
 def server_error(request):
-    """handler500: API callers get the envelope, browsers the usual page."""
+    """handler500: API callers get the envelope, browsers the branded page."""
+    from derpmgr.error_pages import server_error_page
+
     if request.path_info.startswith("/api/"):
         return json_server_error(request)
-    return default_views.server_error(request)
+    return server_error_page(request)
 
 
 def bad_request_json(message) -> JsonResponse:

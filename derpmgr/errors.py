@@ -32,6 +32,10 @@ class PermissionDenied(ServiceError):
     status = 403
     code = "forbidden"
 
+    def __init__(self, message, *, needed: str = "", **kwargs):
+        super().__init__(message, **kwargs)
+        self.needed = needed  # the permission or role gate refused (policy.require), if known
+
 
 class Conflict(ServiceError):
     status = 409

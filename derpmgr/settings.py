@@ -70,8 +70,34 @@ if PRODUCTION and DEBUG:
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Where scripts/run.sh serves the panel (gunicorn's --bind): HOST, HOST:PORT or [IPV6]:PORT.
+DERPMGR_BIND = env.str("DERPMGR_BIND", default="127.0.0.1:8000")
+
+
+def _served_url(bind: str) -> str:
+    """The panel's address when it is served on `bind`: a wildcard host (0.0.0.0, ::) is reached
+    on this machine at 127.0.0.1, and a unix socket or fd (behind a proxy) says nothing, so
+    PANEL_URL must then be set to the public address."""
+    bind = bind.strip()
+    if bind.startswith(("unix:", "fd://")):
+        return "http://127.0.0.1:8000"
+    if bind.startswith("["):  # [IPv6] or [IPv6]:PORT
+        host, _bracket, port = bind.partition("]")
+        host, port = host + "]", port.lstrip(":")
+    elif bind.count(":") == 1:
+        host, port = bind.split(":")
+    elif ":" in bind:  # a bare IPv6 address
+        host, port = f"[{bind}]", ""
+    else:
+        host, port = bind, ""
+    if host in ("", "0.0.0.0", "[::]"):  # noqa: S104 - a bind read, not made
+        host = "127.0.0.1"
+    return f"http://{host}:{port or 8000}"
+
+
 # Public base URL of the panel: links in e-mails and the relays' admission URL are built on it.
-PANEL_URL = env.str("PANEL_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Unset, it follows DERPMGR_BIND, so the links point at the port run.sh serves.
+PANEL_URL = env.str("PANEL_URL", default=_served_url(DERPMGR_BIND)).rstrip("/")
 # Base URL the relays call for admission (derper's --verify-client-url); empty: PANEL_URL. Point
 # it at the admission process (ADMISSION_BIND, behind the same proxy) so slow pages cannot starve it.
 ADMISSION_URL = env.str("ADMISSION_URL", default="").rstrip("/")
@@ -154,6 +180,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "apps.accounts.context_processors.navigation",
             ],
+            "libraries": {"bounded_dates": "derpmgr.admin_lists"},
         },
     },
 ]
@@ -219,6 +246,8 @@ SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=PRODUCTION)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# A refused form gets the branded 403 page in the visitor's language (JSON under /api/).
+CSRF_FAILURE_VIEW = "derpmgr.error_pages.csrf_failure"
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=14 * 24 * 3600)
 
 # --- Accounts -------------------------------------------------------------------------------
@@ -266,6 +295,8 @@ RATE_PASSWORD_RESET_PER_ACCOUNT = env.str("RATE_PASSWORD_RESET_PER_ACCOUNT", def
 # Largest batch of activation codes generated at once, and how long an unused code stays valid.
 CODE_BATCH_MAX = env.int("CODE_BATCH_MAX", default=1000)
 CODE_VALIDITY_DAYS = env.int("CODE_VALIDITY_DAYS", default=365)
+# How to pay a pending order (bank account, Alipay/WeChat payee...), shown with its amount and number.
+PAYMENT_INSTRUCTIONS = env.str("PAYMENT_INSTRUCTIONS", default="")
 # Wrong activation codes (not all tries) per customer and per address.
 RATE_REDEEM_PER_USER = env.str("RATE_REDEEM_PER_USER", default="10/h")
 RATE_REDEEM_PER_IP = env.str("RATE_REDEEM_PER_IP", default="30/h")
@@ -350,6 +381,9 @@ EMAIL_RATE_LIMIT_WINDOW = env.int("EMAIL_RATE_LIMIT_WINDOW", default=600)
 # A worker holds an outbox row it is sending for this long, renewed while the send runs; past
 # it, the row is taken to be lost with its worker and sent again (with the same Message-ID).
 EMAIL_SEND_LEASE_SECONDS = env.int("EMAIL_SEND_LEASE_SECONDS", default=300)
+# The outbox claims this many due e-mails at a time and sends them over one SMTP connection;
+# a run goes on batch after batch while mail is due.
+EMAIL_BATCH_SIZE = env.int("EMAIL_BATCH_SIZE", default=100)
 
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
@@ -397,6 +431,10 @@ OPERATION_REQUEUE_SECONDS = env.int("OPERATION_REQUEUE_SECONDS", default=60)
 # Attempts per operation (transient failures are retried after 10, 20, 40 … seconds).
 OPERATION_MAX_ATTEMPTS = env.int("OPERATION_MAX_ATTEMPTS", default=4)
 OPERATION_RETRY_BASE_SECONDS = env.int("OPERATION_RETRY_BASE_SECONDS", default=10)
+# Large lists (the codes' CSV) are written here by a worker and offered to whoever asked for
+# them for EXPORT_KEEP_HOURS; the sweeper deletes older files. Web and workers must share it.
+EXPORT_DIR = env.str("EXPORT_DIR", default=str(DATA_DIR / "exports"))
+EXPORT_KEEP_HOURS = env.int("EXPORT_KEEP_HOURS", default=24)
 
 # --- Fleet health (see apps/monitoring) -------------------------------------------------------
 # One server's probe (SSH round trip and engine check) gives up after this many seconds, so a

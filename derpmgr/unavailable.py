@@ -18,7 +18,6 @@ import sys
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
-from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
@@ -86,11 +85,10 @@ def _api_body(seconds: int) -> dict:
 def _page(request, seconds: int) -> str:
     """The 503 page on the site's base template, with a context that needs no database: no
     session, user or messages are read (the context processors that would are not run)."""
-    from django.contrib.auth.models import AnonymousUser
+    from derpmgr.error_pages import static_safe_context
 
     return render_to_string("503.html", {
-        "request": request, "user": AnonymousUser(), "csrf_token": get_token(request),
-        "retry_after": seconds, "message": message(seconds)})
+        **static_safe_context(request), "retry_after": seconds, "message": message(seconds)})
 
 
 def response_for(request, exc: BaseException):

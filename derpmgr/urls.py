@@ -60,6 +60,9 @@ api_patterns = [
     path("<path:unknown>", json_not_found),
 ]
 
+# Branded pages in the visitor's language (derpmgr/error_pages.py); JSON envelopes under /api/.
+handler403 = "derpmgr.error_pages.permission_denied"
+handler404 = "derpmgr.error_pages.page_not_found"
 handler500 = "derpmgr.unavailable.server_error"  # 503 when a part is down, else derpmgr.api's
 
 urlpatterns = [

@@ -21,6 +21,11 @@ if is_root; then
   # Both passes start private redis-server and PostgreSQL processes in some tests (a broker or a
   # cache that goes down); the second pass also uses the machine's own (started below).
   apt_install_without_starting redis-server postgresql
+  # The browser tests (tests/browser) drive Debian's Chromium through Playwright, launched by
+  # its path: Playwright's own browser download cannot work here, so `playwright install` is
+  # never run. A Chinese font, so that zh-hans pages are laid out (and screenshots read) with
+  # real glyphs.
+  apt_install chromium fonts-wqy-microhei
   configure_podman
 fi
 
@@ -60,14 +65,16 @@ say "ruff"
 say "Migrations are committed"
 DERPMGR_ENV=test "$VENV/bin/python" manage.py makemigrations --check --dry-run
 
-say "Suite on SQLite, filesystem broker"
+say "Suite on SQLite, filesystem broker (with the browser tests)"
 env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL "$VENV/bin/python" -m pytest -m "not postgres" "$@"
 
 start_services
 db_host=$(echo "$TEST_DATABASE_URL" | sed -E 's#^[a-z]+://([^@/]*@)?([^:/]+).*#\2#')
 if tcp_open "$db_host" 5432 && tcp_open 127.0.0.1 6379; then
-  say "Suite on PostgreSQL and Redis"
-  DATABASE_URL=$TEST_DATABASE_URL REDIS_URL=$TEST_REDIS_URL "$VENV/bin/python" -m pytest "$@"
+  # The browser tests ran once already, in the SQLite pass: they test pages, not the database.
+  say "Suite on PostgreSQL and Redis (without the browser tests)"
+  DATABASE_URL=$TEST_DATABASE_URL REDIS_URL=$TEST_REDIS_URL "$VENV/bin/python" -m pytest \
+    -m "not browser" "$@"
 elif [ "$CI" = true ]; then
   echo "PostgreSQL ($TEST_DATABASE_URL) or Redis (127.0.0.1:6379) is not reachable; CI=true needs both." >&2
   exit 1

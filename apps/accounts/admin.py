@@ -240,6 +240,16 @@ def _admin_role_group_form(base):
     return AdminRoleGroupForm
 
 
+class _NamedGroup:
+    """A group as the list's action checkbox labels it: its pk, and its name in words."""
+
+    def __init__(self, group):
+        self.pk, self.label = group.pk, group_label(group)
+
+    def __str__(self):
+        return self.label
+
+
 @admin.register(Group)
 class GroupAdmin(SuperAdminOnly, NamedPermissionPickers, PermissionAuditMixin, DjangoGroupAdmin):
     list_display = ["group_name"]
@@ -247,6 +257,10 @@ class GroupAdmin(SuperAdminOnly, NamedPermissionPickers, PermissionAuditMixin, D
     @admin.display(description=_("name"), ordering="name")
     def group_name(self, group):
         return group_label(group)
+
+    def action_checkbox(self, group):
+        # Django labels the box with str(group), which for a role group is its code.
+        return super().action_checkbox(_NamedGroup(group))
 
     def held_permissions(self, group) -> set[str]:
         return services.permission_labels(group.permissions)
@@ -257,9 +271,15 @@ class GroupAdmin(SuperAdminOnly, NamedPermissionPickers, PermissionAuditMixin, D
             form = _admin_role_group_form(form)
         return form
 
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if obj is not None and obj.name in Role.values:  # shown by the role's name, not its code
+            return ["group_name" if field == "name" else field for field in fields]
+        return fields
+
     def get_readonly_fields(self, request, obj=None):
         if obj is not None and obj.name in Role.values:
-            return ["name"]  # the roles find their group by this name
+            return ["group_name"]  # the roles find their group by its stored name
         return super().get_readonly_fields(request, obj)
 
     def has_delete_permission(self, request, obj=None):
@@ -277,7 +297,7 @@ class SecondFactorAdmin(SuperAdminOnly, admin.ModelAdmin):
     deletes one (a lost phone). Enrolment is the member's own, on their MFA page: nobody adds a
     device here, and no secret is ever shown (django-otp's own admin shows the key and its QR)."""
 
-    list_display = ["name", "owner", "is_confirmed", "created", "last_used"]
+    list_display = ["device_name", "owner", "is_confirmed", "created", "last_used"]
     search_fields = ["user__email", "user__username", "name"]
     fields = ["owner", "name", "confirmed", "created", "last_used"]
     readonly_fields = ["owner", "created", "last_used"]
@@ -293,6 +313,10 @@ class SecondFactorAdmin(SuperAdminOnly, admin.ModelAdmin):
             field.label, field.help_text = self._labels[db_field.name]
         return field
 
+    @admin.display(description=_("name"), ordering="name")
+    def device_name(self, device):
+        return device.name
+
     @admin.display(description=_("member"), ordering="user__email")
     def owner(self, device):
         return device.user.email
@@ -307,7 +331,7 @@ class SecondFactorAdmin(SuperAdminOnly, admin.ModelAdmin):
 
     @admin.display(description=_("last used"), ordering="last_used_at")
     def last_used(self, device):
-        return device.last_used_at
+        return device.last_used_at or "—"
 
 
 admin.site.register(TOTPDevice, SecondFactorAdmin)

@@ -37,7 +37,7 @@ DISTRIBUTOR = "role.distributor"
 CUSTOMER = "role.customer"
 SUPERADMIN = "role.superadmin"
 
-_ROLE_GATES: dict[str, frozenset[str]] = {
+ROLE_GATES: dict[str, frozenset[str]] = {
     STAFF: frozenset(STAFF_ROLES),
     DISTRIBUTOR: frozenset({Role.DISTRIBUTOR}),
     CUSTOMER: frozenset({Role.USER}),
@@ -77,8 +77,8 @@ def can(user, action: str, obj=None) -> bool:
     """True if `user` may do `action` (a permission label or a role gate) to `obj` (or at all)."""
     if not _active(user):
         return False
-    if action in _ROLE_GATES:
-        return user.role in _ROLE_GATES[action]
+    if action in ROLE_GATES:
+        return user.role in ROLE_GATES[action]
     if user.role not in STAFF_ROLES or not user.has_perm(action):
         return False
     if obj is None:
@@ -94,7 +94,7 @@ def require(user, action: str, obj=None) -> None:
     staff = _active(user) and user.role in STAFF_ROLES
     if not staff or action in _OTHERS_PAGES or (obj is not None and not _visible(user, obj)):
         raise NotFound(_("Not found."))
-    raise PermissionDenied(SUPERADMIN_ONLY if action == SUPERADMIN else NOT_GRANTED)
+    raise PermissionDenied(SUPERADMIN_ONLY if action == SUPERADMIN else NOT_GRANTED, needed=action)
 
 
 def require_any(user, *actions: str, obj=None) -> None:
@@ -121,7 +121,9 @@ def require_page(user, action: str, obj=None) -> None:
     except NotFound as refusal:
         raise Http404(refusal.message) from None
     except PermissionDenied as refusal:
-        raise PageDenied(refusal.message) from None
+        denied = PageDenied(refusal.message)
+        denied.needed = refusal.needed  # the 403 page names it (derpmgr/error_pages.py)
+        raise denied from None
 
 
 def page_requires(*actions: str):

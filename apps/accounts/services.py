@@ -2,10 +2,7 @@
 
 import base64
 import dataclasses
-from io import BytesIO
 
-import qrcode
-import qrcode.image.svg
 from django.conf import settings
 from django.contrib.auth import authenticate, password_validation
 from django.contrib.auth.tokens import PasswordResetTokenGenerator
@@ -23,6 +20,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from apps.audit import services as audit
 from apps.notifications import services as notifications
+from derpmgr import qr
 from derpmgr.errors import PermissionDenied, ServiceError
 
 from . import policy
@@ -316,10 +314,7 @@ def pending_totp_device(user: User) -> TOTPDevice | None:
 
 
 def totp_qr_svg(device: TOTPDevice) -> str:
-    image = qrcode.make(device.config_url, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
-    buffer = BytesIO()
-    image.save(buffer)
-    return buffer.getvalue().decode()
+    return qr.svg(device.config_url)
 
 
 def totp_secret_base32(device: TOTPDevice) -> str:

@@ -315,15 +315,17 @@ def profile(request):
 
 @login_required
 def dashboard(request):
-    """The signed-in user's home: for a customer, the rental as it stands and what happens next."""
+    """The signed-in user's home: for a customer, the rental as it stands (days left, relays,
+    devices, derpMap) and what happens next."""
     context = {}
     if policy.can(request.user, policy.CUSTOMER):
-        from apps.rentals import services as rentals  # the rentals layer sits above this one
-        from apps.rentals import status
+        from apps.rentals import home, status  # the rentals layer sits above this one
+        from apps.rentals import services as rentals
 
         rental = status.rental_status(request.user)
         # Times in the panel's time zone (Asia/Shanghai unless TIME_ZONE says otherwise), named.
-        context = {"rental": rental, "time_zone": timezone.get_default_timezone_name()}
+        context = {"rental": rental, "time_zone": timezone.get_default_timezone_name(),
+                   "home": home.customer_home(request.user)}
         if rental.suspended:
             context["suspension_message"] = rentals.suspension_message(request.user)
         if rental.short_of_relays:

@@ -310,6 +310,20 @@ def invalidate_user_on_commit(user_id: int) -> None:
     transaction.on_commit(lambda: invalidate_user(user_id))
 
 
+def invalidate_users(user_ids) -> None:
+    """`invalidate_user` for many users at once (a periodic job's batch): one query, one write."""
+    from apps.containers.models import DerpInstance
+
+    tokens = DerpInstance.objects.filter(user_id__in=list(user_ids)).values_list(
+        "admission_token", flat=True)
+    _entries().invalidate([token_hash(t) for t in tokens])
+
+
+def invalidate_users_on_commit(user_ids) -> None:
+    ids = list(user_ids)
+    transaction.on_commit(lambda: invalidate_users(ids))
+
+
 def ip_or_none(source) -> str | None:
     try:
         return str(ipaddress.ip_address(source))

@@ -1,13 +1,17 @@
 """The derpMap of a user's relays, with Tailscale's field names (tailcfg.DERPMap), and its three
 renderings: a policy-file snippet, Headscale's derp.yaml and raw DERPMap JSON."""
 
+import functools
 import ipaddress
 import json
+from collections import defaultdict
+from typing import NamedTuple
 
 import yaml
 from django.db.models import Q
 
 from apps.containers.models import DerpInstance, InstanceStatus
+from apps.servers.models import Server
 
 FIRST_REGION, LAST_REGION = 900, 999
 SPAN = LAST_REGION - FIRST_REGION + 1
@@ -63,13 +67,43 @@ def region_ids(server_ids, previous: dict[int, int] | None = None) -> dict[int, 
 
 def mapped_instances(user):
     """The user's relays that the map lists (a moving relay gives way once its replacement runs)."""
+    return mapped_instances_of([user.pk])
+
+
+def mapped_instances_of(user_ids):
+    """`mapped_instances` of many users in one query, by user then server."""
     replaced = DerpInstance.objects.filter(
-        user=user, replaces__isnull=False,
+        user_id__in=user_ids, replaces__isnull=False,
         status__in=(InstanceStatus.RUNNING, InstanceStatus.STOPPED)).values("replaces_id")
     return (DerpInstance.objects.select_related("server")
-            .filter(user=user, status__in=MAPPED_STATUSES)
+            .filter(user_id__in=user_ids, status__in=MAPPED_STATUSES)
             .exclude(Q(status=InstanceStatus.MIGRATING) & Q(pk__in=replaced))
-            .order_by("server_id"))
+            .order_by("user_id", "server_id"))
+
+
+class MappedRelay(NamedTuple):
+    """What the map needs of a relay (`build_from` takes these or DerpInstance rows)."""
+
+    server_id: int
+    server: Server
+    port: int
+
+
+def mapped_relays_of(user_ids) -> dict[int, list[MappedRelay]]:
+    """{user id: their mapped relays} for many users, read as plain rows: two queries (relays,
+    then their servers, which are few) and no model instance per relay."""
+    rows = list(mapped_instances_of(user_ids).values_list("user_id", "server_id", "port"))
+    servers = Server.objects.in_bulk({server_id for _user, server_id, _port in rows})
+    relays = defaultdict(list)
+    for user_id, server_id, port in rows:
+        relays[user_id].append(MappedRelay(server_id, servers[server_id], port))
+    return relays
+
+
+@functools.lru_cache(maxsize=1024)  # a batch maps thousands of relays on a few servers
+def _address(public_ip: str) -> tuple[str, str]:
+    address = ipaddress.ip_address(public_ip)
+    return ("IPv4" if address.version == 4 else "IPv6"), str(address)
 
 
 def node_for(instance, region_id: int, *, insecure_for_tests: bool) -> dict:
@@ -78,8 +112,8 @@ def node_for(instance, region_id: int, *, insecure_for_tests: bool) -> dict:
     domain uses its ordinary certificate."""
     server = instance.server
     node = {"Name": f"{region_id}a", "RegionID": region_id, "HostName": server.hostname}
-    address = ipaddress.ip_address(server.public_ip)
-    node["IPv4" if address.version == 4 else "IPv6"] = str(address)
+    family, address = _address(server.public_ip)
+    node[family] = address
     node["DERPPort"] = instance.port
     node["STUNPort"] = instance.port
     if not server.domain:
@@ -93,7 +127,12 @@ def node_for(instance, region_id: int, *, insecure_for_tests: bool) -> dict:
 def build(user, *, previous: dict | None = None, insecure_for_tests: bool = False) -> dict:
     """DERPMap for the user's relays: {"Regions": {"900": {…}}}. `previous` is the map of the
     version before, whose region ids are kept."""
-    instances = list(mapped_instances(user))
+    return build_from(list(mapped_instances(user)), previous=previous,
+                      insecure_for_tests=insecure_for_tests)
+
+
+def build_from(instances, *, previous: dict | None = None, insecure_for_tests: bool = False) -> dict:
+    """`build` from the user's mapped relays, already read (a batch reads many users' at once)."""
     ids = region_ids([i.server_id for i in instances], previous_regions(previous))
     regions = {}
     for instance in instances:

@@ -101,11 +101,15 @@ class DerpMapFeed(models.Model):
     """The secret, stable URL that always serves a user's current derpMap (Headscale derp.urls)."""
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                                related_name="derp_map_feed")
-    token = models.CharField(max_length=64, unique=True, default=new_feed_token)
+                                related_name="derp_map_feed", verbose_name=_("user"))
+    token = models.CharField(_("token"), max_length=64, unique=True, default=new_feed_token)
+
+    class Meta:
+        verbose_name = _("derpMap URL")
+        verbose_name_plural = _("derpMap URLs")
 
     def __str__(self):
-        return f"feed of {self.user}"
+        return _("derpMap URL of %(user)s") % {"user": self.user}
 
 
 class AclFormat(models.TextChoices):

@@ -15,7 +15,7 @@ from apps.accounts.models import RentalState, User
 from apps.audit import services as audit
 from derpmgr.errors import Conflict, NotFound, PermissionDenied, ServiceError
 
-from . import admission, derpmap
+from . import admission, derpmap, renewal
 from .models import (
     AclAccess,
     AclConfig,
@@ -247,25 +247,9 @@ def reissue(*, actor: User, user: User, server_ids=(), ip: str | None = None) ->
 
 def reissue_expiring(*, within: timedelta = REISSUE_BEFORE) -> int:
     """The periodic job: active rentals whose derpMap expires within `within` (or that never had
-    one) get a new version. Running it twice re-issues nothing the second time."""
-    soon = timezone.now() + within
-    due = (User.objects.filter(rental_state=RentalState.ACTIVE, is_active=True,
-                               rental_expiry__gt=timezone.now())
-           .annotate(valid_until=Max("acl_configs__expires_at"))
-           .filter(Q(valid_until__isnull=True) | Q(valid_until__lte=soon)))
-    return sum(_renew_if_still_due(user=user, soon=soon) for user in due)
-
-
-def _renew_if_still_due(*, user: User, soon) -> bool:
-    """Re-issue under the user's row lock, after looking again: a run that overlaps another (a
-    second beat, a slow run) finds the new version and issues nothing."""
-    with transaction.atomic():
-        User.objects.select_for_update().filter(pk=user.pk).first()
-        valid_until = AclConfig.objects.filter(user=user).aggregate(v=Max("expires_at"))["v"]
-        if valid_until is not None and valid_until > soon:
-            return False
-        issue_version(user=user, reason="renewed", notify=False)
-    return True
+    one) get a new version, a chunk of users at a time (renewal.py). Running it twice, or two
+    runs at once, re-issues nothing the second time."""
+    return renewal.reissue_expiring(within=within, validity=ACL_VALIDITY)
 
 
 def destroy_all(*, user: User, actor=None, ip: str | None = None) -> int:

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.billing.views import customer_page
+from derpmgr import qr
 from derpmgr.api import error_body
 from derpmgr.errors import ServiceError
 from derpmgr.net import client_ip
@@ -39,7 +40,8 @@ def _overview(request, *, refused: ServiceError | None = None):
         except ServiceError as error:
             refused = context["refused"] = error
         else:
-            context.update(current=acl, feed_url=services.feed_url(user), renderings=[
+            feed_url = services.feed_url(user)
+            context.update(current=acl, feed_url=feed_url, feed_qr=qr.svg(feed_url), renderings=[
                 {"format": fmt, "label": label,
                  "body": services.render(acl, fmt, omit_default_regions=omit)[0]}
                 for fmt, label in AclFormat.choices])

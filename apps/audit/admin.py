@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from derpmgr.admin_lists import AppFilter, ModelLabelFilter
 from derpmgr.admin_mixins import PolicyAdminMixin, ReadOnlyAdmin
 
 from .models import AuditEvent
@@ -14,7 +15,7 @@ class AuditEventAdmin(ReadOnlyAdmin, PolicyAdminMixin, admin.ModelAdmin):
     """Read-only for everyone, super admins included: the log is append-only."""
 
     list_display = ["created_at", "actor_label", "action_in_words", "target_type", "target_label", "ip"]
-    list_filter = ["action", "target_type"]
+    list_filter = [AppFilter, ModelLabelFilter]  # choices from the code: no scan of the log
     search_fields = ["actor_label", "action", "target_label", "target_id", "ip"]
     date_hierarchy = "created_at"
     fields = readonly_fields = [*(f.name for f in AuditEvent._meta.fields if f.name != "details"),

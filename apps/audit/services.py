@@ -1,10 +1,13 @@
 """Writing the system log. Callers are services, inside the transaction of the change."""
 
+import functools
 import ipaddress
 import re
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
+
+from derpmgr import bulk
 
 from . import visibility
 from .models import AuditEvent
@@ -22,6 +25,7 @@ _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
 _ENCODER = DjangoJSONEncoder()
 
 
+@functools.lru_cache(maxsize=4096)  # keys repeat from event to event; a batch writes thousands
 def _is_secret_key(key: str) -> bool:
     lowered = key.lower()
     if any(word in lowered for word in _SECRET_WORDS):
@@ -67,16 +71,17 @@ def _valid_ip(ip: str | None) -> str | None:
         return None  # a socket path or a proxy's garbage: the event matters more than the address
 
 
-def record(*, actor, action: str, target: models.Model | None = None, ip: str | None = None,
-           details: dict | None = None, actor_label: str = "",
-           finance: bool | None = None) -> AuditEvent:
-    """Append one event. `actor` may be None (the system, or an anonymous visitor). `finance`
-    (default: guessed from the action and the details, visibility.is_finance) keeps the event
-    from those who may not see finance."""
+def event(*, actor, action: str, target: models.Model | None = None, ip: str | None = None,
+          details: dict | None = None, actor_label: str = "",
+          finance: bool | None = None) -> AuditEvent:
+    """One event, not yet written: `record` writes it at once, `record_all` many together.
+    `actor` may be None (the system, or an anonymous visitor). `finance` (default: guessed from
+    the action and the details, visibility.is_finance) keeps the event from those who may not
+    see finance."""
     if actor is not None and not getattr(actor, "is_authenticated", False):
         actor = None
     label = actor_label or (str(actor) if actor is not None else "")
-    return AuditEvent.objects.create(
+    return AuditEvent(
         actor=actor,
         actor_label=label[:254],
         action=action,
@@ -87,3 +92,22 @@ def record(*, actor, action: str, target: models.Model | None = None, ip: str | 
         details=_scrub(details or {}),
         finance=visibility.is_finance(action, details) if finance is None else finance,
     )
+
+
+def record(*, actor, action: str, target: models.Model | None = None, ip: str | None = None,
+           details: dict | None = None, actor_label: str = "",
+           finance: bool | None = None) -> AuditEvent:
+    """Append one event (see `event`)."""
+    appended = event(actor=actor, action=action, target=target, ip=ip, details=details,
+                     actor_label=actor_label, finance=finance)
+    appended.save()
+    return appended
+
+
+_COLUMNS = ["actor", "actor_label", "action", "target_type", "target_id", "target_label", "ip",
+            "details", "finance", "created_at"]
+
+
+def record_all(events: list[AuditEvent]) -> int:
+    """Append many events (from `event`) in one batch: a periodic job's."""
+    return bulk.insert_rows(AuditEvent, events, _COLUMNS)

@@ -4,14 +4,23 @@ their progress. Every page and action asks the policy; every change goes through
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.shortcuts import redirect
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
 from apps.accounts import policy
 from apps.accounts.models import STAFF_ROLES, User
-from derpmgr.admin_mixins import PolicyAdminMixin, ReadOnlyAdmin, confirm_action, render_form_page
+from derpmgr.admin_mixins import (
+    PolicyAdminMixin,
+    ReadOnlyAdmin,
+    YuanFieldsMixin,
+    confirm_action,
+    render_form_page,
+    yuan_column,
+)
 from derpmgr.errors import ServiceError
+from derpmgr.money import YuanField
 from derpmgr.net import client_ip
 
 from . import services
@@ -49,13 +58,10 @@ def confirm_with_reference(modeladmin, request, queryset, *, title, apply, butto
 
 
 @admin.register(Plan)
-class PlanAdmin(PolicyAdminMixin, admin.ModelAdmin):
+class PlanAdmin(YuanFieldsMixin, PolicyAdminMixin, admin.ModelAdmin):
     list_display = ["name", "duration_days", "price", "servers_per_rental", "max_devices", "active"]
     list_editable = ["active"]
-
-    @admin.display(description=_("price"), ordering="price_fen")
-    def price(self, plan):
-        return format_fen(plan.price_fen)
+    price = yuan_column(Plan, "price_fen")
 
     # Admins look the plans up (they issue codes for them: billing.view_plan); editing them is
     # finance.
@@ -91,15 +97,20 @@ def _mark(status):
 class OrderAdmin(ReadOnlyAdmin, PolicyAdminMixin, admin.ModelAdmin):
     list_display = ["number", "buyer", "kind", "status", "plan", "quantity", "amount",
                     "payment_reference", "created_at", "completed_at"]
+    fields = ["number", "buyer", "kind", "status", "plan", "quantity", "list_price", "discount",
+              "coupon", "coupon_discount", "amount", "paid_from_balance", "payment_reference",
+              "created_at", "completed_at", "updated_at"]
+    readonly_fields = fields
     list_filter = ["status", "kind"]
     search_fields = ["number", "buyer__email", "payment_reference"]
     date_hierarchy = "created_at"
     actions = [_mark(s) for s in (OrderStatus.COMPLETED, OrderStatus.RENEWED,
                                   OrderStatus.CANCELLED, OrderStatus.REFUNDED)]
 
-    @admin.display(description=_("amount"), ordering="amount_fen")
-    def amount(self, order):
-        return format_fen(order.amount_fen)
+    list_price = yuan_column(Order, "list_price_fen")
+    discount = yuan_column(Order, "discount_fen")
+    coupon_discount = yuan_column(Order, "coupon_discount_fen")
+    amount = yuan_column(Order, "amount_fen")
 
     def get_queryset(self, request):
         return Order.objects.visible_to(request.user).select_related("buyer", "plan")
@@ -117,14 +128,32 @@ class OrderAdmin(ReadOnlyAdmin, PolicyAdminMixin, admin.ModelAdmin):
 
 
 class CouponForm(forms.ModelForm):
+    """The discount is typed as what it is: a percentage, or an amount in yuan (kept in fen)."""
+
+    percent_off = forms.IntegerField(label=_("Percent off"), required=False, min_value=1,
+                                     help_text=_("For a percent coupon: 1 to 100."))
+    amount_off = YuanField(label=_("Amount off"), required=False, max_fen=services.MAX_TOP_UP_FEN,
+                           help_text=_("For a fixed coupon, in yuan: 5 takes ¥5.00 off."))
+
     class Meta:
         model = Coupon
-        fields = ["code", "kind", "value", "valid_from", "valid_until", "max_uses", "plans", "active"]
+        fields = ["code", "kind", "percent_off", "amount_off", "valid_from", "valid_until",
+                  "max_uses", "plans", "active"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            wanted = "percent_off" if self.instance.kind == CouponKind.PERCENT else "amount_off"
+            self.initial[wanted] = self.instance.value
 
     def clean(self):
         data = super().clean()
-        if data.get("kind") == CouponKind.PERCENT and (data.get("value") or 0) > 100:
-            self.add_error("value", _("A percent coupon takes at most 100 percent off."))
+        wanted = "percent_off" if data.get("kind") == CouponKind.PERCENT else "amount_off"
+        if data.get("kind") == CouponKind.PERCENT and (data.get("percent_off") or 0) > 100:
+            self.add_error("percent_off", _("A percent coupon takes at most 100 percent off."))
+        elif data.get("kind") and not data.get(wanted) and wanted not in self.errors:
+            self.add_error(wanted, _("Say how much this coupon takes off."))
+        self.instance.value = data.get(wanted) or 0
         if data.get("valid_from") and data.get("valid_until") \
                 and data["valid_until"] <= data["valid_from"]:
             self.add_error("valid_until", _("The coupon must end after it starts."))
@@ -138,11 +167,15 @@ class CouponForm(forms.ModelForm):
 @admin.register(Coupon)
 class CouponAdmin(PolicyAdminMixin, admin.ModelAdmin):
     form = CouponForm
-    list_display = ["code", "kind", "value", "valid_from", "valid_until", "used_count", "max_uses",
-                    "active"]
+    list_display = ["code", "kind", "discount", "valid_from", "valid_until", "used_count",
+                    "max_uses", "active"]
     list_filter = ["kind", "active"]
     search_fields = ["code"]
     filter_horizontal = ["plans"]
+
+    @admin.display(description=_("discount"), ordering="value")
+    def discount(self, coupon):
+        return f"{coupon.value}%" if coupon.kind == CouponKind.PERCENT else format_fen(coupon.value)
 
     def has_delete_permission(self, request, obj=None):
         return self.may(request, "delete", obj) and (obj is None or not obj.redemptions.exists())
@@ -150,9 +183,10 @@ class CouponAdmin(PolicyAdminMixin, admin.ModelAdmin):
 
 class LedgerEntryInline(admin.TabularInline):
     model = LedgerEntry
-    fields = ["created_at", "kind", "amount_fen", "balance_after_fen", "order", "reference",
-              "created_by"]
+    fields = ["created_at", "kind", "amount", "balance_after", "order", "reference", "created_by"]
     readonly_fields = fields
+    amount = yuan_column(LedgerEntry, "amount_fen")
+    balance_after = yuan_column(LedgerEntry, "balance_after_fen")
     extra = 0
     can_delete = False
     ordering = ["-created_at", "-id"]
@@ -165,12 +199,21 @@ class LedgerEntryInline(admin.TabularInline):
 
 
 class TopUpForm(forms.Form):
-    user = forms.ModelChoiceField(label=_("Whose balance"), queryset=User.objects.filter(is_active=True)
-                                  .exclude(role__in=STAFF_ROLES).order_by("email"))
-    amount_fen = forms.IntegerField(label=_("Amount (fen)"), min_value=1,
-                                    max_value=services.MAX_TOP_UP_FEN,
-                                    help_text=_("In fen: ¥100.00 is 10000."))
+    """Whose balance (searched by e-mail or username as it is typed: never a list of every
+    account), how much in yuan, and the payment's reference."""
+
+    user = forms.ModelChoiceField(label=_("Whose balance"), queryset=User.objects.filter(
+        is_active=True).exclude(role__in=STAFF_ROLES))
+    amount = YuanField(label=_("Amount"), max_fen=services.MAX_TOP_UP_FEN,
+                       help_text=_("In yuan: 100 or 100.00 books ¥100.00."))
     reference = forms.CharField(label=_("Payment reference"), max_length=128)
+
+    def __init__(self, *args, admin_site, viewer, **kwargs):
+        super().__init__(*args, **kwargs)
+        user = self.fields["user"]
+        user.queryset = user.queryset.filter(pk__in=User.objects.visible_to(viewer).values("pk"))
+        user.widget = AutocompleteSelect(Wallet._meta.get_field("owner"), admin_site)
+        user.widget.choices = user.choices
 
 
 @admin.register(Wallet)
@@ -180,9 +223,9 @@ class WalletAdmin(ReadOnlyAdmin, PolicyAdminMixin, admin.ModelAdmin):
     inlines = [LedgerEntryInline]
     change_list_template = "admin/billing/wallet/change_list.html"
 
-    @admin.display(description=_("balance"), ordering="balance_fen")
-    def balance(self, wallet):
-        return format_fen(wallet.balance_fen)
+    fields = ["owner", "balance"]
+    readonly_fields = fields
+    balance = yuan_column(Wallet, "balance_fen")
 
     def get_urls(self):
         top_up = path("top-up/", self.admin_site.admin_view(self.top_up_view),
@@ -192,19 +235,19 @@ class WalletAdmin(ReadOnlyAdmin, PolicyAdminMixin, admin.ModelAdmin):
     def top_up_view(self, request):
         """Record money received for someone's prepaid balance (with its payment reference)."""
         policy.require_page(request.user, "billing.top_up_wallet")
-        form = TopUpForm(request.POST or None, initial={"user": request.GET.get("user")})
-        form.fields["user"].queryset = form.fields["user"].queryset.filter(
-            pk__in=User.objects.visible_to(request.user).values("pk"))
+        chosen = request.GET.get("user", "")  # the ops customer page links here with ?user=<id>
+        form = TopUpForm(request.POST or None, initial={"user": chosen if chosen.isdigit() else None},
+                         admin_site=self.admin_site, viewer=request.user)
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
             try:
-                services.top_up(actor=request.user, user=data["user"], amount_fen=data["amount_fen"],
+                services.top_up(actor=request.user, user=data["user"], amount_fen=data["amount"],
                                 reference=data["reference"], ip=client_ip(request))
             except ServiceError as error:
                 form.add_error(None, error.message)
             else:
                 messages.success(request, _("%(who)s: %(amount)s added to the balance.") % {
-                    "who": data["user"], "amount": format_fen(data["amount_fen"])})
+                    "who": data["user"], "amount": format_fen(data["amount"])})
                 return redirect("admin:billing_wallet_changelist")
         return render_form_page(self, request, form=form, title=_("Top up a balance"),
                                 button=_("Top up"))
@@ -217,9 +260,9 @@ class CommissionAdmin(ReadOnlyAdmin, PolicyAdminMixin, admin.ModelAdmin):
     search_fields = ["distributor__email", "order__number"]
     actions = ["settle_credit", "settle_payout"]
 
-    @admin.display(description=_("amount"), ordering="amount_fen")
-    def amount(self, commission):
-        return format_fen(commission.amount_fen)
+    fields = ["created_at", "distributor", "order", "percent", "amount", "status", "settlement"]
+    readonly_fields = fields
+    amount = yuan_column(Commission, "amount_fen")
 
     def has_settle_permission(self, request):
         return policy.can(request.user, "billing.add_commissionsettlement")
@@ -261,7 +304,7 @@ class CommissionSettlementAdmin(ReadOnlyAdmin, PolicyAdminMixin, admin.ModelAdmi
     list_filter = ["method"]
     search_fields = ["distributor__email", "reference"]
 
-    @admin.display(description=_("amount"), ordering="amount_fen")
-    def amount(self, settlement):
-        return format_fen(settlement.amount_fen)
+    fields = ["created_at", "distributor", "amount", "method", "reference", "settled_by"]
+    readonly_fields = fields
+    amount = yuan_column(CommissionSettlement, "amount_fen")
 

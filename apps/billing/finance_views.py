@@ -5,32 +5,14 @@ from django.shortcuts import render
 
 from apps.accounts import policy
 
-from . import statistics
+from . import charts, statistics
 from .models import format_fen
-
-# The 12-month chart, drawn on the server as SVG (no script, nothing fetched from elsewhere).
-CHART_WIDTH, CHART_HEIGHT = 720, 220
-CHART_TOP, CHART_BOTTOM = 24, 28  # room for the amount above a bar and the month below it
 
 
 def revenue_chart(monthly: list[dict]) -> dict:
-    """Bars for the template: position, height and labels of each month's revenue."""
-    slot = CHART_WIDTH / max(len(monthly), 1)
-    plot_height = CHART_HEIGHT - CHART_TOP - CHART_BOTTOM
-    baseline = CHART_HEIGHT - CHART_BOTTOM
-    peak = max((m["revenue_fen"] for m in monthly), default=0) or 1
-    bars = []
-    for index, month in enumerate(monthly):
-        height = round(plot_height * month["revenue_fen"] / peak)
-        bars.append({
-            "month": month["month"], "revenue_fen": month["revenue_fen"],
-            "amount": format_fen(month["revenue_fen"]),
-            "x": round(index * slot + slot * 0.15, 1), "width": round(slot * 0.7, 1),
-            "y": baseline - height, "height": height,
-            "label_x": round(index * slot + slot / 2, 1), "label_y": baseline - height - 6,
-        })
-    return {"width": CHART_WIDTH, "height": CHART_HEIGHT, "baseline": baseline,
-            "month_y": CHART_HEIGHT - 8, "bars": bars}
+    """The 12 months' revenue as bars (drawn on the server: templates/_month_bars.html)."""
+    return charts.month_bars([(m["month"], m["revenue_fen"], format_fen(m["revenue_fen"]))
+                              for m in monthly], value_name="revenue-fen")
 
 
 @policy.page_requires("billing.view_finance")

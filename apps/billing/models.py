@@ -10,13 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.models import Role
-
-
-def format_fen(fen: int) -> str:
-    """¥12.34 from 1234 fen, for people; the number itself stays an integer everywhere else."""
-    sign = "-" if fen < 0 else ""
-    yuan, cents = divmod(abs(int(fen)), 100)
-    return f"{sign}¥{yuan:,}.{cents:02d}"
+from derpmgr.money import format_fen
 
 
 def percent_of(amount_fen: int, percent: int) -> int:
@@ -40,7 +34,7 @@ class Plan(models.Model):
     name = models.CharField(_("name"), max_length=64)
     duration_days = models.PositiveIntegerField(_("duration (days)"),
                                                 validators=[MinValueValidator(1)])
-    price_fen = models.PositiveIntegerField(_("price (fen)"))
+    price_fen = models.PositiveIntegerField(_("price"))
     servers_per_rental = models.PositiveSmallIntegerField(
         _("servers per rental"), default=3, validators=[MinValueValidator(1)])
     max_devices = models.PositiveSmallIntegerField(_("max devices"), default=10,
@@ -122,17 +116,21 @@ class Order(models.Model):
     plan = models.ForeignKey(Plan, null=True, blank=True, on_delete=models.PROTECT,
                              related_name="orders", verbose_name=_("plan"))
     quantity = models.PositiveIntegerField(_("quantity"), default=1)
-    list_price_fen = models.PositiveIntegerField(_("list price (fen)"), default=0)
-    discount_fen = models.PositiveIntegerField(_("tier discount (fen)"), default=0)
+    list_price_fen = models.PositiveIntegerField(_("list price"), default=0)
+    discount_fen = models.PositiveIntegerField(_("tier discount"), default=0)
     coupon = models.ForeignKey("Coupon", null=True, blank=True, on_delete=models.PROTECT,
                                related_name="orders", verbose_name=_("coupon"))
-    coupon_discount_fen = models.PositiveIntegerField(_("coupon discount (fen)"), default=0)
-    amount_fen = models.PositiveIntegerField(_("amount (fen)"))
+    coupon_discount_fen = models.PositiveIntegerField(_("coupon discount"), default=0)
+    amount_fen = models.PositiveIntegerField(_("amount"))
     paid_from_balance = models.BooleanField(_("paid from balance"), default=False)
     payment_reference = models.CharField(_("payment reference"), max_length=128, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
     completed_at = models.DateTimeField(_("completed"), null=True, blank=True, db_index=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    # The review a page purchase was confirmed from: the same confirmation sent twice (a double
+    # click, a resent form) finds this order instead of buying again. Empty for the API's.
+    request_key = models.CharField(_("request key"), max_length=32, blank=True, default="",
+                                   editable=False)
 
     objects = OrderQuerySet.as_manager()
 
@@ -151,6 +149,8 @@ class Order(models.Model):
                 condition=Q(amount_fen=models.F("list_price_fen") - models.F("discount_fen")
                             - models.F("coupon_discount_fen")),
                 name="billing_order_amount_adds_up"),
+            models.UniqueConstraint(fields=["buyer", "request_key"], condition=~Q(request_key=""),
+                                    name="billing_order_one_per_request_key"),
         ]
         # One buyer's orders newest first (the customer's and the portal's order lists, /api/orders).
         indexes = [models.Index(fields=["buyer", "-created_at", "-id"], name="billing_order_buyer_new")]
@@ -169,9 +169,12 @@ class Order(models.Model):
 class Wallet(models.Model):
     """A prepaid balance. The row is the lock; the ledger below is the record."""
 
+    # Customers and distributors hold balances (the admin's top-up picker searches these).
     owner = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                 related_name="wallet", verbose_name=_("owner"))
-    balance_fen = models.BigIntegerField(_("balance (fen)"), default=0)
+                                 related_name="wallet", verbose_name=_("owner"),
+                                 limit_choices_to={"is_active": True,
+                                                   "role__in": ["user", "distributor"]})
+    balance_fen = models.BigIntegerField(_("balance"), default=0)
 
     class Meta:
         verbose_name = _("balance")
@@ -205,8 +208,8 @@ class LedgerEntry(models.Model):
     wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="entries",
                                verbose_name=_("balance"))
     kind = models.CharField(_("kind"), max_length=16, choices=LedgerKind.choices)
-    amount_fen = models.BigIntegerField(_("amount (fen)"))
-    balance_after_fen = models.BigIntegerField(_("balance after (fen)"))
+    amount_fen = models.BigIntegerField(_("amount"))
+    balance_after_fen = models.BigIntegerField(_("balance after"))
     order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.PROTECT,
                               related_name="ledger_entries", verbose_name=_("order"))
     reference = models.CharField(_("reference"), max_length=128, blank=True)
@@ -249,7 +252,8 @@ class Coupon(models.Model):
     kind = models.CharField(_("kind"), max_length=8, choices=CouponKind.choices)
     value = models.PositiveIntegerField(
         _("value"), validators=[MinValueValidator(1)],
-        help_text=_("Percent (1–100) for a percent coupon, fen for a fixed one."))
+        help_text=_("Percent (1–100) off for a percent coupon; the amount off (kept in fen) for a "
+                    "fixed one."))
     valid_from = models.DateTimeField(_("valid from"), default=timezone.now)
     valid_until = models.DateTimeField(_("valid until"), null=True, blank=True)
     max_uses = models.PositiveIntegerField(_("max uses"), null=True, blank=True,
@@ -289,12 +293,17 @@ class Coupon(models.Model):
 
 
 class CouponRedemption(models.Model):
-    coupon = models.ForeignKey(Coupon, on_delete=models.PROTECT, related_name="redemptions")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="coupon_redemption")
-    created_at = models.DateTimeField(default=timezone.now)
+    coupon = models.ForeignKey(Coupon, on_delete=models.PROTECT, related_name="redemptions",
+                               verbose_name=_("coupon"))
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                             verbose_name=_("customer"))
+    order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="coupon_redemption",
+                                 verbose_name=_("order"))
+    created_at = models.DateTimeField(_("redeemed at"), default=timezone.now)
 
     class Meta:
+        verbose_name = _("coupon redemption")
+        verbose_name_plural = _("coupon redemptions")
         constraints = [models.UniqueConstraint(fields=["coupon", "user"],
                                                name="billing_coupon_once_per_user")]
 
@@ -316,7 +325,7 @@ class CommissionSettlement(models.Model):
     distributor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                                     related_name="commission_settlements",
                                     verbose_name=_("distributor"))
-    amount_fen = models.PositiveIntegerField(_("amount (fen)"))
+    amount_fen = models.PositiveIntegerField(_("amount"))
     method = models.CharField(_("method"), max_length=8, choices=SettlementMethod.choices)
     reference = models.CharField(_("reference"), max_length=128, blank=True)
     settled_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
@@ -351,7 +360,7 @@ class Commission(models.Model):
     order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="commission",
                                  verbose_name=_("order"))
     percent = models.PositiveSmallIntegerField(_("percent"), validators=[MaxValueValidator(100)])
-    amount_fen = models.PositiveIntegerField(_("amount (fen)"))
+    amount_fen = models.PositiveIntegerField(_("amount"))
     status = models.CharField(_("status"), max_length=8, choices=CommissionStatus.choices,
                               default=CommissionStatus.ACCRUED, db_index=True)
     settlement = models.ForeignKey(CommissionSettlement, null=True, blank=True,

@@ -37,6 +37,28 @@ class InsufficientBalance(ServiceError):
     code = "insufficient_balance"
 
 
+class PriceChanged(Conflict):
+    """The total is no longer the one the buyer reviewed (a plan's price, a tier, a coupon)."""
+
+    code = "price_changed"
+
+
+def check_reviewed_total(amount_fen: int, expected_amount_fen: int | None) -> None:
+    """A page purchase is confirmed for the total its review showed; any other total is refused."""
+    if expected_amount_fen is not None and amount_fen != expected_amount_fen:
+        raise PriceChanged(_("The price changed since you reviewed it: the total is now %(now)s, "
+                             "not %(reviewed)s. Nothing was charged; check the new total.")
+                           % {"now": format_fen(amount_fen), "reviewed": format_fen(expected_amount_fen)})
+
+
+def replayed_order(*, buyer: User, request_key: str) -> Order | None:
+    """The order an earlier confirmation of the same review made, if any (call it with the
+    buyer's row locked, so a concurrent twin waits for the first and then finds its order)."""
+    if not request_key:
+        return None
+    return Order.objects.filter(buyer=buyer, request_key=request_key).first()
+
+
 def _check_amount(amount_fen) -> int:
     if isinstance(amount_fen, bool) or not isinstance(amount_fen, int) or amount_fen <= 0:
         raise ServiceError(_("The amount must be a positive whole number of fen."),
@@ -150,24 +172,46 @@ def quote(*, user: User, plan: Plan, coupon_code: str = "") -> dict:
             "coupon_discount_fen": coupon_discount, "amount_fen": plan.price_fen - coupon_discount}
 
 
-def purchase_plan(*, user: User, plan: Plan, coupon_code: str = "", ip: str | None = None) -> Order:
-    """A customer buys or renews a plan from their balance, optionally with a coupon."""
+def quote_purchase(*, user: User, plan: Plan, coupon_code: str = "") -> dict:
+    """What buying `plan` would cost this customer now, refused as purchase_plan would refuse
+    it (the page's review step shows this before anything is charged)."""
+    _check_may_buy(user, plan)
+    return quote(user=user, plan=plan, coupon_code=coupon_code)
+
+
+def _check_may_buy(user: User, plan: Plan) -> None:
     if not policy.can(user, policy.CUSTOMER):
         raise PermissionDenied(_("Only customer accounts rent relays."), code="not_a_customer")
     if not user.email_verified:
         raise PermissionDenied(_("Verify your e-mail address first."), code="email_unverified")
     if not plan.active:
         raise NotFound(_("This plan is not on sale."), code="plan_unknown")
+
+
+def purchase_plan(*, user: User, plan: Plan, coupon_code: str = "", ip: str | None = None,
+                  expected_amount_fen: int | None = None, request_key: str = "") -> Order:
+    """A customer buys or renews a plan from their balance, optionally with a coupon.
+
+    A page confirms a reviewed purchase: `expected_amount_fen` is the total the review showed
+    (PriceChanged if it is no longer the total) and `request_key` names that review, so sending
+    the confirmation again returns the order it made instead of buying twice.
+    """
+    _check_may_buy(user, plan)
     with transaction.atomic():
         # The customer's row first: concurrent purchases of one customer queue here, so each
-        # sees whether the one before made this a renewal.
+        # sees whether the one before made this a renewal (or already confirmed this review).
         renewal = User.objects.select_for_update().get(pk=user.pk).rental_state != RentalState.NONE
+        earlier = replayed_order(buyer=user, request_key=request_key)
+        if earlier is not None:
+            return earlier
         priced = quote(user=user, plan=plan, coupon_code=coupon_code)
+        check_reviewed_total(priced["amount_fen"], expected_amount_fen)
         order = Order.objects.create(
             buyer=user, kind=OrderKind.RENEWAL if renewal else OrderKind.PURCHASE,
             status=OrderStatus.COMPLETED, plan=plan, list_price_fen=priced["list_price_fen"],
             coupon=priced["coupon"], coupon_discount_fen=priced["coupon_discount_fen"],
-            amount_fen=priced["amount_fen"], paid_from_balance=True, completed_at=timezone.now())
+            amount_fen=priced["amount_fen"], paid_from_balance=True, completed_at=timezone.now(),
+            request_key=request_key)
         if priced["coupon"]:
             _redeem_coupon(priced["coupon"], user=user, order=order)
         if order.amount_fen:

@@ -2,77 +2,84 @@
 
 from datetime import datetime
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
 from apps.accounts.models import Role, User
 
 from .models import Commission, CommissionStatus, Order, OrderKind, Plan, Wallet
+from .periods import month_start, months_back
 
 
-def _month_start(moment: datetime) -> datetime:
-    local = timezone.localtime(moment)
-    return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+def _earned_by_month(earned) -> list[dict]:
+    """Earned orders summed per (month, kind, plan): one pass over the orders gives every
+    order-based figure (rows: months of trading × kinds × plans, not orders)."""
+    return list(earned.annotate(month=TruncMonth("completed_at", tzinfo=timezone.get_current_timezone()))
+                .order_by().values("month", "kind", "plan_id")
+                .annotate(orders=Count("id"), quantity=Coalesce(Sum("quantity"), 0),
+                          amount=Coalesce(Sum("amount_fen"), 0)))
 
 
-def _months_back(start: datetime, count: int) -> list[datetime]:
-    months, year, month = [], start.year, start.month
-    for _i in range(count):
-        months.append(start.replace(year=year, month=month))
-        month -= 1
-        if month == 0:
-            year, month = year - 1, 12
-    return list(reversed(months))
+def _plan_figures(groups: list[dict]) -> list[dict]:
+    figures = {}
+    for group in groups:
+        plan = figures.setdefault(group["plan_id"], {"purchases": 0, "renewals": 0, "codes_sold": 0})
+        if group["kind"] == OrderKind.PURCHASE:
+            plan["purchases"] += group["orders"]
+        elif group["kind"] == OrderKind.RENEWAL:
+            plan["renewals"] += group["orders"]
+        elif group["kind"] == OrderKind.CODE_BATCH:
+            plan["codes_sold"] += group["quantity"]
+    empty = {"purchases": 0, "renewals": 0, "codes_sold": 0}
+    return [{"plan_id": p.pk, "name": p.name, "duration_days": p.duration_days,
+             **figures.get(p.pk, empty)} for p in Plan.objects.order_by("duration_days")]
 
 
-def _sum(queryset, field: str = "amount_fen") -> int:
-    return queryset.aggregate(total=Coalesce(Sum(field), 0))["total"]
+def _distributors(earned, commission_by: dict) -> list[dict]:
+    """Each distributor with its code-batch revenue, summed over its own orders (the buyer index),
+    and nothing else read."""
+    batches = (earned.filter(kind=OrderKind.CODE_BATCH, buyer=OuterRef("pk")).order_by()
+               .values("buyer"))
+    distributors = User.objects.filter(role=Role.DISTRIBUTOR).order_by("email").annotate(
+        revenue=Coalesce(Subquery(batches.annotate(total=Sum("amount_fen")).values("total")), 0),
+        codes_bought=Coalesce(Subquery(batches.annotate(total=Sum("quantity")).values("total")), 0))
+    return [{"distributor_id": d.pk, "email": d.email, "revenue_fen": d.revenue,
+             "codes_bought": d.codes_bought,
+             "commission_accrued_fen": commission_by.get((d.pk, CommissionStatus.ACCRUED), 0),
+             "commission_settled_fen": commission_by.get((d.pk, CommissionStatus.SETTLED), 0)}
+            for d in distributors]
 
 
 def finance_statistics(*, now: datetime | None = None) -> dict:
+    """Five queries whatever the size of the books: orders once (grouped by month, kind and plan),
+    the plans, the distributors (each summed through the buyer index), commissions once
+    (grouped), balances once."""
     now = now or timezone.now()
-    this_month = _month_start(now)
-    earned = Order.objects.earned()
-    months = _months_back(this_month, 12)
-    by_month = {
-        timezone.localtime(row["month"]).strftime("%Y-%m"): row["total"]
-        for row in earned.filter(completed_at__gte=months[0])
-        .annotate(month=TruncMonth("completed_at", tzinfo=timezone.get_current_timezone()))
-        .values("month").annotate(total=Sum("amount_fen"))
-    }
-    plans = Plan.objects.annotate(
-        purchases=Count("orders", filter=Q(orders__kind=OrderKind.PURCHASE,
-                                           orders__in=earned)),
-        renewals=Count("orders", filter=Q(orders__kind=OrderKind.RENEWAL, orders__in=earned)),
-        codes_sold=Coalesce(Sum("orders__quantity", filter=Q(orders__kind=OrderKind.CODE_BATCH,
-                                                             orders__in=earned)), 0),
-    ).order_by("duration_days")
-    batches = Q(orders__in=earned, orders__kind=OrderKind.CODE_BATCH)
-    distributors = User.objects.filter(role=Role.DISTRIBUTOR).order_by("email").annotate(
-        revenue=Coalesce(Sum("orders__amount_fen", filter=batches), 0),
-        codes_bought=Coalesce(Sum("orders__quantity", filter=batches), 0))
+    months = months_back(month_start(now), 12)
+    groups = _earned_by_month(Order.objects.earned())
+    by_month: dict[str, int] = {}
+    for group in groups:
+        if group["month"] is not None:
+            key = timezone.localtime(group["month"]).strftime("%Y-%m")
+            by_month[key] = by_month.get(key, 0) + group["amount"]
     # Separate aggregates: summing commissions in the same query as orders would multiply rows.
     commission_by = {
         (row["distributor"], row["status"]): row["total"]
-        for row in Commission.objects.values("distributor", "status").annotate(total=Sum("amount_fen"))}
-    commissions = Commission.objects.all()
+        for row in Commission.objects.order_by().values("distributor", "status")
+        .annotate(total=Sum("amount_fen"))}
+
+    def commission_total(status) -> int:
+        return sum(total for (_who, state), total in commission_by.items() if state == status)
+
     return {
-        "revenue_this_month_fen": _sum(earned.filter(completed_at__gte=this_month)),
-        "revenue_all_time_fen": _sum(earned),
-        "prepaid_balances_fen": _sum(Wallet.objects.all(), "balance_fen"),
-        "commission_accrued_fen": _sum(commissions.filter(status=CommissionStatus.ACCRUED)),
-        "commission_settled_fen": _sum(commissions.filter(status=CommissionStatus.SETTLED)),
-        "plans": [{"plan_id": p.pk, "name": p.name, "duration_days": p.duration_days,
-                   "purchases": p.purchases, "renewals": p.renewals, "codes_sold": p.codes_sold}
-                  for p in plans],
-        "distributors": [
-            {"distributor_id": d.pk, "email": d.email,
-             "revenue_fen": d.revenue, "codes_bought": d.codes_bought,
-             "commission_accrued_fen": commission_by.get((d.pk, CommissionStatus.ACCRUED), 0),
-             "commission_settled_fen": commission_by.get((d.pk, CommissionStatus.SETTLED), 0)}
-            for d in distributors
-        ],
+        "revenue_this_month_fen": by_month.get(months[-1].strftime("%Y-%m"), 0),
+        "revenue_all_time_fen": sum(group["amount"] for group in groups),
+        "prepaid_balances_fen": Wallet.objects.aggregate(total=Coalesce(Sum("balance_fen"), 0))["total"],
+        "commission_accrued_fen": commission_total(CommissionStatus.ACCRUED),
+        "commission_settled_fen": commission_total(CommissionStatus.SETTLED),
+        "plans": _plan_figures(groups),
+        "distributors": _distributors(Order.objects.earned(), commission_by),
         "monthly": [{"month": m.strftime("%Y-%m"), "revenue_fen": by_month.get(m.strftime("%Y-%m"), 0)}
                     for m in months],
     }

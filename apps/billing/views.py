@@ -11,16 +11,17 @@ from django.shortcuts import redirect, render
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST
 
 from apps.accounts import policy
 from apps.accounts.models import RentalState
 from apps.distribution import services as distribution
 from apps.distribution.forms import RedeemForm
 from apps.distribution.limits import redeem_counting_wrong_codes
-from derpmgr.errors import RateLimited, ServiceError
+from derpmgr.errors import NotFound, RateLimited, ServiceError
 from derpmgr.net import client_ip
 
-from . import services
+from . import reviews, services
 from .forms import PurchaseForm
 from .models import LedgerEntry, Order, Plan, format_fen
 
@@ -82,44 +83,97 @@ def activate_code(request):
     return redirect("accounts:dashboard")
 
 
-# --- Buy or renew a plan ---------------------------------------------------------------------
+# --- Buy or renew a plan: choose, review, confirm -----------------------------------------
+
+REVIEW_KIND = "purchase"
+
+
+def _buy_page(request, form, *, status: int = 200, **extra):
+    user = request.user
+    balance_fen = services.balance_of(user)
+    context = {"form": form, "plans": Plan.objects.visible_to(user),
+               "renewal": user.rental_state != RentalState.NONE,
+               "balance": format_fen(balance_fen), **extra}
+    return render(request, "billing/buy.html", context, status=status)
+
+
+def _refuse_buy(request, form, error: ServiceError):
+    field = "coupon" if isinstance(error, services.CouponRefused) else None
+    return _refuse(request, "billing/buy.html", {
+        "form": form, "plans": Plan.objects.visible_to(request.user),
+        "renewal": request.user.rental_state != RentalState.NONE,
+        "balance": format_fen(services.balance_of(request.user)),
+        "needs_top_up": isinstance(error, services.InsufficientBalance)}, error, field=field)
+
+
+def _review(request, priced: dict, *, coupon_code: str, status: int = 200, error: str = ""):
+    """The review page: what is bought, the total, the balance now and after; Confirm or Back."""
+    user = request.user
+    balance_fen = services.balance_of(user)
+    after_fen = balance_fen - priced["amount_fen"]
+    covered = after_fen >= 0
+    if not covered and status == 200:
+        status = 402
+    review = reviews.sign(buyer=user, kind=REVIEW_KIND, total_fen=priced["amount_fen"],
+                          plan=priced["plan"].pk, coupon=coupon_code)
+    return render(request, "billing/buy_review.html", {
+        "quote": _quote_display(priced), "coupon_code": coupon_code, "review": review,
+        "renewal": user.rental_state != RentalState.NONE, "error": error,
+        "balance": format_fen(balance_fen), "balance_after": format_fen(after_fen),
+        "covered": covered,
+    }, status=status)
+
 
 def _quote_display(priced: dict) -> dict:
     return {"plan": priced["plan"], "coupon": priced["coupon"],
             "list_price": format_fen(priced["list_price_fen"]),
             "coupon_discount": format_fen(priced["coupon_discount_fen"]),
-            "has_discount": priced["coupon_discount_fen"] > 0,
             "amount": format_fen(priced["amount_fen"]), "amount_fen": priced["amount_fen"]}
 
 
 @customer_page
 def buy(request):
-    """The plans on sale; "Check price" quotes (with the coupon), "Pay" buys from the balance."""
-    user = request.user
+    """The plans on sale and the choice (plan, coupon); sending it shows the review, which
+    charges nothing. "Back" on the review comes here with the choice kept."""
+    if request.method == "POST" and request.POST.get("action") == "edit":
+        return _buy_page(request, PurchaseForm(initial=request.POST.dict()))
     form = PurchaseForm(_posted(request))
-    balance_fen = services.balance_of(user)
-    context = {"form": form, "plans": Plan.objects.visible_to(user),
-               "renewal": user.rental_state != RentalState.NONE,
-               "balance": format_fen(balance_fen), "balance_fen": balance_fen}
     if request.method != "POST" or not form.is_valid():
-        return render(request, "billing/buy.html", context, status=400 if form.errors else 200)
+        return _buy_page(request, form, status=400 if form.errors else 200)
     data = form.cleaned_data
-    paying = request.POST.get("action") == "pay"
     try:
         plan = data.get("plan") or distribution.plan_for_duration(data["duration_days"])
-        if not paying:
-            context["quote"] = _quote_display(
-                services.quote(user=user, plan=plan, coupon_code=data["coupon"]))
-            return render(request, "billing/buy.html", context)
-        order = services.purchase_plan(user=user, plan=plan, coupon_code=data["coupon"],
-                                       ip=client_ip(request))
-    except services.CouponRefused as error:
-        return _refuse(request, "billing/buy.html", context, error, field="coupon")
-    except services.InsufficientBalance as error:
-        context["needs_top_up"] = True
-        return _refuse(request, "billing/buy.html", context, error)
+        priced = services.quote_purchase(user=request.user, plan=plan, coupon_code=data["coupon"])
     except ServiceError as error:
-        return _refuse(request, "billing/buy.html", context, error)
+        return _refuse_buy(request, form, error)
+    return _review(request, priced, coupon_code=data["coupon"])
+
+
+@customer_page
+@require_POST
+def confirm_purchase(request):
+    """Buy exactly what the review showed, for its total, once (apps/billing/reviews.py)."""
+    user = request.user
+    form = PurchaseForm(request.POST)  # the choice again, for the page an error goes back to
+    form.is_valid()
+    try:
+        reviewed = reviews.read(request.POST.get("review", ""), buyer=user, kind=REVIEW_KIND)
+        plan = Plan.objects.visible_to(user).filter(pk=reviewed["plan"]).first()
+        if plan is None:
+            raise NotFound(_("This plan is not on sale."), code="plan_unknown")
+        order = services.purchase_plan(user=user, plan=plan, coupon_code=reviewed["coupon"],
+                                       ip=client_ip(request),
+                                       expected_amount_fen=reviewed["total_fen"],
+                                       request_key=reviewed["key"])
+    except services.PriceChanged as error:
+        try:
+            priced = services.quote_purchase(user=user, plan=plan, coupon_code=reviewed["coupon"])
+        except ServiceError as refusal:
+            return _refuse_buy(request, form, refusal)
+        return _review(request, priced, coupon_code=reviewed["coupon"], status=error.status,
+                       error=error.message)
+    except ServiceError as error:
+        return _refuse_buy(request, form, error)
     user.refresh_from_db()
     messages.success(request, _("Order %(number)s paid: %(amount)s. Your rental runs until %(expiry)s.")
                      % {"number": order.number, "amount": format_fen(order.amount_fen),

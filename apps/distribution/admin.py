@@ -23,10 +23,14 @@ SET_TIER = services.SET_TIER
 
 @admin.register(DistributorTier)
 class DistributorTierAdmin(PolicyAdminMixin, admin.ModelAdmin):
-    list_display = ["name_zh", "name_en", "discount_percent", "commission_percent", "rank"]
+    list_display = ["tier_name", "discount_percent", "commission_percent", "rank"]
 
     def has_delete_permission(self, request, obj=None):
         return self.may(request, "delete", obj) and (obj is None or not obj.distributors.exists())
+
+    @admin.display(description=_("name"), ordering="rank")
+    def tier_name(self, tier):
+        return tier.name  # in the reader's language; both are edited on the tier's page
 
 
 @admin.register(DistributorProfile)
@@ -101,7 +105,7 @@ class DistributorProfileAdmin(PolicyAdminMixin, admin.ModelAdmin):
 
 @admin.register(ActivationCode)
 class ActivationCodeAdmin(PolicyAdminMixin, admin.ModelAdmin):
-    list_display = ["display", "plan", "status", "paid", "created_by", "user", "created_at",
+    list_display = ["code_display", "plan", "status", "paid", "created_by", "user", "created_at",
                     "expires_at", "used_at"]
     list_filter = ["status", "paid", "plan"]
     search_fields = ["code", "user__email", "created_by__email"]
@@ -109,6 +113,10 @@ class ActivationCodeAdmin(PolicyAdminMixin, admin.ModelAdmin):
     readonly_fields = [f.name for f in ActivationCode._meta.fields]
     actions = ["revoke"]
     change_list_template = "admin/distribution/activationcode/change_list.html"
+
+    @admin.display(description=_("code"), ordering="code")
+    def code_display(self, code):
+        return code.display
 
     def get_queryset(self, request):
         return ActivationCode.objects.visible_to(request.user).select_related(

@@ -21,13 +21,11 @@ class GenerateCodesForm(forms.Form):
 
     duration_days = StrictIntegerField(label=_("Plan (days)"), min_value=1)
     quantity = StrictIntegerField(label=_("How many codes"), min_value=1, initial=1,
-                                  max_value=settings.CODE_BATCH_MAX, required=False)
+                                  max_value=settings.CODE_BATCH_MAX,
+                                  error_messages={"required": _("Say how many codes you want.")})
     server_ids = IntegerListField(label=_("Pin to servers"), max_items=PINNED_SERVERS_MAX)
     pay_with_balance = forms.BooleanField(label=_("Pay from my balance now"), required=False,
                                           initial=True)
-
-    def clean_quantity(self):
-        return self.cleaned_data.get("quantity") or 1
 
 
 class AdminGenerateCodesForm(GenerateCodesForm):

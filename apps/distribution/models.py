@@ -158,8 +158,9 @@ class Referral(models.Model):
                                 related_name="referral", verbose_name=_("customer"))
     distributor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                                     related_name="referrals", verbose_name=_("distributor"))
-    code = models.ForeignKey(ActivationCode, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(default=timezone.now)
+    code = models.ForeignKey(ActivationCode, on_delete=models.PROTECT, related_name="+",
+                             verbose_name=_("activation code"))
+    created_at = models.DateTimeField(_("referred at"), default=timezone.now)
 
     class Meta:
         verbose_name = _("referral")

@@ -71,14 +71,45 @@ def _make_codes(*, plan: Plan, quantity: int, created_by: User, order: Order | N
                            code="generation_failed") from None
 
 
+def _tier_profile(actor: User) -> DistributorProfile:
+    profile = DistributorProfile.objects.select_related("tier").filter(user=actor).first()
+    if profile is None:
+        raise PermissionDenied(_("Your distributor account has no tier yet; ask your admin."),
+                               code="no_tier")
+    return profile
+
+
+def _batch_price(*, profile: DistributorProfile, plan: Plan, quantity: int) -> dict:
+    list_price = plan.price_fen * quantity
+    discount = percent_of(list_price, profile.tier.discount_percent)
+    return {"list_price_fen": list_price, "discount_fen": discount,
+            "amount_fen": list_price - discount}
+
+
+def quote_batch(*, actor: User, plan: Plan, quantity: int) -> dict:
+    """What a distributor's batch would cost now (list price, tier discount, total), refused as
+    generate_codes would refuse it: the portal's review step shows this before buying."""
+    _check_batch(quantity)
+    if not plan.active:
+        raise NotFound(_("This plan is not on sale."), code="plan_unknown")
+    policy.require(actor, policy.DISTRIBUTOR)
+    profile = _tier_profile(actor)
+    return {"plan": plan, "quantity": quantity, "discount_percent": profile.tier.discount_percent,
+            **_batch_price(profile=profile, plan=plan, quantity=quantity)}
+
+
 def generate_codes(*, actor: User, plan: Plan, quantity: int, server_ids=None,
                    pay_with_balance: bool = True, paid: bool = True,
-                   valid_days: int | None = None, ip: str | None = None) -> tuple[list, Order | None]:
+                   valid_days: int | None = None, ip: str | None = None,
+                   expected_amount_fen: int | None = None,
+                   request_key: str = "") -> tuple[list, Order | None]:
     """A batch of codes for `plan`.
 
     A distributor buys the batch at their tier's discount: paid from their balance at once, or
     left as a pending order a super admin completes when the money arrives (the codes become
     paid then). Admins issue codes without an order; `paid=False` marks them as on credit.
+    The portal confirms a reviewed batch: `expected_amount_fen` is the total its review showed
+    and `request_key` names that review (as billing.services.purchase_plan).
     """
     _check_batch(quantity)
     servers = _check_servers(server_ids, actor=actor)
@@ -86,13 +117,10 @@ def generate_codes(*, actor: User, plan: Plan, quantity: int, server_ids=None,
     if not plan.active:
         raise NotFound(_("This plan is not on sale."), code="plan_unknown")
     if policy.can(actor, policy.DISTRIBUTOR):
-        profile = DistributorProfile.objects.select_related("tier").filter(user=actor).first()
-        if profile is None:
-            raise PermissionDenied(_("Your distributor account has no tier yet; ask your admin."),
-                                   code="no_tier")
-        return _distributor_batch(actor=actor, profile=profile, plan=plan, quantity=quantity,
-                                  pay_with_balance=pay_with_balance, valid_days=valid_days, ip=ip,
-                                  servers=servers)
+        return _distributor_batch(actor=actor, profile=_tier_profile(actor), plan=plan,
+                                  quantity=quantity, pay_with_balance=pay_with_balance,
+                                  valid_days=valid_days, ip=ip, servers=servers,
+                                  expected_amount_fen=expected_amount_fen, request_key=request_key)
     policy.require(actor, "distribution.add_activationcode")
     with transaction.atomic():
         batch = _make_codes(plan=plan, quantity=quantity, created_by=actor, order=None, paid=paid,
@@ -103,14 +131,18 @@ def generate_codes(*, actor: User, plan: Plan, quantity: int, server_ids=None,
 
 
 def _distributor_batch(*, actor, profile, plan, quantity, pay_with_balance, valid_days, ip,
-                       servers):
-    list_price = plan.price_fen * quantity
-    discount = percent_of(list_price, profile.tier.discount_percent)
+                       servers, expected_amount_fen, request_key):
+    priced = _batch_price(profile=profile, plan=plan, quantity=quantity)
     with transaction.atomic():
+        if request_key:  # the distributor's row: a second sending of this review waits here
+            User.objects.select_for_update().filter(pk=actor.pk).first()
+            earlier = billing.replayed_order(buyer=actor, request_key=request_key)
+            if earlier is not None:
+                return list(earlier.codes.order_by("pk")), earlier
+        billing.check_reviewed_total(priced["amount_fen"], expected_amount_fen)
         order = Order.objects.create(
             buyer=actor, kind=OrderKind.CODE_BATCH, plan=plan, quantity=quantity,
-            list_price_fen=list_price, discount_fen=discount, amount_fen=list_price - discount,
-            status=OrderStatus.PENDING)
+            status=OrderStatus.PENDING, request_key=request_key, **priced)
         if pay_with_balance:
             if order.amount_fen:
                 billing.post_entry(owner=actor, amount_fen=-order.amount_fen,
@@ -190,15 +222,29 @@ def _may_revoke(actor: User) -> bool:
                                                              "distribution.change_activationcode")
 
 
-def revoke(*, actor: User, code_ids: list[int], ip: str | None = None) -> int:
-    """Revoke unused codes the actor may see; used ones stay used."""
+def _selected_codes(*, actor: User, code_ids: list[int]):
+    """The codes named by id, all of which the actor must see and may revoke (else NotFound)."""
     if not code_ids or any(isinstance(i, bool) or not isinstance(i, int) or not 0 < i < MAX_ID
                            for i in code_ids):  # no such row; SQLite cannot even compare it
         raise NotFound(_("Some of these codes do not exist."), code="unknown_codes")
+    targets = ActivationCode.objects.visible_to(actor).filter(pk__in=code_ids)
+    if not _may_revoke(actor) or targets.count() != len(set(code_ids)):
+        raise NotFound(_("Some of these codes do not exist."), code="unknown_codes")
+    return targets
+
+
+def revocation_preview(*, actor: User, code_ids: list[int]) -> tuple[list[ActivationCode], int]:
+    """What revoking these codes would do, before it is done: the codes that would be revoked
+    (the unused ones, oldest first) and how many of the rest would stay as they are."""
+    targets = _selected_codes(actor=actor, code_ids=code_ids)
+    revocable = list(targets.filter(status=CodeStatus.UNUSED).select_related("plan").order_by("pk"))
+    return revocable, len(set(code_ids)) - len(revocable)
+
+
+def revoke(*, actor: User, code_ids: list[int], ip: str | None = None) -> int:
+    """Revoke unused codes the actor may see; used ones stay used."""
     with transaction.atomic():
-        targets = ActivationCode.objects.visible_to(actor).filter(pk__in=code_ids)
-        if not _may_revoke(actor) or targets.count() != len(set(code_ids)):
-            raise NotFound(_("Some of these codes do not exist."), code="unknown_codes")
+        targets = _selected_codes(actor=actor, code_ids=code_ids)
         revoked = targets.filter(status=CodeStatus.UNUSED).update(status=CodeStatus.REVOKED,
                                                                   revoked_at=timezone.now())
         audit.record(actor=actor, action="distribution.codes_revoked", ip=ip,

@@ -1,16 +1,15 @@
-"""The distributor portal: dashboard, code batches, the codes list (with CSV) and orders.
+"""The distributor portal: dashboard, code batches, the codes list (exported as CSV by a worker)
+and orders.
 
 Every page is the distributor's own: anyone else gets 404, anonymous visitors the sign-in page.
 Views parse, call one service, render; the rules live in services.py.
 """
 
-import csv
-
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Count, F, Q, Sum
-from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -20,20 +19,32 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from apps.accounts import policy
+from apps.billing import reviews
 from apps.billing import services as billing
-from apps.billing.models import Commission, CommissionStatus, Order, Plan, format_fen
-from derpmgr.errors import ServiceError
+from apps.billing.models import (
+    Commission,
+    CommissionStatus,
+    LedgerEntry,
+    Order,
+    OrderKind,
+    OrderStatus,
+    Plan,
+    format_fen,
+)
+from apps.operations import exports
+from derpmgr.errors import NotFound, ServiceError
 from derpmgr.net import client_ip
 
+from . import dashboard as figures
 from . import services
 from .forms import CodeFilterForm, GenerateCodesForm, RevokeForm
 from .models import ActivationCode, CodeStatus, DistributorProfile, Referral
+from .operations import CODES, filtered_codes
 
 PAGE_SIZE = 50
 LATEST_REFERRALS = 10
 FRESH_BATCHES = "portal_fresh_batches"  # session: order numbers whose codes are yet to be shown
 FRESH_BATCHES_KEPT = 10
-CSV_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 # Signed in (else the sign-in page) and a distributor (else 404, as if the page did not exist).
@@ -92,6 +103,7 @@ def dashboard(request):
         "latest_referrals": referrals.order_by("-created_at", "-pk")[:LATEST_REFERRALS],
         "commission_accrued": format_fen(commission["accrued"] or 0),
         "commission_settled": format_fen(commission["settled"] or 0),
+        **figures.sales_this_month(user),
     })
 
 
@@ -131,22 +143,89 @@ def _refuse(request, template: str, context: dict, error: ServiceError):
     return render(request, template, context, status=error.status)
 
 
+REVIEW_KIND = "code_batch"
+
+
+def _generate_page(request, form, *, status: int = 200):
+    user = request.user
+    return render(request, "portal/generate.html", {
+        "form": form, "profile": _profile(user), "balance": format_fen(billing.balance_of(user)),
+        "plans": Plan.objects.filter(active=True)}, status=status)
+
+
+def _refuse_generate(request, form, error: ServiceError):
+    user = request.user
+    return _refuse(request, "portal/generate.html", {
+        "form": form, "profile": _profile(user), "balance": format_fen(billing.balance_of(user)),
+        "plans": Plan.objects.filter(active=True)}, error)
+
+
+def _review(request, priced: dict, *, pay_with_balance: bool, status: int = 200, error: str = ""):
+    """The review page of a batch: plan, quantity, prices, the total, the balance now and after
+    (when paid from it); Confirm or Back. Nothing is bought until Confirm."""
+    user = request.user
+    balance_fen = billing.balance_of(user)
+    after_fen = balance_fen - priced["amount_fen"]
+    covered = not pay_with_balance or after_fen >= 0
+    review = reviews.sign(buyer=user, kind=REVIEW_KIND, total_fen=priced["amount_fen"],
+                          plan=priced["plan"].pk, quantity=priced["quantity"],
+                          pay_with_balance=pay_with_balance)
+    return render(request, "portal/generate_review.html", {
+        "plan": priced["plan"], "quantity": priced["quantity"],
+        "unit_price": format_fen(priced["plan"].price_fen),
+        "list_price": format_fen(priced["list_price_fen"]),
+        "discount_percent": priced["discount_percent"], "discount": format_fen(priced["discount_fen"]),
+        "total": format_fen(priced["amount_fen"]), "pay_with_balance": pay_with_balance,
+        "balance": format_fen(balance_fen), "balance_after": format_fen(after_fen),
+        "covered": covered, "review": review, "error": error,
+    }, status=status if covered or status != 200 else 402)
+
+
 @distributor_required
 def generate(request):
-    user = request.user
-    profile = _profile(user)
+    """The batch form; sending it shows the review (nothing bought). A blank or bad quantity is
+    the form again with its message (400), never a batch of one."""
+    if request.method == "POST" and request.POST.get("action") == "edit":
+        initial = {"plan": request.POST.get("plan"), "quantity": request.POST.get("quantity"),
+                   "pay_with_balance": bool(request.POST.get("pay_with_balance"))}
+        return _generate_page(request, PortalGenerateCodesForm(initial=initial))
     form = PortalGenerateCodesForm(_posted(request))
-    context = {"form": form, "profile": profile, "balance": format_fen(billing.balance_of(user)),
-               "plans": Plan.objects.filter(active=True)}
     if request.method != "POST" or not form.is_valid():
-        return render(request, "portal/generate.html", context, status=400 if form.errors else 200)
+        return _generate_page(request, form, status=400 if form.errors else 200)
     data = form.cleaned_data
     try:
-        _batch, order = services.generate_codes(
-            actor=user, plan=data["plan"], quantity=data["quantity"],
-            pay_with_balance=data["pay_with_balance"], ip=client_ip(request))
+        priced = services.quote_batch(actor=request.user, plan=data["plan"],
+                                      quantity=data["quantity"])
     except ServiceError as error:
-        return _refuse(request, "portal/generate.html", context, error)
+        return _refuse_generate(request, form, error)
+    return _review(request, priced, pay_with_balance=data["pay_with_balance"])
+
+
+@distributor_required
+@require_POST
+def confirm_generate(request):
+    """Buy exactly the reviewed batch, for the reviewed total, once (apps/billing/reviews.py)."""
+    user = request.user
+    form = PortalGenerateCodesForm(request.POST)  # the choice again, for the page errors go to
+    form.is_valid()
+    try:
+        reviewed = reviews.read(request.POST.get("review", ""), buyer=user, kind=REVIEW_KIND)
+        plan = Plan.objects.filter(pk=reviewed["plan"], active=True).first()
+        if plan is None:
+            raise NotFound(_("This plan is not on sale."), code="plan_unknown")
+        _batch, order = services.generate_codes(
+            actor=user, plan=plan, quantity=reviewed["quantity"],
+            pay_with_balance=reviewed["pay_with_balance"], ip=client_ip(request),
+            expected_amount_fen=reviewed["total_fen"], request_key=reviewed["key"])
+    except billing.PriceChanged as error:
+        try:
+            priced = services.quote_batch(actor=user, plan=plan, quantity=reviewed["quantity"])
+        except ServiceError as refusal:
+            return _refuse_generate(request, form, refusal)
+        return _review(request, priced, pay_with_balance=reviewed["pay_with_balance"],
+                       status=error.status, error=error.message)
+    except ServiceError as error:
+        return _refuse_generate(request, form, error)
     fresh = request.session.get(FRESH_BATCHES, [])
     request.session[FRESH_BATCHES] = [*fresh, order.number][-FRESH_BATCHES_KEPT:]
     return redirect("portal:generated", number=order.number)
@@ -197,70 +276,89 @@ def _without_page(query) -> str:
     return query.urlencode()
 
 
-class _Echo:
-    """csv.writer writes into this and gets the line back, so rows can be streamed."""
+# --- Exports: the codes list as a CSV file, written by a worker --------------------------------
 
-    def write(self, value):
-        return value
-
-
-def csv_safe(value) -> str:
-    """A spreadsheet must not run a cell as a formula: quote cells that would start one."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(CSV_FORMULA_STARTS) else text
-
-
-def _when(value) -> str:
-    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else ""
+@distributor_required
+@require_POST
+def codes_export(request):
+    """Ask for the filtered codes (the query string's filters) as a file; follow it on its page."""
+    params = {key: value for key, value in request.GET.items() if key != "page"}
+    try:
+        filtered_codes(request.user, params)  # refuse bad filters now, not in the worker
+        operation = exports.request(actor=request.user, name=CODES, params=params,
+                                    ip=client_ip(request))
+    except ServiceError as error:
+        return render(request, "portal/refused.html", {
+            "error": error.message, "back": reverse("portal:codes")}, status=error.status)
+    return redirect("portal:export", pk=operation.pk)
 
 
 @distributor_required
-def codes_csv(request):
-    form, codes = _filtered_codes(request)
-    if form.errors:
-        problems = "; ".join(f"{form.fields[name].label if name in form.fields else name}: {' '.join(errs)}"
-                             for name, errs in form.errors.items())
-        return HttpResponse(_("The filters are not valid: %(problems)s") % {"problems": problems},
-                            status=400, content_type="text/plain; charset=utf-8")
-    # Everything translated is resolved here: the rows stream after the view has returned.
-    header = [_("Code"), _("Plan"), _("Status"), _("Paid"), _("Created"), _("Use before"),
-              _("Activated by"), _("Activated"), _("Order")]
-    labels = {value: str(label) for value, label in CodeStatus.choices}
-    yes, no = _("yes"), _("no")
-    writer = csv.writer(_Echo())
+def export_detail(request, pk: int):
+    """The export's progress (the part polls itself while a worker writes the file), then the
+    link to the file."""
+    operation = exports.own_export(request.user, pk)
+    template = "portal/_export.html" if request.htmx else "portal/export.html"
+    return render(request, template, {"operation": operation,
+                                      "ready": exports.file_of(operation) is not None,
+                                      "keep_hours": settings.EXPORT_KEEP_HOURS})
 
-    def lines():
-        yield "\ufeff" + writer.writerow(header)  # the BOM lets spreadsheet programs see UTF-8
-        for code in codes.select_related("order").iterator(chunk_size=500):
-            yield writer.writerow([csv_safe(cell) for cell in (
-                code.display, code.plan.name, labels[code.effective_status], yes if code.paid else no,
-                _when(code.created_at), _when(code.expires_at), code.user.email if code.user else "",
-                _when(code.used_at), code.order.number if code.order else "")])
 
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    filename = f"derpmgr-codes-{timezone.localdate():%Y-%m-%d}.csv"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+@distributor_required
+def export_download(request, pk: int):
+    return exports.download(exports.own_export(request.user, pk))
+
+
+def _refused(request, back: str, message: str, status: int):
+    return render(request, "portal/refused.html", {"error": message, "back": back}, status=status)
+
+
+def _posted_ids(request) -> tuple[list[int] | None, str]:
+    """The code ids a revocation names, or None and why they cannot be read."""
+    form = RevokeForm({"ids": request.POST.getlist("ids")})
+    if not form.is_valid():
+        return None, next(iter(form.errors.values()))[0]
+    return form.cleaned_data["ids"], ""
+
+
+NOTHING_TO_REVOKE = gettext_lazy("Only unused codes can be revoked; this one is already used, "
+                                 "expired or revoked. Nothing changed.")
+
+
+@distributor_required
+@require_POST
+def revoke_confirm(request):
+    """The step before a bulk revocation: which of the ticked codes it revokes, and a confirm."""
+    back = _back(request, "portal:codes")
+    ids, problem = _posted_ids(request)
+    if ids is None:
+        if not any(request.POST.getlist("ids")):
+            problem = _("Tick the codes to revoke first.")
+        return _refused(request, back, problem, 400)
+    try:
+        revocable, kept = services.revocation_preview(actor=request.user, code_ids=ids)
+    except ServiceError as error:
+        return _refused(request, back, error.message, error.status)
+    if not revocable:
+        return _refused(request, back, _("Only unused codes can be revoked, and none of the ticked "
+                                         "codes is unused. Nothing changed."), 409)
+    return render(request, "portal/revoke_confirm.html", {
+        "codes": revocable, "kept": kept, "back": back})
 
 
 @distributor_required
 @require_POST
 def revoke(request):
     back = _back(request, "portal:codes")
-    form = RevokeForm({"ids": request.POST.getlist("ids")})
-    if not form.is_valid():
-        message = next(iter(form.errors.values()))[0]
-        return render(request, "portal/refused.html", {"error": message, "back": back}, status=400)
+    ids, problem = _posted_ids(request)
+    if ids is None:
+        return _refused(request, back, problem, 400)
     try:
-        revoked = services.revoke(actor=request.user, code_ids=form.cleaned_data["ids"],
-                                  ip=client_ip(request))
+        revoked = services.revoke(actor=request.user, code_ids=ids, ip=client_ip(request))
     except ServiceError as error:
-        return render(request, "portal/refused.html", {"error": error.message, "back": back},
-                      status=error.status)
+        return _refused(request, back, error.message, error.status)
     if not revoked:
-        return render(request, "portal/refused.html", {
-            "error": _("Only unused codes can be revoked; this one is already used, expired or "
-                       "revoked. Nothing changed."), "back": back}, status=409)
+        return _refused(request, back, NOTHING_TO_REVOKE, 409)
     messages.success(request, ngettext("%(n)d code revoked.", "%(n)d codes revoked.", revoked)
                      % {"n": revoked})
     return redirect(back)
@@ -277,3 +375,35 @@ def orders(request):
         order.list_price = format_fen(order.list_price_fen)
         order.discount = format_fen(order.all_discounts_fen)
     return render(request, "portal/orders.html", {"page": page})
+
+
+@distributor_required
+def order_detail(request, number: str):
+    """One order: what was bought at what price, how to pay it while pending, and the batch's codes."""
+    user = request.user
+    order = get_object_or_404(Order.objects.visible_to(user).select_related("plan"), number=number)
+    batch = ActivationCode.objects.visible_to(user).filter(order=order).select_related("plan", "user")
+    page = _page(request, batch.order_by("pk"))
+    return render(request, "portal/order.html", {
+        "order": order, "page": page, "statuses": CodeStatus.choices,
+        "is_batch": order.kind == OrderKind.CODE_BATCH,
+        "awaiting_payment": order.status == OrderStatus.PENDING,
+        "payment_instructions": settings.PAYMENT_INSTRUCTIONS,
+        "list_price": format_fen(order.list_price_fen), "discount": format_fen(order.discount_fen),
+        "coupon_discount": format_fen(order.coupon_discount_fen),
+    })
+
+
+# --- The ledger ------------------------------------------------------------------------------
+
+@distributor_required
+def ledger(request):
+    """Every movement of the balance, newest first, with the balance after each."""
+    user = request.user
+    page = _page(request, LedgerEntry.objects.visible_to(user).select_related("order"))
+    page.object_list = list(page.object_list)
+    for entry in page.object_list:
+        entry.amount = format_fen(entry.amount_fen)
+        entry.balance_after = format_fen(entry.balance_after_fen)
+    return render(request, "portal/ledger.html", {
+        "page": page, "balance": format_fen(billing.balance_of(user))})

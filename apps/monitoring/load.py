@@ -10,9 +10,8 @@ import math
 from django.db.models import Count
 from django.utils.translation import gettext as _
 
-from apps.containers.models import LIVE_STATUSES
+from apps.containers.models import LIVE_STATUSES, DerpInstance
 from apps.servers.models import Server, ServerStatus
-from apps.servers.services import with_relay_counts
 
 from .models import Alert, Metric, MonitoringSettings, RelayHealth
 
@@ -163,10 +162,15 @@ def _relay_latency(server_ids) -> dict[int, dict]:
 def analyse(*, viewer) -> dict:
     """Every server the viewer may see, its figures and usage, the suggested moves and totals."""
     limits = MonitoringSettings.current()
-    servers = list(with_relay_counts(Server.objects.visible_to(viewer))
-                   .exclude(status=ServerStatus.SETTING_UP).select_related("health")
-                   .order_by("name"))
+    servers = list(Server.objects.visible_to(viewer).exclude(status=ServerStatus.SETTING_UP)
+                   .select_related("health").order_by("name"))
     ids = [server.pk for server in servers]
+    # The whole fleet: one grouped count of the live relays reads each relay once, where a count
+    # per server row reads them server by server.
+    relays = dict(DerpInstance.objects.live().filter(server_id__in=ids).order_by()
+                  .values("server_id").annotate(n=Count("pk")).values_list("server_id", "n"))
+    for server in servers:
+        server.relays = relays.get(server.pk, 0)
     alerts = dict(Alert.objects.open().filter(server_id__in=ids).values("server_id")
                   .annotate(n=Count("id")).values_list("server_id", "n"))
     latency = _relay_latency(ids)

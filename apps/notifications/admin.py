@@ -3,6 +3,7 @@ from django.shortcuts import redirect
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
+from derpmgr.admin_lists import EmailTemplateFilter
 from derpmgr.admin_mixins import ReadOnlyAdmin, render_form_page
 from derpmgr.errors import ServiceError
 from derpmgr.net import client_ip
@@ -19,7 +20,7 @@ class OutboundEmailAdmin(ReadOnlyAdmin, admin.ModelAdmin):
 
     list_display = ["created_at", "to", "subject", "status", "attempts", "next_attempt_at",
                     "sent_at", "last_error"]
-    list_filter = ["status", "template"]
+    list_filter = ["status", EmailTemplateFilter]  # choices from the templates: no scan
     # The Message-ID finds the row a receiving server's bounce or complaint talks about.
     search_fields = ["to", "subject", "message_id"]
     date_hierarchy = "created_at"

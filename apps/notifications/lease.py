@@ -1,8 +1,9 @@
-"""A worker's hold on the outbox row it is sending.
+"""A worker's hold on the outbox rows it is sending.
 
-Claiming a row gives it a fresh claim token and a lease. While the transport runs, a heartbeat
-thread pushes the lease forward, so a slow SMTP conversation never outlives it: only a worker
-that has died stops renewing, and once its lease has run out another worker sends the row again.
+Claiming a chunk of rows gives them one fresh claim token and a lease. While the chunk is sent,
+a heartbeat thread pushes the leases of the rows it still holds forward, so a slow SMTP
+conversation never outlives them: only a worker that has died stops renewing, and once its lease
+has run out another worker sends the row again.
 Every renewal and the final status change are conditional on the token, so a worker whose row
 was taken over can neither keep nor finish it.
 """
@@ -39,8 +40,14 @@ def renew(email_id: int, token: uuid.UUID) -> bool:
     return bool(held(email_id, token).update(lease_until=timezone.now() + length()))
 
 
-def kept_alive(email_id: int, token: uuid.UUID):
-    """Renew the claim's lease in the background for as long as the block runs."""
-    return heartbeat.kept_alive(lambda: renew(email_id, token),
+def renew_claim(token: uuid.UUID) -> int:
+    """Push forward the lease of every row the claim still holds; how many it holds."""
+    return OutboundEmail.objects.filter(status=EmailStatus.SENDING, claim_token=token).update(
+        lease_until=timezone.now() + length())
+
+
+def claim_kept_alive(token: uuid.UUID):
+    """Renew the claim's leases in the background for as long as the block runs."""
+    return heartbeat.kept_alive(lambda: renew_claim(token),
                                 every=length().total_seconds() / RENEWALS_PER_LEASE,
-                                name=f"e-mail {email_id}")
+                                name=f"e-mail claim {token}")

@@ -33,7 +33,11 @@ def new_message_id() -> str:
 class Recipient(models.Model):
     """One row per address: the lock that makes the per-address rate limit hold across workers."""
 
-    address = models.CharField(max_length=254, unique=True)
+    address = models.CharField(_("e-mail address"), max_length=254, unique=True)
+
+    class Meta:
+        verbose_name = _("recipient")
+        verbose_name_plural = _("recipients")
 
     def __str__(self):
         return self.address

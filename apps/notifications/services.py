@@ -1,24 +1,29 @@
 """The e-mail outbox.
 
 Requests and services only add rows (`send_email`, `send_to_user`); the `dispatch_outbox` task
-claims due rows and hands them to the transport. The seed's limit — at most
+claims due rows a batch at a time (EMAIL_BATCH_SIZE) and hands each batch to the transport over
+one SMTP connection, batch after batch while mail is due. The seed's limit — at most
 EMAIL_RATE_LIMIT_COUNT mails to one address in any EMAIL_RATE_LIMIT_WINDOW seconds — is a
 sliding window over the moments rows took a sending slot, checked while holding the address's
 `Recipient` row, so several workers cannot overrun it together.
 
-Delivery is exactly once as far as SMTP allows: a worker holds a claimed row under a lease it
-renews while sending (see lease.py), and when a worker or the SMTP server dies after the data went
-through, the re-send carries the row's own Message-ID, so the receiving side can drop the copy.
+Delivery is exactly once as far as SMTP allows: a worker holds its claimed rows under a lease it
+renews while sending the batch (see lease.py) and records each row's outcome as soon as it is
+sent; when a worker or the SMTP server dies after the data went through, the re-send carries the
+row's own Message-ID, so the receiving side can drop the copy.
 """
 
+import contextlib
 import dataclasses
 import logging
 import math
 import re
+import uuid
+from collections import defaultdict
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F
 from django.template import Context, engines
 from django.template.loader import render_to_string
@@ -34,6 +39,9 @@ from .transport import DjangoMailTransport, MailError
 logger = logging.getLogger(__name__)
 
 MAX_BACKOFF = timedelta(hours=1)
+# A claimed row whose send begins later than this after its claim takes its slot and lease anew
+# (below EMAIL_TIMEOUT, which one send may take anyway; a batch usually goes out well within it).
+RESTAMP_AFTER = timedelta(seconds=10)
 
 
 def _window() -> timedelta:
@@ -166,42 +174,78 @@ def release_stale_leases(now: datetime) -> int:
         last_error="worker lost while sending; retrying")
 
 
-def _claim(email_id: int, report: DispatchReport) -> OutboundEmail | None:
-    """Take one due row for sending, or defer it if its address has no slot free."""
+@dataclasses.dataclass
+class _Claim:
+    """A chunk of rows one worker holds under one claim token, in the order they go out; each
+    row keeps (in memory) what it was before the claim, to be given back if it is not sent."""
+
+    token: uuid.UUID
+    claimed_at: datetime
+    emails: list[OutboundEmail]
+
+
+def _claim_chunk(size: int, report: DispatchReport) -> _Claim | None:
+    """Take up to `size` due rows for sending, deferring those whose address has no slot free;
+    None when nothing is due. Rows another worker holds are skipped, not waited for."""
     with transaction.atomic():
-        email = (OutboundEmail.objects.select_for_update(skip_locked=True)
-                 .due(timezone.now()).filter(pk=email_id).first())
-        if email is None:  # another worker has it, or it is no longer due
+        rows = list(OutboundEmail.objects.select_for_update(skip_locked=True)
+                    .due(timezone.now()).order_by("next_attempt_at", "id")[:size])
+        if not rows:
             return None
-        Recipient.objects.select_for_update().filter(pk=email.recipient_id).first()
-        # Read the clock now, not when the batch started: a batch slowed down by a sluggish SMTP
-        # server would otherwise stamp slots in the past (letting more mail into the window) and
-        # leases that have already run out (letting another worker send the row again).
+        recipients = sorted({email.recipient_id for email in rows})
+        # The addresses' locks, in id order (two workers sharing addresses never deadlock); then
+        # the clock, so that slots and leases start after any wait for them.
+        list(Recipient.objects.select_for_update().filter(pk__in=recipients).order_by("pk")
+             .values_list("pk", flat=True))
         now = timezone.now()
-        # The row's own earlier slot (left by a lost worker) is not in its way: this claim
-        # replaces it.
-        slots = list(
-            OutboundEmail.objects.filter(recipient_id=email.recipient_id,
-                                         slot_at__gt=now - _window())
-            .exclude(pk=email.pk)
-            .order_by("-slot_at").values_list("slot_at", flat=True)[:settings.EMAIL_RATE_LIMIT_COUNT]
-        )
-        if len(slots) >= settings.EMAIL_RATE_LIMIT_COUNT:
-            # The window frees when the oldest of the last COUNT slots ages out of it.
-            email.status = EmailStatus.DEFERRED
-            email.next_attempt_at = slots[-1] + _window()
-            email.last_error = "rate limit: waiting for the recipient's window to free"
-            email.save(update_fields=["status", "next_attempt_at", "last_error"])
-            report.rate_limited += 1
-            return None
-        email.status = EmailStatus.SENDING
-        email.slot_at = now
-        email.lease_until = now + lease.length()
-        email.claim_token = lease.new_token()
-        email.attempts = F("attempts") + 1
-        email.save(update_fields=["status", "slot_at", "lease_until", "claim_token", "attempts"])
-    email.refresh_from_db(fields=["attempts"])
-    return email
+        slots: dict[int, dict[int, datetime]] = defaultdict(dict)
+        for recipient_id, email_id, slot_at in OutboundEmail.objects.filter(
+                recipient_id__in=recipients, slot_at__gt=now - _window()).values_list(
+                "recipient_id", "pk", "slot_at"):
+            slots[recipient_id][email_id] = slot_at
+        claimed, deferred = [], []
+        for email in rows:
+            # The row's own earlier slot (left by a lost worker) is not in its way: this claim
+            # replaces it.
+            taken = sorted((slot for pk, slot in slots[email.recipient_id].items()
+                            if pk != email.pk), reverse=True)[:settings.EMAIL_RATE_LIMIT_COUNT]
+            if len(taken) >= settings.EMAIL_RATE_LIMIT_COUNT:
+                # The window frees when the oldest of the last COUNT slots ages out of it.
+                email.status = EmailStatus.DEFERRED
+                email.next_attempt_at = taken[-1] + _window()
+                email.last_error = "rate limit: waiting for the recipient's window to free"
+                deferred.append(email)
+            else:
+                slots[email.recipient_id][email.pk] = now
+                claimed.append(email)
+        if deferred:
+            OutboundEmail.objects.bulk_update(deferred, ["status", "next_attempt_at", "last_error"])
+            report.rate_limited += len(deferred)
+        claim = _Claim(token=lease.new_token(), claimed_at=now, emails=claimed)
+        OutboundEmail.objects.filter(pk__in=[email.pk for email in claimed]).update(
+            status=EmailStatus.SENDING, slot_at=now, lease_until=now + lease.length(),
+            claim_token=claim.token, attempts=F("attempts") + 1)
+    return claim
+
+
+def _start(email: OutboundEmail, claim: _Claim) -> bool:
+    """Just before the row goes out: its slot and lease start now, not when the chunk was
+    claimed (a chunk slowed down by a sluggish SMTP server would otherwise send under slots in
+    the past, letting more mail into the window, and leases about to run out). False when
+    another worker has taken the row over meanwhile."""
+    now = timezone.now()
+    if now - claim.claimed_at < RESTAMP_AFTER:
+        return True
+    return bool(lease.held(email.pk, claim.token).update(slot_at=now,
+                                                         lease_until=now + lease.length()))
+
+
+def _give_back(emails: list[OutboundEmail], claim: _Claim) -> None:
+    """Rows of a claim that were never tried go back as they were, for the next run."""
+    for email in emails:
+        lease.held(email.pk, claim.token).update(
+            status=email.status, next_attempt_at=email.next_attempt_at, slot_at=email.slot_at,
+            attempts=email.attempts, lease_until=None, claim_token=None)
 
 
 _LINK = re.compile(r"\S+://\S+")
@@ -221,10 +265,9 @@ def _deliver(email: OutboundEmail, transport, report: DispatchReport) -> MailErr
                                  last_error=str(exc))
         logger.warning("e-mail %s not sent (permanent): %s", email.pk, exc)
         return None
-    try:
-        with lease.kept_alive(email.pk, email.claim_token):
-            transport.send(to=email.to, subject=email.subject, body_text=body_text,
-                           body_html=body_html, message_id=email.message_id)
+    try:  # the lease is kept alive by the chunk's heartbeat (_send_chunk)
+        transport.send(to=email.to, subject=email.subject, body_text=body_text,
+                       body_html=body_html, message_id=email.message_id)
     except MailError as exc:
         if exc.transient:
             report.deferred += _finish(
@@ -241,6 +284,27 @@ def _deliver(email: OutboundEmail, transport, report: DispatchReport) -> MailErr
     return None
 
 
+@contextlib.contextmanager
+def _not_waiting_for_the_disk():
+    """A dispatch run's commits on PostgreSQL do not wait for their WAL to reach the disk
+    (synchronous_commit off for this connection while the run lasts, then back): a send's
+    outcome is committed once per e-mail, and waiting for an fsync each time would bound the
+    outbox by the disk, not by SMTP. Other workers see every commit at once; only a crash of
+    PostgreSQL itself could lose the last fraction of a second of them, and then those rows are
+    sent again with their own Message-ID, as after a lost worker. (SQLite in WAL mode with
+    synchronous=NORMAL does not sync a commit anyway.)"""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit TO OFF")
+    try:
+        yield
+    finally:
+        with contextlib.suppress(DatabaseError), connection.cursor() as cursor:
+            cursor.execute("RESET synchronous_commit")
+
+
 def _finish(email: OutboundEmail, report: DispatchReport, **outcome) -> int:
     """Record how the send went (1) if this worker's claim still holds the row, else 0: a worker
     whose row was taken over must not overwrite what the new holder does with it."""
@@ -253,25 +317,42 @@ def _finish(email: OutboundEmail, report: DispatchReport, **outcome) -> int:
     return finished
 
 
-def dispatch_outbox(*, batch: int = 200, transport=None) -> DispatchReport:
-    """Send what is due. Safe to run in several workers at once and to run twice."""
-    now = timezone.now()
-    report = DispatchReport()
-    release_stale_leases(now)
-    due_ids = list(OutboundEmail.objects.due(now).order_by("next_attempt_at", "id")
-                   .values_list("id", flat=True)[:batch])
-    transport = transport or DjangoMailTransport()
+def _send_chunk(claim: _Claim, transport, report: DispatchReport) -> None:
+    untried = list(claim.emails)
     try:
-        for email_id in due_ids:
-            email = _claim(email_id, report)
-            if email is None:
-                continue
-            error = _deliver(email, transport, report)
-            if error is not None and error.server_unavailable:
-                # A server that is down or hanging fails every row the same way (a hang costs
-                # EMAIL_TIMEOUT each): leave the rest queued for the next run.
-                report.stopped_early = True
-                break
+        with lease.claim_kept_alive(claim.token):
+            while untried:
+                email = untried.pop(0)
+                if not _start(email, claim):
+                    continue  # taken over by another worker: its outcome is theirs
+                email.claim_token = claim.token
+                email.attempts += 1
+                error = _deliver(email, transport, report)
+                if error is not None and error.server_unavailable:
+                    # A server that is down or hanging fails every row the same way (a hang
+                    # costs EMAIL_TIMEOUT each): leave the rest queued for the next run.
+                    report.stopped_early = True
+                    return
     finally:
-        transport.close()
+        with contextlib.suppress(DatabaseError):  # else their leases run out and free them
+            _give_back(untried, claim)
+
+
+def dispatch_outbox(*, batch: int | None = None, transport=None) -> DispatchReport:
+    """Send what is due, for as long as anything is: `batch` rows (EMAIL_BATCH_SIZE) claimed at
+    a time and sent over one SMTP connection. Safe to run in several workers at once and to run
+    twice; the per-address limit holds across them."""
+    size = batch or settings.EMAIL_BATCH_SIZE
+    report = DispatchReport()
+    release_stale_leases(timezone.now())
+    transport = transport or DjangoMailTransport()
+    with _not_waiting_for_the_disk():
+        while not report.stopped_early:
+            claim = _claim_chunk(size, report)
+            if claim is None:
+                break
+            try:
+                _send_chunk(claim, transport, report)
+            finally:
+                transport.close()  # one connection per batch
     return report

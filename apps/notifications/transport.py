@@ -50,8 +50,14 @@ def _classify(exc: Exception) -> MailError:
     return MailError(f"{type(exc).__name__}: {exc}", transient=True)
 
 
+# Failures about one message, after which the SMTP session is still good for the next (smtplib
+# resets it): a refused recipient or message, an address that cannot go in a header.
+_MESSAGE_ONLY = (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError, ValueError)
+
+
 class DjangoMailTransport:
-    """Sends through settings.EMAIL_BACKEND; one connection per dispatch run."""
+    """Sends through settings.EMAIL_BACKEND over one connection, kept open until `close` (the
+    dispatcher closes it after each batch)."""
 
     def __init__(self):
         self._connection = None
@@ -74,7 +80,8 @@ class DjangoMailTransport:
             message.connection = self._connection
             message.send()
         except Exception as exc:  # every backend error is classified, none escapes unlabelled
-            self.close()
+            if not isinstance(exc, _MESSAGE_ONLY):
+                self.close()
             raise _classify(exc) from exc
 
     def close(self) -> None:

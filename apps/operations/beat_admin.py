@@ -71,6 +71,7 @@ class ScheduleAdmin(admin.ModelAdmin):
 
 class PeriodicTaskAdmin(JobColumns, TranslatedLabels, beat.PeriodicTaskAdmin):
     list_display = ("job", "enabled", "schedule", "start_time", "last_run", "one_off")
+    list_filter = ("enabled", "one_off")  # beat's own also filters by "Task Name", untranslatable
     readonly_fields = ("last_run", "crontab_translation")
 
     def get_fieldsets(self, request, obj=None):

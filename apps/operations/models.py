@@ -31,6 +31,7 @@ class OperationKind(models.TextChoices):
     SPEED_TEST = "speed_test", _("Measure a server's download rate")
     RENTAL = "rental", _("Bring a customer's relays in line with their rental")
     QUOTA = "quota", _("Pause or resume a server's relays for its traffic quota")
+    EXPORT = "export", _("Export a list as a file")
 
 
 class OperationState(models.TextChoices):

@@ -18,4 +18,7 @@ def run_operation(operation_id: int) -> str | None:
 @periodic_job("operations.sweep")
 def sweep() -> dict:
     report = services.sweep()
-    return {"requeued": report.requeued, "expired_leases": report.expired_leases}
+    from .exports import delete_expired
+
+    return {"requeued": report.requeued, "expired_leases": report.expired_leases,
+            "exports_deleted": delete_expired()}

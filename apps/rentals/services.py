@@ -88,9 +88,10 @@ def _next_event(user: User, rental: Rental, now: datetime.datetime) -> datetime.
 
 
 def _save(user: User, rental: Rental, *, now: datetime.datetime, user_fields=(),
-          relays_changed: bool = True) -> None:
+          relays_changed: bool = True, invalidate: bool = True) -> None:
     """Write a transition: the user's fields, the rental's schedule and version, and (when the
-    relays must follow) the relay work, with the admission cache invalidated on commit."""
+    relays must follow) the relay work, with the admission cache invalidated on commit (unless
+    the caller, the lifecycle job, invalidates a whole batch's users at once)."""
     from apps.acl import admission
 
     if user_fields:  # rental fields only: User.save's role-group sync has nothing to do here
@@ -101,7 +102,8 @@ def _save(user: User, rental: Rental, *, now: datetime.datetime, user_fields=(),
         rental.relays_settled = False
         rental.relays_note = ""
     rental.save()
-    admission.invalidate_user_on_commit(user.pk)
+    if invalidate:
+        admission.invalidate_user_on_commit(user.pk)
     if relays_changed:
         request_relay_work(user=user, rental=rental)
 
@@ -374,7 +376,7 @@ def set_account_active(*, actor, user: User, active: bool, ip: str | None = None
 def _suspend_at_end(user: User, rental: Rental, now: datetime.datetime) -> None:
     user.rental_state = RentalState.SUSPENDED
     rental.suspended_at = now
-    _save(user, rental, now=now, user_fields=["rental_state"])
+    _save(user, rental, now=now, user_fields=["rental_state"], invalidate=False)
     audit.record(actor=None, action="rentals.suspended", target=user,
                  details={"by_hand": False, "ended": user.rental_expiry.isoformat()})
     notifications.send_to_user(user=user, template="rental-suspended",
@@ -392,7 +394,7 @@ def _deregister(user: User, rental: Rental, now: datetime.datetime) -> None:
     user.is_active = False
     rental.deregistered_at = now
     rental.relays_missing = 0
-    _save(user, rental, now=now, user_fields=["rental_state", "is_active"])
+    _save(user, rental, now=now, user_fields=["rental_state", "is_active"], invalidate=False)
     acl.destroy_all(user=user)
     audit.record(actor=None, action="rentals.deregistered", target=user,
                  details={"ended": user.rental_expiry.isoformat() if user.rental_expiry else None})
@@ -423,58 +425,80 @@ def _remind(user: User, rental: Rental, now: datetime.datetime) -> None:
                  details={"days_before": days, "period": rental.period})
 
 
-def advance(rental_id: int, *, now: datetime.datetime | None = None) -> bool:
-    """Do what is due for one rental (a reminder, the suspension at the end, deregistration);
-    False when another job holds it or it was not due after all."""
-    now = now or timezone.now()
-    with transaction.atomic():
-        # The rental and its user in one statement, both skipped if held: a verb locks the user
-        # then the rental, so waiting here for the user while holding the rental could deadlock.
-        rental = (Rental.objects.select_related("user")
-                  .select_for_update(skip_locked=True, of=("self", "user"))
-                  .filter(pk=rental_id, next_event_at__lte=now).first())
-        if rental is None:
-            return False
-        user = rental.user
-        end = user.rental_expiry
-        if user.rental_state == RentalState.ACTIVE and end is not None:
-            # Ended a grace period ago before any job saw it (a rental older than this app, a
-            # job down for weeks): straight to deregistration, one e-mail, not two at once.
-            if end + grace() <= now:
-                _deregister(user, rental, now)
-                return True
-            if end <= now:
-                _suspend_at_end(user, rental, now)
-                return True
-            _remind(user, rental, now)
-        elif user.rental_state == RentalState.SUSPENDED and end is not None \
-                and end + grace() <= now:
+def _due_and_free(rentals, now: datetime.datetime):
+    """Due rentals with their users, locked; those another transaction holds are skipped, not
+    waited for (a verb locks the user then the rental, so waiting for the user while holding the
+    rental could deadlock)."""
+    return (rentals.select_related("user").select_for_update(skip_locked=True, of=("self", "user"))
+            .filter(next_event_at__lte=now))
+
+
+def _step(rental: Rental, now: datetime.datetime) -> bool:
+    """Do what is due for one locked rental (a reminder, the suspension at the end,
+    deregistration); True when its relays' admission answers must be invalidated."""
+    user = rental.user
+    end = user.rental_expiry
+    if user.rental_state == RentalState.ACTIVE and end is not None:
+        # Ended a grace period ago before any job saw it (a rental older than this app, a
+        # job down for weeks): straight to deregistration, one e-mail, not two at once.
+        if end + grace() <= now:
             _deregister(user, rental, now)
             return True
-        rental.next_event_at = _next_event(user, rental, now)
-        rental.save(update_fields=["next_event_at", "updated_at"])
+        if end <= now:
+            _suspend_at_end(user, rental, now)
+            return True
+        _remind(user, rental, now)
+    elif user.rental_state == RentalState.SUSPENDED and end is not None \
+            and end + grace() <= now:
+        _deregister(user, rental, now)
+        return True
+    rental.next_event_at = _next_event(user, rental, now)
+    rental.save(update_fields=["next_event_at", "updated_at"])
+    return False
+
+
+def advance(rental_id: int, *, now: datetime.datetime | None = None) -> bool:
+    """Do what is due for one rental; False when another job holds it or it was not due after
+    all."""
+    from apps.acl import admission
+
+    now = now or timezone.now()
+    with transaction.atomic():
+        rental = _due_and_free(Rental.objects.filter(pk=rental_id), now).first()
+        if rental is None:
+            return False
+        if _step(rental, now):
+            admission.invalidate_user_on_commit(rental.pk)
     return True
 
 
-def advance_due(*, now: datetime.datetime | None = None, batch: int = 500) -> int:
+def advance_due(*, now: datetime.datetime | None = None, batch: int = 50) -> int:
     """The lifecycle job: every rental whose next event has come. Reads only those (an index),
-    in batches; each is its own transaction, so one failure costs one rental, not the run."""
+    `batch` at a time: locked in one statement (SKIP LOCKED, so two jobs share the work), moved
+    along in one transaction with a savepoint each (one failure costs one rental, not the run),
+    and their relays' admission answers invalidated together once it commits. A batch is kept
+    small because a verb on one of its customers waits for it."""
+    from apps.acl import admission
+
     now = now or timezone.now()
-    done, skipped = 0, set()
+    done, failed = 0, set()
     while True:
-        ids = list(Rental.objects.due(now).exclude(pk__in=skipped).order_by("next_event_at")
-                   .values_list("pk", flat=True)[:batch])
-        if not ids:
-            return done
-        for rental_id in ids:
-            try:
-                if advance(rental_id, now=now):
+        with transaction.atomic():
+            rentals = list(_due_and_free(Rental.objects.exclude(pk__in=failed), now)
+                           .order_by("next_event_at")[:batch])
+            if not rentals:
+                return done
+            changed = []
+            for rental in rentals:
+                try:
+                    with transaction.atomic():
+                        if _step(rental, now):
+                            changed.append(rental.pk)
                     done += 1
-                else:
-                    skipped.add(rental_id)
-            except Exception:  # one broken rental must not stop the others
-                logger.exception("rental %s: the lifecycle step failed", rental_id)
-                skipped.add(rental_id)
+                except Exception:  # one broken rental must not stop the others
+                    logger.exception("rental %s: the lifecycle step failed", rental.pk)
+                    failed.add(rental.pk)
+            admission.invalidate_users_on_commit(changed)
 
 
 # --- Relays following the rental --------------------------------------------------------------

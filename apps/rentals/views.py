@@ -32,7 +32,8 @@ def _customer(request, pk: int) -> User:
 
 def _page(request, user, *, status: int = 200, **forms):
     may = {name: policy.can(request.user, action, user) for name, action in
-           (("renew", RENEW), ("suspend", SUSPEND), ("delete", DELETE))}
+           (("renew", RENEW), ("suspend", SUSPEND), ("delete", DELETE),
+            ("top_up", "billing.top_up_wallet"))}
     context = {"customer": user, "status": rental_status(user), "end": end_label(user),
                "check_minutes": shortfall_check_minutes(), "may": may,
                "renew_form": forms.get("renew_form") or RenewForm(),

@@ -5,6 +5,7 @@ an operation and leads to its page, which follows the progress. Who may do what 
 Views parse, call one service, render."""
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -18,10 +19,12 @@ from derpmgr.errors import ServiceError, show_on_form
 from derpmgr.net import client_ip
 
 from . import drivers, requests, services
+from .filters import ServerFilterForm
 from .forms import AddServerForm, RepinForm
 from .models import Server
 
 RECENT_OPERATIONS = 10
+PAGE_SIZE = 50
 
 
 def _visible(request, pk: int) -> Server:
@@ -35,8 +38,19 @@ def _fingerprint(server: Server) -> str:
 
 @page_requires("servers.view_server")
 def server_list(request):
-    servers = services.with_relay_counts(Server.objects.visible_to(request.user))
-    return render(request, "ops/servers/list.html", {"servers": servers})
+    """A page of servers at a time (by name), filtered; the relay counts are the page's only."""
+    form = ServerFilterForm(request.GET or None)
+    servers = Server.objects.visible_to(request.user)
+    if form.is_bound:
+        servers = form.apply(servers) if form.is_valid() else servers.none()
+    page = Paginator(servers.order_by("name"), PAGE_SIZE).get_page(request.GET.get("page"))
+    # Counted for the page's servers only: on the sliced query, PostgreSQL would count the
+    # relays of every server skipped by the OFFSET too.
+    ids = list(page.object_list.values_list("pk", flat=True))
+    page.object_list = list(services.with_relay_counts(Server.objects.filter(pk__in=ids))
+                            .order_by("name"))
+    return render(request, "ops/servers/list.html", {"form": form, "page": page},
+                  status=400 if form.errors else 200)
 
 
 @page_requires("servers.add_server")

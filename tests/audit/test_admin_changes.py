@@ -104,7 +104,7 @@ def test_a_super_admins_tier_edit_is_audited_before_and_after(superadmin, gold):
 
 def test_a_coupon_edit_and_deletion_are_audited(superadmin, coupon):
     client = signed_in_client(superadmin)
-    edit(client, coupon, value="15", active=False)
+    edit(client, coupon, percent_off="15", active=False)  # typed as a percentage
 
     event = admin_event(coupon)
     assert set(event.details["changed"]) == {"value", "active"}
@@ -119,7 +119,7 @@ def test_a_coupon_edit_and_deletion_are_audited(superadmin, coupon):
 
 def test_a_plan_price_change_is_audited_as_finance(superadmin):
     plan = Plan.objects.get(duration_days=30)
-    edit(signed_in_client(superadmin), plan, price_fen="4900")
+    edit(signed_in_client(superadmin), plan, price_fen="49")  # typed in yuan
 
     event = admin_event(plan)
     assert event.details["before"]["price_fen"] == plan.price_fen
@@ -130,7 +130,7 @@ def test_a_plan_price_change_is_audited_as_finance(superadmin):
 def test_adding_in_the_admin_is_audited_with_the_values(superadmin):
     client = signed_in_client(superadmin)
     response = client.post("/admin/billing/coupon/add/", {
-        "code": "WINTER", "kind": CouponKind.FIXED, "value": "500", "active": "on",
+        "code": "WINTER", "kind": CouponKind.FIXED, "amount_off": "5", "active": "on",
         "valid_from_0": "2026-12-01", "valid_from_1": "00:00:00"})
     assert response.status_code == 302, response.content[:800]
 

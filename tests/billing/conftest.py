@@ -1,5 +1,6 @@
 """Fixtures for the customer's commerce pages: codes, coupons, money on a balance, a frozen clock."""
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -83,3 +84,28 @@ def mistyped(code: str) -> str:
 
 def text(response) -> str:
     return response.content.decode()
+
+
+REVIEW_TOKEN = re.compile(r'name="review" value="([^"]+)"')
+
+
+def review_token(response) -> str | None:
+    """The signed review a review page's Confirm button sends back (None: no review shown)."""
+    found = REVIEW_TOKEN.search(text(response))
+    return found.group(1) if found else None
+
+
+def review_purchase(client, days: int, coupon: str = ""):
+    """The buy page's form sent: the review page (nothing is charged yet)."""
+    return client.post("/billing/buy/", {"plan": plan(days).pk, "coupon": coupon})
+
+
+def buy_from_page(client, days: int, coupon: str = "", **extra):
+    """Buying the way a customer does: the form, its review, then Confirm. The review's answer
+    when it shows no review (a refused coupon, a plan not on sale)."""
+    reviewed = review_purchase(client, days, coupon)
+    token = review_token(reviewed)
+    if token is None:
+        return reviewed
+    return client.post("/billing/buy/confirm/", {"review": token, "plan": plan(days).pk,
+                                                 "coupon": coupon}, **extra)

@@ -1,13 +1,13 @@
 """/billing/balance/: the balance and its ledger, the customer's own entries only."""
 
 from apps.billing.models import Order, OrderKind
-from tests.billing.conftest import plan, text
+from tests.billing.conftest import buy_from_page, text
 from tests.conftest import signed_in_client
 
 
 def test_the_balance_and_every_entry_with_kind_amount_balance_after_and_order(page, customer, fund):
     top_up = fund(customer, 100_00)
-    page.post("/billing/buy/", {"plan": plan(30).pk, "action": "pay"})
+    buy_from_page(page, 30)
     purchase = Order.objects.get(buyer=customer, kind=OrderKind.PURCHASE)
 
     body = text(page.get("/billing/balance/"))
@@ -29,7 +29,7 @@ def test_an_empty_balance(page):
 def test_the_strangers_entries_never_appear(page, customer, stranger, fund):
     fund(customer, 10_00)
     theirs = fund(stranger, 4321_00)
-    signed_in_client(stranger).post("/billing/buy/", {"plan": plan(3).pk, "action": "pay"})
+    buy_from_page(signed_in_client(stranger), 3)
 
     body = text(page.get("/billing/balance/"))
 

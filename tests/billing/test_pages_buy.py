@@ -1,4 +1,5 @@
-"""/billing/buy/: the plans on sale, a price check with a coupon, and paying from the balance."""
+"""/billing/buy/: the plans on sale, the review of the order (total, balance after) and paying
+from the balance once it is confirmed."""
 
 from datetime import timedelta
 
@@ -8,12 +9,11 @@ from apps.accounts.models import RentalState
 from apps.billing.models import Coupon, CouponKind, LedgerEntry, Order, OrderKind, Plan
 from apps.billing.services import balance_of
 from apps.notifications.models import OutboundEmail
-from tests.billing.conftest import NOW, plan, text
+from tests.billing.conftest import NOW, buy_from_page, plan, review_purchase, text
 
 
-def buy(page, days: int, coupon: str = "", action: str = "pay", **extra):
-    return page.post("/billing/buy/", {"plan": plan(days).pk, "coupon": coupon, "action": action},
-                     **extra)
+def buy(page, days: int, coupon: str = "", **extra):
+    return buy_from_page(page, days, coupon, **extra)
 
 
 def customer_orders(customer):
@@ -25,18 +25,18 @@ def test_the_page_lists_the_plans_on_sale_with_prices(page):
 
     body = text(page.get("/billing/buy/"))
 
-    for name, price in [("3 天 / 3 days", "¥6.00"), ("30 天 / 30 days", "¥39.00"),
-                        ("360 天 / 360 days", "¥359.00")]:
+    for name, price in [("3 天", "¥6.00"), ("30 天", "¥39.00"),
+                        ("360 天", "¥359.00")]:
         assert name in body
         assert price in body
-    assert "180 天 / 180 days" not in body
+    assert "180 天" not in body
     assert 'name="coupon"' in body
 
 
 def test_a_new_customer_is_offered_to_buy(page):
     body = text(page.get("/billing/buy/"))
     assert "Buy a plan" in body
-    assert "Buy, pay from balance" in body
+    assert "Review the order" in body
     assert "Renew" not in body
 
 
@@ -47,36 +47,61 @@ def test_a_customer_with_a_rental_is_offered_to_renew(page, customer):
     body = text(page.get("/billing/buy/"))
 
     assert "Renew my rental" in body
-    assert "Renew, pay from balance" in body
+    assert "Review the order" in body
     assert "Buy a plan" not in body
 
 
-def test_check_price_shows_the_quote_and_buys_nothing(page, customer, fund, make_coupon):
+def test_the_review_shows_the_total_and_the_balance_after_and_buys_nothing(page, customer, fund,
+                                                                          make_coupon):
     fund(customer, 100_00)
     make_coupon("SPRING", kind=CouponKind.PERCENT, value=10)
 
-    response = buy(page, 30, coupon="spring", action="quote")
+    response = review_purchase(page, 30, coupon="spring")
 
     assert response.status_code == 200
     body = text(response)
+    assert "Review your order" in body
     assert "¥39.00" in body and "−¥3.90" in body and "¥35.10" in body
     assert "Coupon SPRING" in body
+    assert '<dd class="balance">¥100.00</dd>' in body
+    assert '<dd class="balance-after">¥64.90</dd>' in body
+    assert "Confirm and pay" in body and ">Back</button>" in body
     assert not customer_orders(customer).exists()
     assert balance_of(customer) == 100_00
     assert Coupon.objects.get(code="SPRING").used_count == 0
 
 
-def test_check_price_without_a_coupon_shows_the_list_price(page):
-    response = buy(page, 5, action="quote")
-    assert response.status_code == 200
+def test_the_review_without_a_coupon_shows_the_list_price(page):
+    response = review_purchase(page, 5)
+    assert response.status_code == 402  # a new customer's balance is empty
     assert "You pay" in text(response)
     assert "¥9.00" in text(response)
 
 
-def test_check_price_warns_when_the_balance_falls_short(page, customer, fund):
+def test_a_review_the_balance_does_not_cover_offers_no_confirm(page, customer, fund):
     fund(customer, 10_00)
-    response = buy(page, 30, action="quote")
-    assert "Your balance does not cover this yet; contact support to top it up." in text(response)
+
+    response = review_purchase(page, 30)
+
+    assert response.status_code == 402
+    body = text(response)
+    assert "Your balance does not cover this yet." in body
+    assert "Confirm and pay" not in body
+    assert '<dd class="balance-after">-¥29.00</dd>' in body
+
+
+def test_back_returns_to_the_form_with_the_choice_kept(page, customer, fund):
+    fund(customer, 100_00)
+
+    response = page.post("/billing/buy/", {"plan": plan(30).pk, "coupon": "SPRING",
+                                           "action": "edit"})
+
+    assert response.status_code == 200
+    body = text(response)
+    assert f'<option value="{plan(30).pk}" selected>' in body
+    assert 'value="SPRING"' in body
+    assert 'class="error' not in body
+    assert not customer_orders(customer).exists()
 
 
 def test_buying_without_a_coupon(frozen_clock, page, customer, fund):

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from apps.billing.models import CouponKind, Order, OrderKind
 from apps.billing.services import balance_of
-from tests.billing.conftest import plan, text
+from tests.billing.conftest import buy_from_page, plan, review_purchase, text
 from tests.conftest import signed_in_client
 
 
@@ -61,11 +61,14 @@ def funded(customer, fund):
 
 
 def post(page, coupon: str, action: str, days: int = 30):
-    return page.post("/billing/buy/", {"plan": plan(days).pk, "coupon": coupon, "action": action})
+    """"review" shows the review page; "pay" reviews and confirms."""
+    if action == "review":
+        return review_purchase(page, days, coupon)
+    return buy_from_page(page, days, coupon)
 
 
 @pytest.mark.parametrize(("arrange", "message"), REASONS)
-@pytest.mark.parametrize("action", ["quote", "pay"])
+@pytest.mark.parametrize("action", ["review", "pay"])
 def test_a_refused_coupon_says_why_and_nothing_is_bought(page, funded, make_coupon, arrange, message,
                                                          action):
     code = arrange(make_coupon, funded)
@@ -82,13 +85,13 @@ def test_a_refused_coupon_says_why_and_nothing_is_bought(page, funded, make_coup
 def test_a_plan_restricted_coupon_works_on_its_plan(page, funded, make_coupon):
     make_coupon("LONGONLY", kind=CouponKind.FIXED, value=50_00, plans=[plan(360)])
 
-    response = post(page, "LONGONLY", "quote", days=360)
+    response = post(page, "LONGONLY", "review", days=360)
 
     assert response.status_code == 200
     assert "¥309.00" in text(response)
 
 
-@pytest.mark.parametrize("action", ["quote", "pay"])
+@pytest.mark.parametrize("action", ["review", "pay"])
 def test_a_coupon_works_once_per_customer(page, funded, make_coupon, action):
     make_coupon("ONCE", max_uses=100)
     assert post(page, "ONCE", "pay").status_code == 302

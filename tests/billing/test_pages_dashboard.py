@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from apps.accounts.models import RentalState
 from apps.billing.models import Order, OrderKind
-from tests.billing.conftest import NOW, plan, text
+from tests.billing.conftest import NOW, buy_from_page, text
 from tests.conftest import signed_in_client
 
 
@@ -51,7 +51,7 @@ def test_the_page_loads_the_billing_summary(page):
 
 def test_the_summary_shows_the_balance_and_the_latest_orders(page, customer, stranger, fund):
     fund(customer, 100_00)
-    page.post("/billing/buy/", {"plan": plan(30).pk, "action": "pay"})
+    buy_from_page(page, 30)
     theirs = fund(stranger, 55_00)
 
     response = page.get("/billing/summary/", headers={"hx-request": "true"})

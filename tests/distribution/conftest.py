@@ -1,5 +1,6 @@
 """A distributor with a tier and an owning admin, a funded balance, and codes in every state."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -77,3 +78,21 @@ def activate():
         return code
 
     return use
+
+
+REVIEW_TOKEN = re.compile(r'name="review" value="([^"]+)"')
+
+
+def review_token(response) -> str | None:
+    found = REVIEW_TOKEN.search(response.content.decode())
+    return found.group(1) if found else None
+
+
+def buy_batch(client, form: dict, **extra):
+    """A batch bought the way a distributor does: the form, its review, then Confirm. The
+    review's answer when it shows no review (a bad quantity, no tier)."""
+    reviewed = client.post("/portal/codes/generate/", form)
+    token = review_token(reviewed)
+    if token is None:
+        return reviewed
+    return client.post("/portal/codes/generate/confirm/", {**form, "review": token}, **extra)

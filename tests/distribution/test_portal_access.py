@@ -6,7 +6,7 @@ from apps.billing.models import Order
 from apps.distribution.models import ActivationCode
 from tests.conftest import signed_in_client
 
-PAGES = ["/portal/", "/portal/codes/", "/portal/codes.csv", "/portal/codes/generate/",
+PAGES = ["/portal/", "/portal/codes/", "/portal/codes/generate/",
          "/portal/orders/", "/portal/codes/generated/20240501-ABCDEF12/"]
 
 
@@ -32,6 +32,7 @@ def test_everyone_else_cannot_post_either(personas, dealer, make_codes, month, p
     code = make_codes(dealer)[0]
     client = signed_in_client(personas[persona])
     assert client.post("/portal/codes/generate/", {"plan": month.pk, "quantity": 1}).status_code == 404
+    assert client.post("/portal/codes/generate/confirm/", {"review": "x"}).status_code == 404
     assert client.post("/portal/codes/revoke/", {"ids": code.pk}).status_code == 404
     code.refresh_from_db()
     assert code.status == "unused"
@@ -50,6 +51,7 @@ def test_anonymous_posts_are_sent_to_sign_in_and_change_nothing(anon_client, dea
     code = make_codes(dealer)[0]
     assert anon_client.post("/portal/codes/revoke/", {"ids": code.pk}).status_code == 302
     assert anon_client.post("/portal/codes/generate/", {"plan": month.pk}).status_code == 302
+    assert anon_client.post("/portal/codes/generate/confirm/", {"review": "x"}).status_code == 302
     code.refresh_from_db()
     assert code.status == "unused"
     assert ActivationCode.objects.count() == 1

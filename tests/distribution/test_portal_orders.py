@@ -17,7 +17,7 @@ def test_a_paid_batch_and_the_top_up_are_listed(portal, funded, month):
     top_up = Order.objects.get(buyer=funded, kind="top_up")
     text = portal.get("/portal/orders/").content.decode()
     row = row_of(text, batch)
-    for cell in ("Code batch", "Completed", "30 天 / 30 days", "<td>4</td>", "¥156.00", "¥15.60", "¥140.40",
+    for cell in ("Code batch", "Completed", "30 天", "<td>4</td>", "¥156.00", "¥15.60", "¥140.40",
                  timezone.localtime(batch.created_at).strftime("%Y-%m-%d %H:%M")):
         assert cell in row
     assert timezone.localtime(batch.completed_at).strftime("%Y-%m-%d %H:%M") in row

@@ -11,7 +11,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 # Settings read from the environment that must not leak from the test run into a fresh process.
 _CONFIG_VARS = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "SECRET_KEY", "DEBUG", "DERPMGR_ENV",
-                "EMAIL_URL", "EMAIL_BACKEND", "DERPMGR_DATA_DIR", "DJANGO_SETTINGS_MODULE")
+                "EMAIL_URL", "EMAIL_BACKEND", "DERPMGR_DATA_DIR", "DJANGO_SETTINGS_MODULE", "PANEL_URL",
+                "ADMISSION_URL", "DERPMGR_BIND")
 
 
 @pytest.fixture

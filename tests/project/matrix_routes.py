@@ -112,13 +112,21 @@ ROUTES = [
     # --- The distributor's portal ---------------------------------------------------------------
     row("portal/", "get", page(distributors=200)),
     row("portal/codes/", "get", page(distributors=200)),
-    row("portal/codes.csv", "get", page(distributors=200)),
+    row("portal/codes/export/", "post", page(distributors=ANY_302)),
+    # An export is seen and downloaded by the distributor who asked for it, by nobody else.
+    row("portal/exports/<int:pk>/", "get", page(distributor=200), pk="export"),
+    row("portal/exports/<int:pk>/download/", "get", page(distributor=200), pk="export"),
     row("portal/codes/generate/", "get", page(distributors=200)),
     row("portal/codes/generate/", "post", page(distributors=400)),
+    row("portal/codes/generate/confirm/", "post", page(distributors=400)),  # no review: refused
     # Shown once, to the session that generated the batch: everyone else is sent to the list.
     row("portal/codes/generated/<order:number>/", "get", page(distributors=ANY_302), number="batch"),
     row("portal/codes/revoke/", "post", page(distributors=400)),
+    row("portal/codes/revoke/confirm/", "post", page(distributors=400)),
     row("portal/orders/", "get", page(distributors=200)),
+    # The batch is the distributor's: the rival distributor must not see it.
+    row("portal/orders/<order:number>/", "get", page(distributor=200), number="batch"),
+    row("portal/ledger/", "get", page(distributors=200)),
     row("api/distributor/serial/generate", "post", api(distributors=400)),
     row("api/distributor/serials", "get", api(distributors=200, staff=200)),
     row("api/serial/generate", "post", api(staff=400)),
@@ -129,6 +137,7 @@ ROUTES = [
     row("billing/activate/", "post", page(customers=400)),
     row("billing/buy/", "get", page(customers=200)),
     row("billing/buy/", "post", page(customers=400)),
+    row("billing/buy/confirm/", "post", page(customers=400)),  # no review: refused
     row("billing/orders/", "get", page(customers=200)),
     row("billing/balance/", "get", page(customers=200)),
     row("billing/summary/", "get", page(customers=200)),

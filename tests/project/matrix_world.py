@@ -31,6 +31,7 @@ from apps.billing.models import Commission, CommissionSettlement, Coupon, Plan
 from apps.containers.models import DerpInstance
 from apps.distribution import services as distribution
 from apps.distribution.models import DistributorProfile, DistributorTier
+from apps.distribution.operations import CODES
 from apps.monitoring import services as alerts
 from apps.monitoring.models import (
     AlertChannel,
@@ -40,6 +41,7 @@ from apps.monitoring.models import (
     Severity,
 )
 from apps.notifications.models import OutboundEmail
+from apps.operations import exports
 from apps.operations import services as operations
 from apps.operations.models import JobLock, Operation
 from apps.servers.models import Server
@@ -112,6 +114,7 @@ def build(fake_engine) -> World:
     server.save()
     unused, order = _rent_through(u["customer"], u["distributor"], u["superadmin"])
     _rent_through(u["stranger"], u["rival"], u["superadmin"])
+    export = exports.request(actor=u["distributor"], name=CODES, params={})
     operations.run_due()
     top_up = billing.top_up(actor=u["superadmin"], user=u["customer"], amount_fen=100_00,
                             reference="bank 42")
@@ -136,7 +139,7 @@ def build(fake_engine) -> World:
 
     world.targets.update(
         customer=u["customer"].pk, superadmin=u["superadmin"].pk, relay=relay.pk, server=server.pk,
-        device=device.pk, operation=operation.pk, alert=alert.pk, channel=channel.pk,
+        device=device.pk, operation=operation.pk, alert=alert.pk, channel=channel.pk, export=export.pk,
         batch=order.number, feed=feed.token,
         admission=relay.admission_token, fmt="json",
         totp=TOTPDevice.objects.filter(user=u["superadmin"]).get().pk,

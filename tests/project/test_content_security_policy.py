@@ -15,7 +15,8 @@ ANONYMOUS = ["/", "/accounts/login/", "/accounts/register/", "/accounts/password
 CUSTOMER = ["/accounts/me/", "/accounts/profile/", "/accounts/mfa/", "/acl/", "/acl/devices/",
             "/billing/activate/", "/billing/buy/", "/billing/orders/", "/billing/balance/",
             "/relays/mine/"]
-DISTRIBUTOR = ["/portal/", "/portal/codes/", "/portal/codes/generate/", "/portal/orders/"]
+DISTRIBUTOR = ["/portal/", "/portal/codes/", "/portal/codes/generate/", "/portal/orders/",
+               "/portal/ledger/"]
 STAFF = ["/ops/", "/ops/audit/", "/ops/servers/", "/ops/servers/add/", "/ops/alerts/",
          "/ops/load/", "/ops/operations/", "/ops/traffic/", "/ops/finance/", "/admin/",
          "/admin/accounts/user/", "/admin/accounts/user/add/"]

@@ -78,6 +78,13 @@ def test_the_delete_form_is_shown_only_to_whoever_may_delete(admin_user, superad
     assert "/delete/" in signed_in_client(superadmin).get(page(renter)).content.decode()
 
 
+def test_whoever_may_top_up_is_led_to_the_top_up_with_this_customer_chosen(admin_user, superadmin,
+                                                                            renter):
+    link = f"/admin/billing/wallet/top-up/?user={renter.pk}"
+    assert link not in signed_in_client(admin_user).get(page(renter)).content.decode()
+    assert link in signed_in_client(superadmin).get(page(renter)).content.decode()
+
+
 def test_renewing_on_the_page_redirects_back_with_the_new_end(admin_user, renter):
     client = signed_in_client(admin_user)
 
