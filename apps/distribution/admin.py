@@ -3,7 +3,6 @@ admins generate and revoke codes and look after the distributors they own. Every
 action asks the policy; changes go through the services."""
 
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
@@ -61,11 +60,18 @@ class DistributorProfileAdmin(PolicyAdminMixin, admin.ModelAdmin):
             kwargs["queryset"] = services.first_tiers()
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
-    def add_view(self, request, form_url="", extra_context=None):
-        """"New distributor" is one form: the account, its tier and owner, and the invitation
-        to choose a password, made by the service."""
-        if not self.has_add_permission(request):
-            raise PermissionDenied
+    change_list_template = "admin/distribution/distributorprofile/change_list.html"
+
+    def get_urls(self):
+        new = path("new/", self.admin_site.admin_view(self.new_distributor_view),
+                   name="distribution_distributorprofile_new")
+        return [new, *super().get_urls()]
+
+    def new_distributor_view(self, request):
+        """"New distributor" in one form: the account, its tier and owner, and the invitation
+        to choose a password, made by the service. (Adding a profile to an account that has the
+        distributor role already stays Django's add form.)"""
+        policy.require_page(request.user, "distribution.add_distributorprofile")
         superadmin = policy.can(request.user, policy.SUPERADMIN)
         form = NewDistributorForm(
             request.POST if request.method == "POST" else None,

@@ -13,7 +13,7 @@ from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
-NEW = "/admin/distribution/distributorprofile/add/"
+NEW = "/admin/distribution/distributorprofile/new/"
 
 
 def fill(tier, **fields) -> dict:
@@ -91,3 +91,9 @@ def test_an_empty_form_is_a_400_with_the_fields_named(superadmin):
     assert response.status_code == 400
     assert response.content.decode().count("This field is required.") == 3
     assert not DistributorProfile.objects.exists()
+
+
+def test_the_distributor_list_leads_to_the_one_form(admin_user):
+    page = signed_in_client(admin_user).get("/admin/distribution/distributorprofile/")
+
+    assert 'href="/admin/distribution/distributorprofile/new/"' in page.content.decode()
