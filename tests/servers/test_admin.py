@@ -105,6 +105,7 @@ def test_a_bad_add_is_a_400_that_saves_nothing_and_keeps_what_was_typed(
     assert Server.objects.count() == 0 and not Operation.objects.exists()
     assert remote.calls == [] and fake_engine.calls == []
     assert SECRET_LINE in response.content.decode()  # shown back to correct, not pasted again
+    assert response.content.decode().count('<fieldset class="module aligned">') == 4  # grouped
     assert "no-store" in response["Cache-Control"]
 
 
