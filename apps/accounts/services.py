@@ -282,8 +282,8 @@ def invite(*, actor: User, user: User, ip: str | None = None) -> None:
     with transaction.atomic():
         days = max(1, settings.INVITATION_MAX_AGE // 86400)
         notifications.send_to_user(user=user, template="invitation", context={
-            "link": invitation_link(user), "days": days, "inviter": actor,
-            "role": user.get_role_display()})
+            "link": invitation_link(user), "days": days,
+            "role": Role(user.role).label})  # lazy: in their language
         audit.record(actor=actor, action="accounts.invited", target=user, ip=ip,
                      details={"role": user.role})
 
