@@ -232,7 +232,7 @@ else:
     CACHES = {"default": {"BACKEND": "derpmgr.cache.AtomicDatabaseCache",
                           "LOCATION": "derpmgr_cache"}}
 # The relay admission answers (apps/acl/admission.py) keep their own cache: Redis (REDIS_URL)
-# when there is one, else memory in each process kept right by a generation file in DATA_DIR.
+# when there is one, else memory in each process kept right by per-token generations in DATA_DIR.
 # Rate limits (derpmgr/ratelimits.py) count in the default cache: django-ratelimit's fixed windows
 # for registration, resends, resets and codes; sliding windows of slices for sign-in (each slice
 # an atomic counter on Redis or derpmgr.cache.AtomicDatabaseCache).

@@ -5,14 +5,17 @@ may connect and until when — is cached under the token's SHA-256 (the token it
 key); any change to the user's devices, relays, rental or ACL makes the user's entries stale
 (`invalidate_user`, called once the change commits). A cache hit touches no database.
 
-Two ways to keep entries right, by cache:
+Two ways to keep entries right, by cache; both invalidate per token (a change to one user drops
+that user's answers, nobody else's), and in both an entry is stored under the stamp read before
+the database was asked, so an entry loaded just before a change commits never outlives it:
 - Redis (REDIS_URL set), shared by every process: each token has a generation stamp beside its
   entry, read in the same round trip; an entry counts only if it was stored under the current
-  stamp, and invalidation writes a new stamp. An entry loaded from the database just before a
-  change commits therefore never outlives the change.
-- Without Redis, memory in each process: a change writes a new value into an 8-byte generation
-  file in DATA_DIR that every process has memory-mapped (a memory read per request, no system
-  call, no query); entries stored under another generation no longer count.
+  stamp, and invalidation writes a new stamp.
+- Without Redis, memory in each process: a memory-mapped file in DATA_DIR of per-bucket
+  generations (bucket: from the token's hash) that invalidation rewrites; a lookup reads its
+  token's bucket (a memory read, no system call, no query).
+
+A miss is one statement (`_MissQuery`), over unique or foreign-key indexes.
 
 When parts fail: a cache hit needs no database, so cached answers keep coming with the database
 down or frozen (a miss then refuses that one device, after at most LOAD_TIMEOUT_MS on
@@ -37,6 +40,7 @@ import time
 
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
+from django.db.models import Aggregate, OuterRef, Subquery, TextField
 from django.utils import timezone
 
 from derpmgr import unavailable
@@ -141,47 +145,52 @@ class _SharedEntries:
 
 
 class _LocalEntries:
-    """Entries in this process's memory. A shared 8-byte generation file (memory-mapped: reading
-    it is a memory access, not a system call) says when any process changed anything; entries
-    stored under an older generation no longer count."""
+    """Entries in this process's memory, each valid under its bucket's generation.
 
+    A file in DATA_DIR holds BUCKETS 8-byte generations that every process has memory-mapped
+    (shared): a token's bucket comes from its hash, and invalidating a token writes fresh random
+    bytes into its bucket, which every process sees at once. A lookup reads the one bucket (a
+    memory read: no system call, no query) and counts an entry only if it was stored under that
+    bucket's current generation — so a change drops the answers of the changed user's relays (and
+    of the few tokens sharing their buckets), never anybody else's.
+
+    Entries are stored under the generation read *before* the database was asked (as in Redis): an
+    entry loaded just before a change commits is stored under the generation the change's
+    invalidation then replaces, so it never outlives the change. Random generations (not counters)
+    mean two processes bumping one bucket at once cannot hand a stale entry back its generation."""
+
+    BUCKETS = 1 << 16  # 512 KiB of file; a token's bucket: the first 16 bits of its hash
     MAX_ENTRIES = 100_000
 
     def __init__(self):
         self.entries: dict[str, tuple[float, bytes, dict]] = {}
-        self.seen = b""
         self._map = None
-        self._map_path = ""
+        self._map_dir = None
 
-    @staticmethod
-    def _path() -> str:
-        return os.path.join(settings.DATA_DIR, "admission.generation")
-
-    @staticmethod
-    def _open(path: str, flags: int = os.O_RDWR) -> int:
-        fd = os.open(path, flags | os.O_CREAT, 0o644)
-        if os.fstat(fd).st_size < 8:
-            os.ftruncate(fd, 8)  # never shrinks: a concurrent writer's bytes stay
-        return fd
-
-    def _generation(self) -> bytes:
-        path = self._path()
-        if self._map is None or self._map_path != path:
-            fd = self._open(path)
+    def _generations(self) -> mmap.mmap:
+        data_dir = settings.DATA_DIR
+        if self._map_dir is not data_dir:  # (settings.DATA_DIR is one object until changed)
+            fd = os.open(os.path.join(data_dir, "admission.generations"), os.O_RDWR | os.O_CREAT, 0o644)
             try:
-                self._map, self._map_path = mmap.mmap(fd, 8, access=mmap.ACCESS_READ), path
+                if os.fstat(fd).st_size < self.BUCKETS * 8:
+                    os.ftruncate(fd, self.BUCKETS * 8)  # zeros; never shrinks a writer's bytes
+                self._map, self._map_dir = mmap.mmap(fd, self.BUCKETS * 8), data_dir  # shared
             finally:
                 os.close(fd)
-        return self._map[:8]
+        return self._map
+
+    @staticmethod
+    def _offset(hashed: str) -> int:
+        return int(hashed[:4], 16) * 8
 
     def get(self, hashed: str):
-        generation = self._generation()
-        if generation != self.seen:  # something changed: free the memory of what went stale
-            self.entries.clear()
-            self.seen = generation
+        offset = self._offset(hashed)
+        generation = self._generations()[offset:offset + 8]
         found = self.entries.get(hashed)
-        if found is not None and found[1] == generation and found[0] > time.monotonic():
-            return found[2], generation
+        if found is not None:
+            if found[1] == generation and found[0] > time.monotonic():
+                return found[2], generation
+            self.entries.pop(hashed, None)  # stale: free it now
         return None, generation
 
     def put(self, hashed: str, entry: dict, stamp) -> None:
@@ -190,11 +199,10 @@ class _LocalEntries:
         self.entries[hashed] = (time.monotonic() + ENTRY_TTL, stamp, entry)
 
     def invalidate(self, hashes: list[str]) -> None:
-        fd = self._open(self._path())
-        try:
-            os.pwrite(fd, secrets.token_bytes(8), 0)  # every process's mapping sees it at once
-        finally:
-            os.close(fd)
+        generations = self._generations()
+        for hashed in hashes:
+            offset = self._offset(hashed)
+            generations[offset:offset + 8] = secrets.token_bytes(8)
 
 
 _shared, _local = _SharedEntries(), _LocalEntries()
@@ -204,38 +212,96 @@ def _entries():
     return _shared if settings.REDIS_URL else _local
 
 
+class _KeysToIds(Aggregate):
+    """The rows' {node key: device id} as JSON text: SQLite's json_group_object, PostgreSQL's
+    json_object_agg (as text, so both hand back the same thing)."""
+
+    function = "JSON_GROUP_OBJECT"
+    output_field = TextField()
+
+    def as_postgresql(self, compiler, connection, **extra):
+        return self.as_sql(compiler, connection, function="JSON_OBJECT_AGG",
+                           template="%(function)s(%(expressions)s)::text", **extra)
+
+
+class _MissQuery:
+    """The miss path's one statement, one row: the live relay by its token (unique index), its
+    user (primary key), the expiry of the user's newest derpMap version ((user, version) unique
+    index) and the user's devices as one JSON object (user index). Built with the ORM once per
+    process and database vendor, then only executed: a miss costs one round trip, not a query
+    compilation.
+
+    On PostgreSQL outside a caller's transaction, `SET LOCAL statement_timeout` rides in the same
+    message (an implicit transaction of its own), so a frozen database costs a miss at most
+    LOAD_TIMEOUT_MS; inside a caller's transaction the caller's limits stay."""
+
+    _TOKEN = "\0token"  # stands for the token in the compiled parameters
+
+    def __init__(self):
+        self._compiled: dict[str, tuple] = {}
+
+    def _compile(self, vendor: str) -> tuple:
+        from apps.containers.models import DerpInstance, InstanceStatus
+
+        from .models import AclConfig, Device
+
+        newest = (AclConfig.objects.filter(user=OuterRef("user")).order_by("-version")
+                  .values("expires_at")[:1])
+        devices = (Device.objects.filter(user=OuterRef("user")).order_by().values("user")
+                   .annotate(keys=_KeysToIds("node_key", "pk")).values("keys"))
+        row = (DerpInstance.objects.order_by()
+               .filter(admission_token=self._TOKEN,
+                       status__in=(InstanceStatus.RUNNING, InstanceStatus.MIGRATING))
+               .annotate(acl_until=Subquery(newest), devices=Subquery(devices))
+               .values_list("pk", "user__is_active", "user__rental_state", "user__rental_expiry",
+                            "acl_until", "devices"))
+        compiler = row.query.get_compiler(using=row.db)
+        sql, params = compiler.as_sql()
+        converters = compiler.get_converters([column[0] for column in compiler.select])
+        compiled = (sql, list(params), params.index(self._TOKEN), compiler, converters)
+        self._compiled[vendor] = compiled
+        return compiled
+
+    def statement(self, token: str) -> tuple[str, list]:
+        """The SQL and its parameters for `token`."""
+        sql, params, at, *_ = self._compiled.get(connection.vendor) or self._compile(connection.vendor)
+        params = params.copy()
+        params[at] = token
+        return sql, params
+
+    def read(self, token: str) -> tuple | None:
+        """(relay id, user active, rental state, rental expiry, newest derpMap's expiry, the user's
+        {node key: device id}), or None without a live relay."""
+        sql, params = self.statement(token)
+        _sql, _params, _at, compiler, converters = self._compiled[connection.vendor]
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql" and not connection.in_atomic_block:
+                # psycopg binds on the client: both statements go in one message.
+                cursor.execute(f"SET LOCAL statement_timeout = {LOAD_TIMEOUT_MS:d}; {sql}", params)
+                cursor.nextset()
+            else:
+                cursor.execute(sql, params)
+            found = cursor.fetchone()
+        if found is None:
+            return None
+        *head, devices = next(compiler.apply_converters([found], converters)) if converters else found
+        return (*head, json.loads(devices) if devices else {})
+
+
+_miss_query = _MissQuery()
+
+
 def _load(token: str) -> dict:
-    """What the database says about one token (the cache miss path), within LOAD_TIMEOUT_MS on
-    PostgreSQL (inside a caller's transaction the caller's limits stay)."""
-    if connection.vendor == "postgresql" and not connection.in_atomic_block:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SELECT set_config('statement_timeout', %s, true)", [str(LOAD_TIMEOUT_MS)])
-            return _read(token)
-    return _read(token)
-
-
-def _read(token: str) -> dict:
+    """What the database says about one token (the cache miss path): one statement."""
     from apps.accounts.models import RentalState
-    from apps.containers.models import DerpInstance, InstanceStatus
 
-    from .models import AclConfig, Device
-
-    deny = {"allow": {}, "until": 0, "instance": None}
-    instance = (DerpInstance.objects.select_related("user")
-                .filter(admission_token=token,
-                        status__in=(InstanceStatus.RUNNING, InstanceStatus.MIGRATING)).first())
-    if instance is None:
-        return deny
-    deny["instance"] = instance.pk
-    user = instance.user
-    if not user.is_active or user.rental_state != RentalState.ACTIVE or not user.rental_expiry:
-        return deny
-    acl = AclConfig.objects.filter(user=user).order_by("-version").only("expires_at").first()
-    if acl is None:
-        return deny
-    keys = dict(Device.objects.filter(user=user).values_list("node_key", "pk"))
-    return {"allow": keys, "until": min(acl.expires_at, user.rental_expiry).timestamp(),
-            "instance": instance.pk}
+    found = _miss_query.read(token)
+    if found is None:
+        return {"allow": {}, "until": 0, "instance": None}
+    instance, is_active, rental_state, rental_expiry, acl_until, devices = found
+    if not is_active or rental_state != RentalState.ACTIVE or not rental_expiry or acl_until is None:
+        return {"allow": {}, "until": 0, "instance": instance}
+    return {"allow": devices, "until": min(acl_until, rental_expiry).timestamp(), "instance": instance}
 
 
 class _UnknownTokens:
@@ -300,23 +366,27 @@ def decide(token: str, node_key: str, source: str, peer: str | None = None) -> b
 
 def invalidate_user(user_id: int) -> None:
     """Forget every cached answer about the user's relays (call after the change commits)."""
-    from apps.containers.models import DerpInstance
-
-    tokens = DerpInstance.objects.filter(user_id=user_id).values_list("admission_token", flat=True)
-    _entries().invalidate([token_hash(t) for t in tokens])
-
-
-def invalidate_user_on_commit(user_id: int) -> None:
-    transaction.on_commit(lambda: invalidate_user(user_id))
+    invalidate_users([user_id])
 
 
 def invalidate_users(user_ids) -> None:
-    """`invalidate_user` for many users at once (a periodic job's batch): one query, one write."""
+    """Forget every cached answer about these users' relays, in one query (for batches)."""
     from apps.containers.models import DerpInstance
 
     tokens = DerpInstance.objects.filter(user_id__in=list(user_ids)).values_list(
         "admission_token", flat=True)
-    _entries().invalidate([token_hash(t) for t in tokens])
+    invalidate_tokens(tokens)
+
+
+def invalidate_tokens(tokens) -> None:
+    """Forget the cached answers about these relay tokens, and nothing else."""
+    hashes = [token_hash(token) for token in tokens]
+    if hashes:
+        _entries().invalidate(hashes)
+
+
+def invalidate_user_on_commit(user_id: int) -> None:
+    transaction.on_commit(lambda: invalidate_user(user_id))
 
 
 def invalidate_users_on_commit(user_ids) -> None:

@@ -45,7 +45,7 @@ def _request(request) -> tuple[str, str] | None:
         raw = request.read(MAX_BODY + 1)  # at most 4 KiB, whatever the header claimed
         if len(raw) > MAX_BODY:
             return None
-        body = json.loads(raw)
+        body = json.loads(raw.decode())
     except (ValueError, RecursionError):  # not a number, not UTF-8, not JSON, nested too deep
         return None
     if not isinstance(body, dict):
