@@ -278,6 +278,8 @@ AUTH_PASSWORD_VALIDATORS = [
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3 * 3600)
 # How long an e-mail verification link stays valid.
 EMAIL_VERIFICATION_MAX_AGE = env.int("EMAIL_VERIFICATION_MAX_AGE", default=48 * 3600)
+# How long the set-password link of an invitation (staff, distributors) stays valid.
+INVITATION_MAX_AGE = env.int("INVITATION_MAX_AGE", default=7 * 24 * 3600)
 # Distributors must use MFA unless an operator relaxes it here.
 MFA_REQUIRED_FOR_DISTRIBUTORS = env.bool("MFA_REQUIRED_FOR_DISTRIBUTORS", default=True)
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="derpmgr")

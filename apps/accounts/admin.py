@@ -4,6 +4,7 @@ from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
@@ -62,6 +63,29 @@ class StaffPasswordForm(AdminPasswordChangeForm):
                                   "disabled, their current password is lost.")
 
 
+class InviteForm(forms.ModelForm):
+    """Adding an account in the admin: who it is for; they choose their password themselves,
+    through the invitation e-mailed to them (which also verifies the address)."""
+
+    class Meta:
+        model = User
+        fields = ["email", "username", "role"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "role" in self.fields:  # the super admin's form: a customer unless chosen otherwise
+            self.fields["role"].required = False
+
+    def clean_role(self):
+        return self.cleaned_data.get("role") or Role.USER
+
+    def clean_email(self):
+        email = User.objects.normalize_email(self.cleaned_data["email"].strip())
+        if User.objects.filter(email__iexact=email).exists():
+            raise forms.ValidationError(_("An account with this e-mail address exists."))
+        return email
+
+
 @admin.register(User)
 class UserAdmin(NamedPermissionPickers, PermissionAuditMixin, PolicyAdminMixin, DjangoUserAdmin):
     change_password_form = StaffPasswordForm
@@ -73,8 +97,14 @@ class UserAdmin(NamedPermissionPickers, PermissionAuditMixin, PolicyAdminMixin, 
     # The rental's state and end date change only through the rental's verbs (apps.rentals: the
     # actions on the list and the ops customer page), never by editing the fields.
     readonly_fields = ["created_at", "last_login", "rental_state", "rental_expiry", "relay_tasks"]
-    add_fieldsets = ((None, {"classes": ["wide"],
-                             "fields": ["email", "username", "password1", "password2"]}),)
+    add_form = InviteForm
+    add_fieldsets = ((None, {"classes": ["wide"], "fields": ["email", "username"],
+                             "description": _("The person gets an e-mail with a link to choose "
+                                              "their password; following it also verifies their "
+                                              "address.")}),)
+    superadmin_add_fieldsets = ((None, {**add_fieldsets[0][1],
+                                        "fields": ["email", "username", "role"]}),)
+    actions = ["send_invitation"]
     base_fieldsets = [
         (None, {"fields": ["email", "username", "password"]}),
         (_("Account"), {"fields": ["is_active", "email_verified", "language"]}),
@@ -100,6 +130,8 @@ class UserAdmin(NamedPermissionPickers, PermissionAuditMixin, PolicyAdminMixin, 
 
     def get_fieldsets(self, request, obj=None):
         if obj is None:
+            if policy.can(request.user, policy.SUPERADMIN):  # staff and distributors too
+                return self.superadmin_add_fieldsets
             return self.add_fieldsets
         if policy.can(request.user, policy.SUPERADMIN):  # roles and grants
             return self.base_fieldsets + self.superadmin_fieldsets
@@ -136,7 +168,30 @@ class UserAdmin(NamedPermissionPickers, PermissionAuditMixin, PolicyAdminMixin, 
                                                       ip=client_ip(request))
         return response
 
+    def has_invite_permission(self, request):
+        return self.may(request, "change")
+
+    @admin.action(description=_("Send the invitation again"), permissions=["invite"])
+    def send_invitation(self, request, queryset):
+        sent = 0
+        for user in queryset.filter(password__startswith=UNUSABLE_PASSWORD_PREFIX):
+            try:
+                services.invite(actor=request.user, user=user, ip=client_ip(request))
+            except ServiceError as error:
+                self.message_user(request, error.message, level=messages.ERROR)
+            else:
+                sent += 1
+        self.message_user(request, ngettext("%(n)d invitation sent.", "%(n)d invitations sent.",
+                                            sent) % {"n": sent})
+
     def save_model(self, request, obj, form, change):
+        if not change:  # a new account: no password until its owner chooses one
+            obj.set_unusable_password()
+            super().save_model(request, obj, form, change)
+            services.invite(actor=request.user, user=obj, ip=client_ip(request))
+            self.message_user(request, _("An invitation to choose a password was sent to "
+                                         "%(email)s.") % {"email": obj.email})
+            return
         new_role = obj.role
         if change and "role" in form.changed_data:
             obj.role = form.initial["role"]

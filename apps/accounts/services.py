@@ -5,10 +5,14 @@ import dataclasses
 
 from django.conf import settings
 from django.contrib.auth import authenticate, password_validation
+from django.contrib.auth.tokens import PasswordResetTokenGenerator
 from django.core import signing
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
+from django.utils.crypto import constant_time_compare
+from django.utils.encoding import force_bytes
+from django.utils.http import base36_to_int, urlsafe_base64_encode
 from django.utils.translation import gettext as _
 from django_otp import devices_for_user, match_token
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
@@ -238,6 +242,63 @@ def record_password_set_by_staff(*, actor: User, user: User, ip: str | None) -> 
         audit.record(actor=actor, action="accounts.password_set_by_staff", target=user, ip=ip,
                      details={"api_tokens_revoked": revoked})
     return revoked
+
+
+# --- Invitations: accounts made for someone else -----------------------------------------------
+
+class InvitationTokens(PasswordResetTokenGenerator):
+    """Set-password links of invitations: their own salt (a reset link is no invitation) and
+    lifetime; spent once the password is set (the token hashes the password)."""
+
+    key_salt = "accounts.invitation"
+
+    def check_token(self, user, token) -> bool:
+        # Django's own check ends at PASSWORD_RESET_TIMEOUT: the same check, INVITATION_MAX_AGE.
+        try:
+            stamp = base36_to_int(token.split("-")[0])
+        except (AttributeError, ValueError):
+            return False
+        if not user or self._num_seconds(self._now()) - stamp > settings.INVITATION_MAX_AGE:
+            return False
+        return any(constant_time_compare(self._make_token_with_timestamp(user, stamp, secret), token)
+                   for secret in [self.secret, *self.secret_fallbacks])
+
+
+def invitation_link(user: User) -> str:
+    path = reverse("accounts:invitation", kwargs={
+        "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+        "token": InvitationTokens().make_token(user)})
+    return settings.PANEL_URL + path
+
+
+def invite(*, actor: User, user: User, ip: str | None = None) -> None:
+    """E-mail `user` (made by `actor` in the admin or on an ops page) a link to choose their
+    password; following it also verifies the address. Only for an account without a usable
+    password (made so by whoever created it): nobody else's password is taken away. Sending
+    again makes a fresh link (the old one works until it expires or a password is set)."""
+    if user.has_usable_password():
+        raise ServiceError(_("%(email)s has a password already: they can reset it themselves.")
+                           % {"email": user.email}, code="has_password")
+    with transaction.atomic():
+        days = max(1, settings.INVITATION_MAX_AGE // 86400)
+        notifications.send_to_user(user=user, template="invitation", context={
+            "link": invitation_link(user), "days": days,
+            "role": Role(user.role).label})  # lazy: in their language
+        audit.record(actor=actor, action="accounts.invited", target=user, ip=ip,
+                     details={"role": user.role})
+
+
+def accept_invitation(*, user: User, password: str, ip: str | None = None) -> User:
+    """The invited person chose a password through the e-mailed link: it is set and, the link
+    having reached them, the address counts as verified; they can sign in now."""
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user.pk)
+        user.set_password(password)
+        user.email_verified = True
+        user.save(update_fields=["password", "email_verified"])
+        user.api_tokens.all().delete()
+        audit.record(actor=user, action="accounts.invitation_accepted", target=user, ip=ip)
+    return user
 
 
 # --- MFA -------------------------------------------------------------------------------------

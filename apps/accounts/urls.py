@@ -23,6 +23,7 @@ urlpatterns = [
     path("password/reset/sent/",
          auth_views.PasswordResetDoneView.as_view(template_name="accounts/password_reset_done.html"),
          name="password_reset_done"),
+    path("invitation/<uidb64>/<token>/", views.InvitationView.as_view(), name="invitation"),
     path("password/reset/<uidb64>/<token>/", views.PasswordResetConfirmView.as_view(),
          name="password_reset_confirm"),
 ]

@@ -370,3 +370,19 @@ class PasswordResetConfirmView(InvalidFormIs400, auth_views.PasswordResetConfirm
             services.record_password_reset(user=form.user, ip=client_ip(self.request))
         messages.success(self.request, gettext_lazy("Your password is changed. Sign in with it."))
         return response
+
+
+class InvitationView(PasswordResetConfirmView):
+    """The link of an invitation: the invited person chooses their password, which also
+    verifies their address (the link reached it); then they sign in."""
+
+    template_name = "accounts/invitation.html"
+    token_generator = services.InvitationTokens()
+
+    def form_valid(self, form):
+        services.accept_invitation(user=form.user, password=form.cleaned_data["new_password1"],
+                                   ip=client_ip(self.request))
+        self.request.session.pop(auth_views.INTERNAL_RESET_SESSION_TOKEN, None)
+        messages.success(self.request, gettext_lazy("Your password is set and your e-mail address "
+                                                    "verified. Sign in with it."))
+        return redirect(self.success_url)

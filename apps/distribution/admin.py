@@ -10,14 +10,14 @@ from django.utils.translation import gettext_lazy as _
 from apps.accounts import policy
 from apps.accounts.models import Role, User
 from derpmgr.admin_mixins import PolicyAdminMixin, ReadOnlyAdmin, render_form_page
-from derpmgr.errors import ServiceError
+from derpmgr.errors import ServiceError, show_on_form
 from derpmgr.net import client_ip
 
 from . import services
-from .forms import AdminGenerateCodesForm
+from .forms import AdminGenerateCodesForm, NewDistributorForm
 from .models import ActivationCode, DistributorProfile, DistributorTier, Referral
 
-SET_TIER = "distribution.change_distributortier"
+SET_TIER = services.SET_TIER
 
 
 @admin.register(DistributorTier)
@@ -57,9 +57,48 @@ class DistributorProfileAdmin(PolicyAdminMixin, admin.ModelAdmin):
                 role=Role.DISTRIBUTOR, distributor_profile__isnull=True)
         if db_field.name == "tier" and not policy.can(request.user, SET_TIER):
             # A new distributor starts on the first tier; a super admin moves them up.
-            first = DistributorTier.objects.order_by("rank", "pk").values("rank")[:1]
-            kwargs["queryset"] = DistributorTier.objects.filter(rank__in=first)
+            kwargs["queryset"] = services.first_tiers()
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    change_list_template = "admin/distribution/distributorprofile/change_list.html"
+
+    def get_urls(self):
+        new = path("new/", self.admin_site.admin_view(self.new_distributor_view),
+                   name="distribution_distributorprofile_new")
+        return [new, *super().get_urls()]
+
+    def new_distributor_view(self, request):
+        """"New distributor" in one form: the account, its tier and owner, and the invitation
+        to choose a password, made by the service. (Adding a profile to an account that has the
+        distributor role already stays Django's add form.)"""
+        policy.require_page(request.user, "distribution.add_distributorprofile")
+        superadmin = policy.can(request.user, policy.SUPERADMIN)
+        form = NewDistributorForm(
+            request.POST if request.method == "POST" else None,
+            tiers=(DistributorTier.objects.all() if policy.can(request.user, SET_TIER)
+                   else services.first_tiers()),
+            owners=(User.objects.filter(role__in=[Role.ADMIN, Role.SUPERADMIN], is_active=True)
+                    if superadmin else None))
+        status = None
+        if form.is_bound and form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.create_distributor(
+                    actor=request.user, email=data["email"], username=data["username"],
+                    tier=data["tier"], owner=data.get("owner"), ip=client_ip(request))
+            except ServiceError as error:
+                show_on_form(form, error)
+                status = error.status
+            else:
+                messages.success(request, _("%(email)s is a distributor now; an invitation to "
+                                            "choose a password was sent.")
+                                 % {"email": data["email"]})
+                return redirect("admin:distribution_distributorprofile_changelist")
+        response = render_form_page(self, request, form=form, title=_("New distributor"),
+                                    button=_("Create and invite"))
+        if status:
+            response.status_code = status
+        return response
 
     def save_model(self, request, obj, form, change):
         if not policy.can(request.user, policy.SUPERADMIN):

@@ -2,10 +2,11 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from apps.accounts.models import User
 from apps.billing.models import Plan
 from derpmgr.fields import IntegerListField, StrictIntegerField
 
-from .models import CodeStatus
+from .models import CodeStatus, DistributorTier
 from .validators import (
     CODE_MAX_LENGTH,
     PINNED_SERVERS_MAX,
@@ -82,3 +83,26 @@ class CodeFilterForm(forms.Form):
             needle = data["q"].strip().replace("-", "").upper()
             queryset = queryset.filter(Q(code__icontains=needle) | Q(user__email__icontains=data["q"]))
         return queryset
+
+
+class NewDistributorForm(forms.Form):
+    """A distributor in one form: their account, tier and owning admin. The person chooses their
+    password through the invitation e-mailed to them. Who may pick which tier and owner is the
+    service's rule; the view offers only those choices."""
+
+    email = forms.EmailField(label=_("E-mail address"), max_length=254,
+                             help_text=_("The invitation to choose a password goes here."))
+    username = forms.CharField(label=_("Username"), max_length=150)
+    tier = forms.ModelChoiceField(label=_("Tier"), queryset=DistributorTier.objects.none(),
+                                  empty_label=None)
+    owner = forms.ModelChoiceField(label=_("Owning admin"), queryset=User.objects.none(),
+                                   required=False, help_text=_("Empty: you."))
+
+    def __init__(self, *args, tiers, owners=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["username"].validators = list(User._meta.get_field("username").validators)
+        self.fields["tier"].queryset = tiers.order_by("rank", "pk")
+        if owners is None:
+            del self.fields["owner"]
+        else:
+            self.fields["owner"].queryset = owners.order_by("email")

@@ -270,3 +270,54 @@ def plan_for_duration(days) -> Plan:
                        % {"days": days, "durations": durations}, code="plan_unknown",
                        fields={"duration_days": [_("No such plan.")]})
     return plan
+
+
+# --- New distributors ------------------------------------------------------------------------
+
+SET_TIER = "distribution.change_distributortier"
+
+
+def first_tiers():
+    """The tiers a new distributor may start on without the right to set tiers: the lowest."""
+    from .models import DistributorTier
+
+    lowest = DistributorTier.objects.order_by("rank", "pk").values("rank")[:1]
+    return DistributorTier.objects.filter(rank__in=lowest)
+
+
+def create_distributor(*, actor: User, email: str, username: str, tier, owner: User | None = None,
+                       ip: str | None = None) -> DistributorProfile:
+    """A distributor in one step: the account (no password yet), its profile with the tier and
+    the owning admin, and the invitation e-mail to choose a password (which verifies the
+    address). An admin owns the distributors they create; only a super admin names another owner,
+    and only who may set tiers starts one above the lowest tier."""
+    from apps.accounts import services as accounts
+
+    policy.require(actor, "distribution.add_distributorprofile")
+    email = User.objects.normalize_email(email.strip())
+    owner = owner if owner is not None and policy.can(actor, policy.SUPERADMIN) else actor
+    if owner.role not in (Role.ADMIN, Role.SUPERADMIN) or not owner.is_active:
+        raise ServiceError(_("The owner must be an active admin."), code="invalid_owner",
+                           fields={"owner": [_("Choose an active admin.")]})
+    if not policy.can(actor, SET_TIER) and not first_tiers().filter(pk=tier.pk).exists():
+        raise PermissionDenied(_("A new distributor starts on the lowest tier; a super admin "
+                                 "moves them up."), fields={"tier": [_("Not yours to give.")]})
+    taken = {}
+    if User.objects.filter(email__iexact=email).exists():
+        taken["email"] = [_("An account with this e-mail address exists.")]
+    if User.objects.filter(username__iexact=username).exists():
+        taken["username"] = [_("This username is taken.")]
+    if taken:
+        raise Conflict(next(iter(taken.values()))[0], code="account_exists", fields=taken)
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(username=username, email=email, password=None,
+                                            role=Role.DISTRIBUTOR, language=actor.language)
+            profile = DistributorProfile.objects.create(user=user, tier=tier, owner=owner)
+            audit.record(actor=actor, action="distribution.distributor_created", target=user,
+                         ip=ip, details={"tier": tier.slug, "owner": owner.email})
+            accounts.invite(actor=actor, user=user, ip=ip)
+    except IntegrityError:  # made a moment ago by someone else
+        raise Conflict(_("An account with this e-mail address or username exists."),
+                       code="account_exists") from None
+    return profile

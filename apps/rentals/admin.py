@@ -71,7 +71,7 @@ class RentalUserAdmin(UserAdmin):
 
     base_fieldsets = _with_rental_links(UserAdmin.base_fieldsets)
     readonly_fields = [*UserAdmin.readonly_fields, "rental_actions"]
-    actions = ["renew", "suspend", "resume", "delete_accounts"]
+    actions = [*UserAdmin.actions, "renew", "suspend", "resume", "delete_accounts"]
 
     @admin.display(description=_("Rental actions"))
     def rental_actions(self, user):

@@ -126,6 +126,9 @@ def _translate(exc: Exception, server: Server) -> RemoteError:
         return RemoteError(f"{where} refused the credentials", transient=False, code="auth_failed")
     if isinstance(exc, paramiko.SSHException) and "not found in known_hosts" in str(exc):
         return HostKeyMismatch(f"{where} presented an unknown host key")
+    if isinstance(exc, socket.gaierror):
+        return RemoteError(f"{server.ssh_host} does not resolve: {exc}", transient=True,
+                           code="name_unresolved")
     if isinstance(exc, CommandTimedOut | socket.timeout | TimeoutError):
         return RemoteError(f"{where} timed out", transient=True, code="timeout")
     if isinstance(exc, paramiko.SSHException | OSError | EOFError):

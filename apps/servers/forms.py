@@ -47,14 +47,12 @@ class FingerprintField(forms.CharField):
         return super().to_python(value).rstrip("=")
 
 
-class SecretTextarea(forms.Textarea):
-    """A credential box that never shows a value: not what was typed, not what is stored."""
+class TypedSecretTextarea(forms.Textarea):
+    """A credential box that shows back only what was typed in the same request (a form with
+    errors, so nothing has to be pasted again), never a stored value; not autocompleted."""
 
     def __init__(self, attrs=None):
         super().__init__({"rows": 4, "autocomplete": "off", "spellcheck": "false", **(attrs or {})})
-
-    def format_value(self, value):
-        return None
 
 
 def _pem_names(certificate: x509.Certificate) -> list[str]:
@@ -103,7 +101,7 @@ class AddServerForm(forms.Form):
                                  required=False, initial=SshAuth.KEY)
     ssh_secret = forms.CharField(
         label=_("SSH private key or password"), max_length=MAX_SECRET_CHARS, strip=False,
-        widget=SecretTextarea,
+        widget=TypedSecretTextarea,
         help_text=_("An unencrypted OpenSSH or PEM private key, or the password. Stored "
                     "encrypted and never shown again."))
     expected_host_key_fingerprint = FingerprintField(
@@ -135,10 +133,25 @@ class AddServerForm(forms.Form):
                                help_text=_("For a server with a domain: its certificate chain. "
                                            "Empty: a self-signed one is made."))
     key_pem = forms.CharField(label=_("Certificate key (PEM)"), max_length=MAX_PEM_CHARS,
-                              required=False, widget=SecretTextarea)
+                              required=False, widget=TypedSecretTextarea)
+
+    # The page shows the fields in these groups, in this order (every field in one group).
+    SECTIONS = (
+        (_("Connection"), ("name", "public_ip", "ssh_host", "ssh_port",
+                           "expected_host_key_fingerprint")),
+        (_("SSH credentials"), ("ssh_user", "ssh_auth", "ssh_secret")),
+        (_("Placement"), ("location", "region", "aliyun_account", "domain", "cert_pem", "key_pem",
+                          "derp_image")),
+        (_("Limits"), ("port_range_start", "port_range_end", "max_containers", "monthly_quota_gb",
+                       "quota_reset_day", "traffic_interface")),
+    )
 
     DEFAULTS = {"ssh_port": 22, "ssh_user": "root", "ssh_auth": SshAuth.KEY, "max_containers": 100,
                 "monthly_quota_gb": 0, "quota_reset_day": 1}
+
+    def sections(self):
+        """[(title, [bound field, ...]), ...] for the page's fieldsets."""
+        return [(title, [self[name] for name in names]) for title, names in self.SECTIONS]
 
     def clean_name(self):
         name = self.cleaned_data["name"].strip()

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy
 from apps.audit import services as audit
 from derpmgr.errors import Conflict, ServiceError
 
-from . import addresses, certs, drivers
+from . import addresses, certs, drivers, ssh_errors
 from .models import Server, ServerStatus, SshAuth
 
 logger = logging.getLogger(__name__)
@@ -32,13 +32,25 @@ def _engine():
     return get_engine()
 
 
-def _remote_refusal(error: drivers.RemoteError) -> ServiceError:
+def _explained(error: drivers.RemoteError, server: Server) -> str:
+    """An SSH failure in plain words (apps.servers.ssh_errors); others keep their own text."""
+    return (ssh_errors.explain(error, host=server.ssh_host, port=server.ssh_port)
+            or _("Could not set the server up: %(why)s") % {"why": error})
+
+
+def _remote_refusal(error: drivers.RemoteError, server: Server) -> ServiceError:
+    message = _explained(error, server)
     if isinstance(error, drivers.HostKeyMismatch):
-        return ServiceError(str(error), code=error.code, status=409)
+        return ServiceError(message, code=error.code, status=409)
     if error.code in ("auth_failed", "bad_key"):
-        return ServiceError(_("The server refused the SSH credentials: %(why)s") % {"why": error},
-                            code=error.code, status=400)
-    return ServerUnreachable(_("Could not set the server up: %(why)s") % {"why": error})
+        return ServiceError(message, code=error.code, status=400)
+    return ServerUnreachable(message)
+
+
+def _plainly(error: drivers.RemoteError, server: Server) -> drivers.RemoteError:
+    """The same transient failure (the operation tries again), said in plain words."""
+    return drivers.RemoteError(_explained(error, server), transient=error.transient,
+                               code=error.code)
 
 
 @dataclasses.dataclass
@@ -200,8 +212,8 @@ def set_up_server(*, actor, server: Server, expected_fingerprint: str = "",
         _upload_certificate(server, server.cert_pem.encode(), server.cert_key_pem().encode())
     except drivers.RemoteError as error:
         if error.transient:
-            raise
-        raise _remote_refusal(error) from error
+            raise _plainly(error, server) from error
+        raise _remote_refusal(error, server) from error
     with transaction.atomic():
         if Server.objects.filter(pk=server.pk, status=ServerStatus.SETTING_UP).update(
                 status=ServerStatus.HEALTHY, last_error=""):
@@ -236,7 +248,7 @@ def add_server(*, actor, data: NewServer, ip: str | None = None) -> Server:
                              expected_fingerprint=data.expected_host_key_fingerprint, ip=ip)
     except drivers.RemoteError as error:
         abandon_set_up(server_id=server.pk, reason=str(error))
-        raise _remote_refusal(error) from error
+        raise _remote_refusal(error, server) from error
     except ServiceError as error:
         abandon_set_up(server_id=server.pk, reason=str(error.message))
         raise
@@ -260,7 +272,7 @@ def repin_host_key(*, actor, server: Server, expected_fingerprint: str = "",
     try:
         new_key = drivers.fetch_host_key(server.ssh_host, server.ssh_port)
     except drivers.RemoteError as error:
-        raise _remote_refusal(error) from error
+        raise _remote_refusal(error, server) from error
     seen = drivers.host_key_fingerprint(new_key)
     if expected_fingerprint and expected_fingerprint != seen:
         raise ServiceError(_("The server presented host key %(seen)s, not the expected %(want)s.")
@@ -309,7 +321,7 @@ def delete_server(*, actor, server: Server, ip: str | None = None) -> None:
     except drivers.RemoteError as error:
         if error.transient:
             raise  # the operation tries again
-        raise _remote_refusal(error) from error
+        raise _remote_refusal(error, server) from error
     drivers.forget_client(server)  # while it still has its id: cached connections are keyed by it
     with transaction.atomic():
         audit.record(actor=actor, action="servers.deleted", target=server, ip=ip,

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 
 from apps.accounts.policy import page_requires
 from apps.containers import requests as relay_requests
@@ -53,6 +54,7 @@ def server_list(request):
 
 
 @page_requires("servers.add_server")
+@never_cache  # a form sent back with errors carries the pasted credential: no cache keeps it
 def add(request):
     form = AddServerForm(request.POST if request.method == "POST" else None)
     status = 200

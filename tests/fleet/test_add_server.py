@@ -54,6 +54,7 @@ def test_a_refused_key_is_a_clear_error_and_nothing_is_left_on_the_server(fleet,
 
     assert refused.value.code == "auth_failed"
     assert "refused the SSH credentials" in str(refused.value.message)
+    assert "Authentication failed" not in str(refused.value.message)  # paramiko's words stay out
     assert not Server.objects.exists()
     assert not os.path.exists(settings.DERP_HOST_CERT_DIR) or not os.listdir(settings.DERP_HOST_CERT_DIR)
 

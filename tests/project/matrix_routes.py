@@ -96,6 +96,7 @@ ROUTES = [
     row("accounts/password/reset/", "post", expect(400, 400)),
     row("accounts/password/reset/sent/", "get", PUBLIC_200),
     row("accounts/password/reset/<uidb64>/<token>/", "get", PUBLIC_200, uidb64="MQ", token="nonsense"),
+    row("accounts/invitation/<uidb64>/<token>/", "get", PUBLIC_200, uidb64="MQ", token="nonsense"),
     row("i18n/setlang/", "post", expect(ANY_302, ANY_302)),
     row("api/user/register", "post", expect(400, 400)),
     row("api/user/verify", "post", expect(400, 400)),
@@ -269,6 +270,7 @@ ROUTES = [
     row("admin/(?P<url>.*)$", "get", page(), url="no/such/page/"),
     row("admin/notifications/outboundemail/test-email/", "get", page(admins=GONE, superadmin=200)),
     row("admin/distribution/activationcode/generate/", "get", STAFF_PAGE),
+    row("admin/distribution/distributorprofile/new/", "get", STAFF_PAGE),
     row("admin/billing/wallet/top-up/", "get", page(admins=403, superadmin=200)),
     row("admin/accounts/user/<id>/password/", "get", STAFF_PAGE, id="customer"),
     # A super admin's account is not an admin's to see, let alone set its password.

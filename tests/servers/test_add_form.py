@@ -19,15 +19,25 @@ def _pair(name: str) -> tuple[str, str]:
     return cert_pem.decode(), key_pem.decode()
 
 
-def test_the_secret_fields_are_never_rendered_back(new_server_data):
+def test_the_secret_fields_show_back_what_was_typed_and_nothing_else(new_server_data):
     _cert_pem, key_pem = _pair("derp.example.com")
     form = AddServerForm(data={**new_server_data, "key_pem": key_pem, "max_containers": 0})
 
     assert not form.is_valid()
     html = form.as_div()
-    assert CLIENT_KEY.splitlines()[1] not in html
-    assert key_pem.splitlines()[1] not in html
+    assert CLIENT_KEY.splitlines()[1] in html and key_pem.splitlines()[1] in html
     assert 'value="sh-1"' in html  # the other fields are kept for the correction
+    assert 'autocomplete="off"' in str(form["ssh_secret"])
+    assert "PRIVATE KEY" not in AddServerForm().as_div()  # a fresh form holds no credential
+
+
+def test_every_field_is_in_exactly_one_section():
+    form = AddServerForm()
+    placed = [field.name for _title, fields in form.sections() for field in fields]
+
+    assert sorted(placed) == sorted(form.fields)
+    assert [str(title) for title, _fields in form.sections()] == [
+        "Connection", "SSH credentials", "Placement", "Limits"]
 
 
 @pytest.mark.parametrize("cert_name", ["derp.example.com", "*.example.com"])

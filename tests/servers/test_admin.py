@@ -96,7 +96,7 @@ def test_adding_queues_the_set_up_and_its_page_shows_the_fingerprint(
     assert AuditEvent.objects.filter(action="servers.added", actor=personas[persona]).exists()
 
 
-def test_a_bad_add_is_a_400_that_saves_nothing_and_forgets_the_secret(
+def test_a_bad_add_is_a_400_that_saves_nothing_and_keeps_what_was_typed(
         personas, persona, remote, fake_engine, new_server_data):
     response = signed_in_client(granted(personas, persona)).post(
         ADD, {**new_server_data, "port_range_start": 31000, "port_range_end": 30000})
@@ -104,7 +104,9 @@ def test_a_bad_add_is_a_400_that_saves_nothing_and_forgets_the_secret(
     assert response.status_code == 400
     assert Server.objects.count() == 0 and not Operation.objects.exists()
     assert remote.calls == [] and fake_engine.calls == []
-    assert SECRET_LINE not in response.content.decode()
+    assert SECRET_LINE in response.content.decode()  # shown back to correct, not pasted again
+    assert response.content.decode().count('<fieldset class="module aligned">') == 4  # grouped
+    assert "no-store" in response["Cache-Control"]
 
 
 def test_an_unreachable_server_fails_its_set_up_and_is_forgotten(personas, persona, remote,
@@ -121,7 +123,7 @@ def test_an_unreachable_server_fails_its_set_up_and_is_forgotten(personas, perso
     run_operations()
 
     page = client.get(response["Location"]).content.decode()
-    assert 'data-state="failed"' in page and "cannot reach 127.0.0.2:2222" in page
+    assert 'data-state="failed"' in page and "no SSH server answered at 127.0.0.2:2222" in page
     assert Server.objects.count() == 0
 
 
