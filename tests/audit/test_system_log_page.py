@@ -47,7 +47,7 @@ def test_the_pager_keeps_the_filters(page, make_event):
     assert b"?action=accounts.login&amp;page=2" in response.content
     assert b"Page 1" in response.content
     last = page.get("/ops/audit/", {"action": "accounts.login", "page": "2"}).content.decode()
-    assert last.count("accounts.login</") >= 1 and "page=3" not in last and "page=1" in last
+    assert last.count(">Signed in</") == 1 and "page=3" not in last and "page=1" in last
 
 
 def test_the_log_is_paged_without_counting_it(page, make_event):
