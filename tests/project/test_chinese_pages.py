@@ -9,12 +9,35 @@ import re
 from html.parser import HTMLParser
 
 import pytest
+from django.conf import settings
+from django.utils import translation
 
 from tests.project.matrix_routes import ALL_ROWS
 from tests.project.matrix_world import PERSONAS
 from tests.project.test_authorization_matrix import ask, world  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def only_this_worlds_records_in_the_panels_language(db):
+    """Labels are stored as written when recorded (an audit event's target, an operation's
+    kind, an order's): this world's are made in the panel's default language whatever an
+    earlier test left active in this thread, and records other tests' background threads
+    committed after their own clean-up are set aside (inside this test's transaction, rolled
+    back after it). Autouse: set up before the world."""
+    from apps.audit.models import AuditEvent
+    from apps.billing.models import Commission, CommissionSettlement, LedgerEntry, Order
+    from apps.monitoring.models import Alert
+    from apps.notifications.models import OutboundEmail
+    from apps.operations.models import Operation
+
+    AuditEvent.objects.all()._raw_delete(AuditEvent.objects.db)  # append-only outside tests
+    for model in (Operation, Alert, OutboundEmail, Commission, CommissionSettlement,
+                  LedgerEntry, Order):
+        model.objects.all()._raw_delete(model.objects.db)
+    with translation.override(settings.LANGUAGE_CODE):
+        yield
 
 NAMES = {
     # Products, protocols, formats and units that are written in Latin letters in Chinese too.
