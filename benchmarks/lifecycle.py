@@ -154,21 +154,9 @@ class Population:
 
 
 def _measured(work) -> tuple[float, int, object]:
-    """(seconds, statements sent to the database, result) of work()."""
-    from django.db import connection
+    from benchmarks.support.measure import measured  # after sys.path and Django are set up
 
-    statements = 0
-
-    def count(execute, sql, params, many, context):
-        nonlocal statements
-        statements += 1
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(count):
-        started = time.perf_counter()
-        result = work()
-        elapsed = time.perf_counter() - started
-    return elapsed, statements, result
+    return measured(work)
 
 
 def sweep() -> dict:
